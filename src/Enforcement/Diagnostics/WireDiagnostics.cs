@@ -1,0 +1,40 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Wire.Enforcement.Diagnostics;
+
+/// <summary>
+/// The process-wide diagnostic sources: a <see cref="Meter"/> and an <see cref="ActivitySource"/>, both
+/// named <c>Wire</c>. Instruments are tagged with <c>wire.protocol</c>.
+/// </summary>
+public static class WireDiagnostics
+{
+    /// <summary>The name shared by the meter and the activity source.</summary>
+    public const string Name = "Wire";
+
+    /// <summary>The meter every Wire instrument belongs to.</summary>
+    public static readonly Meter Meter = new(Name, typeof(WireDiagnostics).Assembly.GetName().Version?.ToString());
+
+    /// <summary>The activity source for sessions and commands.</summary>
+    public static readonly ActivitySource ActivitySource = new(Name, typeof(WireDiagnostics).Assembly.GetName().Version?.ToString());
+
+    /// <summary>Accepted client connections.</summary>
+    public static readonly Counter<long> Connections =
+        Meter.CreateCounter<long>("wire.connections", "{connection}", "Client connections accepted.");
+
+    /// <summary>Sessions currently open.</summary>
+    public static readonly UpDownCounter<long> ActiveSessions =
+        Meter.CreateUpDownCounter<long>("wire.sessions.active", "{session}", "Sessions currently open.");
+
+    /// <summary>Sessions that ended, tagged with their end reason.</summary>
+    public static readonly Counter<long> SessionsEnded =
+        Meter.CreateCounter<long>("wire.sessions.ended", "{session}", "Sessions ended, by end reason.");
+
+    /// <summary>Failed client authentications.</summary>
+    public static readonly Counter<long> AuthenticationFailures =
+        Meter.CreateCounter<long>("wire.authentication.failures", "{attempt}", "Client authentications refused.");
+
+    /// <summary>Bytes relayed, tagged with <c>wire.direction</c> (<c>to_upstream</c> or <c>to_client</c>).</summary>
+    public static readonly Counter<long> BytesRelayed =
+        Meter.CreateCounter<long>("wire.bytes", "By", "Bytes relayed between client and upstream.");
+}

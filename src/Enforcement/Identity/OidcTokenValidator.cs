@@ -1,0 +1,538 @@
+using System.Collections;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Protocols;
+using Microsoft.IdentityModel.Protocols.Configuration;
+using Microsoft.IdentityModel.Protocols.OpenIdConnect;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Wire.Enforcement.Identity;
+
+/// <summary>
+/// Validates OIDC JSON Web Tokens (compact JWS) against one issuer and audience. Only RS256, ES256 and PS256
+/// signatures are accepted, with 60 seconds of clock skew. Signing keys come from a JWKS file loaded once, or
+/// from the issuer's discovery document (cached, refreshed once when a token names an unknown key).
+/// </summary>
+/// <remarks>
+/// Failures are values: a bad token, or a key source that cannot be reached, yields a failed
+/// <see cref="IdentityValidationResult"/>. The token text never appears in a failure reason or a log.
+/// </remarks>
+public sealed partial class OidcTokenValidator : IIdentityValidator, IDisposable
+{
+    /// <summary>The <see cref="WireIdentity.Method"/> of identities proven by an OIDC token.</summary>
+    public const string MethodName = "oidc";
+
+    /// <summary>The clock skew allowed when checking <c>nbf</c> and <c>exp</c>.</summary>
+    public static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(60);
+
+    /// <summary>The JWS algorithms accepted; everything else (HS*, none, RS384...) is refused.</summary>
+    public static readonly IReadOnlyList<string> AllowedAlgorithms =
+        [SecurityAlgorithms.RsaSha256, SecurityAlgorithms.EcdsaSha256, SecurityAlgorithms.RsaSsaPssSha256];
+
+    // Larger than any sane ID or access token; bounds the work an unauthenticated client can cause.
+    private const int MaxTokenLength = 64 * 1024;
+    private const int MaxMetadataBytes = 1024 * 1024;
+    private static readonly TimeSpan RefreshInterval = TimeSpan.FromMinutes(5);
+    private static readonly TimeSpan RefreshIntervalMargin = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan DefaultMetadataTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly OidcOptions _options;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly JsonWebTokenHandler _handler = new();
+    private readonly string? _metadataAddress;
+    private readonly HttpClient? _httpClient;
+    private readonly ConfigurationManager<OpenIdConnectConfiguration>? _configurationManager;
+    private readonly RefreshSignal? _refreshSignal;
+    private readonly TimeSpan _metadataTimeout;
+    private readonly Lock _refreshGate = new();
+    private DateTimeOffset _lastRefreshRequest = DateTimeOffset.MinValue;
+
+    // The parameters are rebuilt only when the key collection changes (a discovery refresh).
+    private volatile KeyedParameters? _parameters;
+    private bool _disposed;
+
+    /// <summary>Creates a validator for <paramref name="options"/>.</summary>
+    /// <param name="options">The issuer, audience, key source and claim names.</param>
+    /// <param name="timeProvider">The clock for <c>nbf</c>/<c>exp</c>; <see cref="TimeProvider.System"/> when null.</param>
+    /// <param name="logger">Where to log key loading and rejections; nothing is logged when null.</param>
+    /// <exception cref="ArgumentException">The options are incomplete or name an invalid discovery address.</exception>
+    /// <exception cref="InvalidOperationException">The JWKS file is missing, unreadable, invalid or holds no usable key.</exception>
+    public OidcTokenValidator(OidcOptions options, TimeProvider? timeProvider = null, ILogger? logger = null)
+        : this(options, timeProvider, logger, DefaultMetadataTimeout)
+    {
+    }
+
+    /// <summary>As the public constructor, with the timeout for each discovery or JWKS request.</summary>
+    internal OidcTokenValidator(OidcOptions options, TimeProvider? timeProvider, ILogger? logger, TimeSpan metadataTimeout)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (string.IsNullOrWhiteSpace(options.Issuer))
+        {
+            throw new ArgumentException("The OIDC issuer is required.", nameof(options));
+        }
+        if (string.IsNullOrWhiteSpace(options.Audience))
+        {
+            throw new ArgumentException("The OIDC audience is required.", nameof(options));
+        }
+        if (string.IsNullOrWhiteSpace(options.SubjectClaim))
+        {
+            throw new ArgumentException("The OIDC subject claim name is required.", nameof(options));
+        }
+        if (string.IsNullOrWhiteSpace(options.GroupsClaim))
+        {
+            throw new ArgumentException("The OIDC groups claim name is required.", nameof(options));
+        }
+
+        _options = options;
+        _timeProvider = timeProvider ?? TimeProvider.System;
+        _logger = logger ?? NullLogger.Instance;
+
+        if (options.JwksFile is not null)
+        {
+            var keys = LoadJwksFile(options.JwksFile);
+            _parameters = new KeyedParameters(keys, CreateParameters(keys));
+            Log.JwksFileLoaded(_logger, keys.Length, options.JwksFile);
+            return;
+        }
+
+        _metadataAddress = options.MetadataAddress ?? options.Issuer.TrimEnd('/') + "/.well-known/openid-configuration";
+        if (!Uri.TryCreate(_metadataAddress, UriKind.Absolute, out var metadataUri)
+            || (metadataUri.Scheme != Uri.UriSchemeHttps && metadataUri.Scheme != Uri.UriSchemeHttp))
+        {
+            throw new ArgumentException($"The OIDC discovery address '{_metadataAddress}' is not an absolute http(s) URI.", nameof(options));
+        }
+        if (options.RequireHttpsMetadata && metadataUri.Scheme != Uri.UriSchemeHttps)
+        {
+            throw new ArgumentException(
+                $"The OIDC discovery address '{_metadataAddress}' is not HTTPS and HTTPS metadata is required.", nameof(options));
+        }
+
+        _httpClient = new HttpClient
+        {
+            Timeout = metadataTimeout,
+            MaxResponseContentBufferSize = MaxMetadataBytes,
+        };
+        var retriever = new HttpDocumentRetriever(_httpClient) { RequireHttps = options.RequireHttpsMetadata };
+        _metadataTimeout = metadataTimeout;
+        _refreshSignal = new RefreshSignal();
+        _configurationManager = new ConfigurationManager<OpenIdConnectConfiguration>(
+            _metadataAddress, new OpenIdConnectConfigurationRetriever(), retriever)
+        {
+            RefreshInterval = RefreshInterval,
+            ConfigurationEventHandler = _refreshSignal,
+        };
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IdentityValidationResult> ValidateAsync(string token, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        cancellationToken.ThrowIfCancellationRequested();
+
+        if (string.IsNullOrWhiteSpace(token))
+        {
+            return Reject("empty token");
+        }
+        if (token.Length > MaxTokenLength)
+        {
+            return Reject("token too large");
+        }
+
+        JsonWebToken jwt;
+        try
+        {
+            jwt = new JsonWebToken(token);
+        }
+        catch (Exception ex) when (ex is ArgumentException or SecurityTokenException or JsonException or FormatException)
+        {
+            return Reject("malformed token");
+        }
+
+        // ValidAlgorithms enforces this too, but reports it as a bad signature; checking first gives a clear
+        // reason and never lets an unsupported algorithm (none, HS*) reach key selection or a refresh.
+        if (!IsAllowedAlgorithm(jwt.Alg))
+        {
+            return Reject("signing algorithm not allowed");
+        }
+
+        var parameters = await GetParametersAsync(jwt, cancellationToken).ConfigureAwait(false);
+        if (parameters is null)
+        {
+            return Reject("OIDC signing keys unavailable");
+        }
+
+        TokenValidationResult result;
+        try
+        {
+            result = await _handler.ValidateTokenAsync(jwt, parameters).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // ValidateTokenAsync reports failures in its result; anything thrown is still a refusal.
+            return Reject(DescribeFailure(ex));
+        }
+
+        if (!result.IsValid)
+        {
+            return Reject(DescribeFailure(result.Exception));
+        }
+
+        if (ValidateLifetimeAt(jwt, _timeProvider.GetUtcNow()) is { } lifetimeFailure)
+        {
+            return Reject(lifetimeFailure);
+        }
+
+        return MapIdentity(jwt);
+    }
+
+    /// <summary>Releases the HTTP client used for discovery.</summary>
+    public void Dispose()
+    {
+        _disposed = true;
+        _httpClient?.Dispose();
+    }
+
+    private async ValueTask<TokenValidationParameters?> GetParametersAsync(JsonWebToken jwt, CancellationToken cancellationToken)
+    {
+        if (_configurationManager is null)
+        {
+            return _parameters!.Parameters;
+        }
+
+        var configuration = await GetConfigurationAsync(cancellationToken).ConfigureAwait(false);
+        if (configuration is null)
+        {
+            return null;
+        }
+
+        if (!string.IsNullOrEmpty(jwt.Kid) && !ContainsKey(configuration.SigningKeys, jwt.Kid))
+        {
+            configuration = await RefreshAsync(configuration, cancellationToken).ConfigureAwait(false);
+        }
+
+        var keys = configuration.SigningKeys;
+        var current = _parameters;
+        if (current is not null && ReferenceEquals(current.Keys, keys))
+        {
+            return current.Parameters;
+        }
+
+        var parameters = CreateParameters(keys);
+        _parameters = new KeyedParameters(keys, parameters);
+        return parameters;
+    }
+
+    /// <summary>
+    /// The token names a key the cached set lacks: the issuer may have rotated its keys. IdentityModel 8 refreshes
+    /// in the background, so wait (bounded) for that refresh to let this very token validate against the new set.
+    /// </summary>
+    private async ValueTask<OpenIdConnectConfiguration> RefreshAsync(OpenIdConnectConfiguration current, CancellationToken cancellationToken)
+    {
+        // The manager ignores refresh requests within RefreshInterval of the last one, so made-up key ids cannot
+        // flood the issuer. Mirror its limit (with a margin) to know whether a refresh will actually run.
+        var now = TimeProvider.System.GetUtcNow();
+        bool refreshWillRun;
+        lock (_refreshGate)
+        {
+            refreshWillRun = now >= _lastRefreshRequest + RefreshInterval + RefreshIntervalMargin;
+            if (refreshWillRun)
+            {
+                _lastRefreshRequest = now;
+            }
+        }
+
+        var updated = _refreshSignal!.NextUpdate;
+        _configurationManager!.RequestRefresh();
+        if (!refreshWillRun)
+        {
+            return current;
+        }
+
+        Log.RefreshingSigningKeys(_logger, _metadataAddress!);
+        try
+        {
+            return await updated.WaitAsync(_metadataTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // The fetch failed or is slow; the manager logs why. Keep validating against the cached keys.
+            return current;
+        }
+    }
+
+    private async ValueTask<OpenIdConnectConfiguration?> GetConfigurationAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _configurationManager!.GetConfigurationAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex)
+        {
+            Log.KeySourceUnavailable(_logger, _metadataAddress!, ex);
+            return null;
+        }
+    }
+
+    private static bool IsAllowedAlgorithm(string? algorithm)
+    {
+        foreach (var allowed in AllowedAlgorithms)
+        {
+            if (string.Equals(algorithm, allowed, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static bool ContainsKey(ICollection<SecurityKey> keys, string kid)
+    {
+        foreach (var key in keys)
+        {
+            if (string.Equals(key.KeyId, kid, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private TokenValidationParameters CreateParameters(ICollection<SecurityKey> keys) => new()
+    {
+        ValidIssuer = _options.Issuer,
+        ValidateIssuer = true,
+        ValidAudience = _options.Audience,
+        ValidateAudience = true,
+        // IdentityModel 8 reads the system clock for lifetimes; ValidateLifetimeAt checks nbf/exp against the
+        // injected TimeProvider instead, after the signature is proven.
+        ValidateLifetime = false,
+        RequireExpirationTime = true,
+        RequireSignedTokens = true,
+        ValidAlgorithms = AllowedAlgorithms,
+        ClockSkew = ClockSkew,
+        IssuerSigningKeys = keys,
+        ValidateIssuerSigningKey = false,
+        SaveSigninToken = false,
+    };
+
+    private static string? ValidateLifetimeAt(JsonWebToken jwt, DateTimeOffset now)
+    {
+        DateTime expires;
+        DateTime notBefore;
+        try
+        {
+            if (!jwt.TryGetPayloadValue<object>(JwtRegisteredClaimNames.Exp, out var exp) || exp is null)
+            {
+                return "token has no expiration";
+            }
+            expires = jwt.ValidTo;
+            notBefore = jwt.ValidFrom;
+        }
+        catch (Exception ex) when (ex is ArgumentException or SecurityTokenException or FormatException or OverflowException)
+        {
+            return "token lifetime invalid";
+        }
+
+        var utcNow = now.UtcDateTime;
+        var hasNotBefore = notBefore != DateTime.MinValue;
+        if (hasNotBefore && notBefore > expires)
+        {
+            return "token lifetime invalid";
+        }
+        if (hasNotBefore && notBefore > utcNow + ClockSkew)
+        {
+            return "token not yet valid";
+        }
+        if (expires < utcNow - ClockSkew)
+        {
+            return "token expired";
+        }
+        return null;
+    }
+
+    private IdentityValidationResult MapIdentity(JsonWebToken jwt)
+    {
+        if (!jwt.TryGetPayloadValue<object>(_options.SubjectClaim, out var subjectValue)
+            || subjectValue is not string subject
+            || string.IsNullOrWhiteSpace(subject))
+        {
+            return Reject("missing or empty subject claim");
+        }
+
+        if (!TryReadGroups(jwt, _options.GroupsClaim, out var groups))
+        {
+            // A group that cannot be read could be the one a deny rule names: refuse rather than drop it.
+            return Reject("groups claim is not a string or an array of strings");
+        }
+
+        return IdentityValidationResult.Success(new WireIdentity(subject, groups, MethodName));
+    }
+
+    private static bool TryReadGroups(JsonWebToken jwt, string claim, out IReadOnlyList<string> groups)
+    {
+        groups = [];
+        if (!jwt.TryGetPayloadValue<object>(claim, out var value) || value is null)
+        {
+            return true;
+        }
+
+        switch (value)
+        {
+            case string single:
+                groups = [single];
+                return true;
+            case JsonElement element:
+                return TryReadGroups(element, out groups);
+            case IEnumerable items:
+                var list = new List<string>();
+                foreach (var item in items)
+                {
+                    switch (item)
+                    {
+                        case string s:
+                            list.Add(s);
+                            break;
+                        case JsonElement { ValueKind: JsonValueKind.String } e:
+                            list.Add(e.GetString()!);
+                            break;
+                        default:
+                            return false;
+                    }
+                }
+                groups = list;
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private static bool TryReadGroups(JsonElement element, out IReadOnlyList<string> groups)
+    {
+        groups = [];
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.String:
+                groups = [element.GetString()!];
+                return true;
+            case JsonValueKind.Null:
+                return true;
+            case JsonValueKind.Array:
+                var list = new List<string>(element.GetArrayLength());
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (item.ValueKind != JsonValueKind.String)
+                    {
+                        return false;
+                    }
+                    list.Add(item.GetString()!);
+                }
+                groups = list;
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    // Reasons come from the exception type only: IdentityModel messages can quote the token when PII logging is on.
+    private static string DescribeFailure(Exception? exception) => exception switch
+    {
+        SecurityTokenExpiredException => "token expired",
+        SecurityTokenNotYetValidException => "token not yet valid",
+        SecurityTokenNoExpirationException => "token has no expiration",
+        SecurityTokenInvalidLifetimeException => "token lifetime invalid",
+        SecurityTokenInvalidIssuerException => "issuer not accepted",
+        SecurityTokenInvalidAudienceException => "audience not accepted",
+        SecurityTokenInvalidAlgorithmException => "signing algorithm not allowed",
+        SecurityTokenSignatureKeyNotFoundException => "signing key not found",
+        SecurityTokenInvalidSignatureException => "invalid signature",
+        SecurityTokenMalformedException => "malformed token",
+        SecurityTokenDecryptionFailedException => "encrypted tokens are not accepted",
+        null => "token rejected",
+        _ => "token rejected (" + exception.GetType().Name + ")",
+    };
+
+    private IdentityValidationResult Reject(string reason)
+    {
+        Log.TokenRejected(_logger, reason);
+        return IdentityValidationResult.Failure(reason);
+    }
+
+    private static SecurityKey[] LoadJwksFile(string path)
+    {
+        string json;
+        try
+        {
+            json = File.ReadAllText(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw new InvalidOperationException($"Cannot read the OIDC JWKS file '{path}': {ex.Message}", ex);
+        }
+
+        JsonWebKeySet set;
+        try
+        {
+            set = new JsonWebKeySet(json);
+        }
+        catch (Exception ex) when (ex is ArgumentException or JsonException or FormatException)
+        {
+            throw new InvalidOperationException($"The OIDC JWKS file '{path}' is not a valid JSON Web Key Set.", ex);
+        }
+
+        var keys = set.GetSigningKeys();
+        if (keys.Count == 0)
+        {
+            throw new InvalidOperationException($"The OIDC JWKS file '{path}' holds no usable signing key.");
+        }
+        return keys.ToArray();
+    }
+
+    /// <summary>Completes <see cref="NextUpdate"/> each time the manager installs a newly fetched configuration.</summary>
+    private sealed class RefreshSignal : IConfigurationEventHandler<OpenIdConnectConfiguration>
+    {
+        private TaskCompletionSource<OpenIdConnectConfiguration> _next = NewSource();
+
+        public Task<OpenIdConnectConfiguration> NextUpdate => Volatile.Read(ref _next).Task;
+
+        public Task<ConfigurationEventHandlerResult<OpenIdConnectConfiguration>> BeforeRetrieveAsync(
+            string metadataAddress, CancellationToken cancel) =>
+            Task.FromResult(ConfigurationEventHandlerResult<OpenIdConnectConfiguration>.NoResult);
+
+        public Task AfterUpdateAsync(string metadataAddress, OpenIdConnectConfiguration configuration, CancellationToken cancel)
+        {
+            Interlocked.Exchange(ref _next, NewSource()).TrySetResult(configuration);
+            return Task.CompletedTask;
+        }
+
+        private static TaskCompletionSource<OpenIdConnectConfiguration> NewSource() =>
+            new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private sealed record KeyedParameters(ICollection<SecurityKey> Keys, TokenValidationParameters Parameters);
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 2101, EventName = "OidcJwksFileLoaded", Level = LogLevel.Information,
+            Message = "Loaded {KeyCount} OIDC signing keys from {JwksFile}")]
+        public static partial void JwksFileLoaded(ILogger logger, int keyCount, string jwksFile);
+
+        [LoggerMessage(EventId = 2102, EventName = "OidcKeySourceUnavailable", Level = LogLevel.Warning,
+            Message = "Cannot obtain OIDC signing keys from {MetadataAddress}; tokens are refused until it answers")]
+        public static partial void KeySourceUnavailable(ILogger logger, string metadataAddress, Exception exception);
+
+        [LoggerMessage(EventId = 2103, EventName = "OidcSigningKeysRefresh", Level = LogLevel.Information,
+            Message = "A token names an unknown signing key; refreshing keys from {MetadataAddress}")]
+        public static partial void RefreshingSigningKeys(ILogger logger, string metadataAddress);
+
+        [LoggerMessage(EventId = 2104, EventName = "OidcTokenRejected", Level = LogLevel.Debug,
+            Message = "OIDC token rejected: {Reason}")]
+        public static partial void TokenRejected(ILogger logger, string reason);
+    }
+}

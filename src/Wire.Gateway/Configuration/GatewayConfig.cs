@@ -1,0 +1,159 @@
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Wire.Enforcement.Identity;
+using Wire.Postgres.Proxy;
+
+namespace Wire.Gateway.Configuration;
+
+/// <summary>
+/// The gateway's validated config: one JSON file (docs/configuration.md). Loading is strict: unknown keys and invalid
+/// values are a <see cref="ConfigException"/> naming the key, secrets are resolved, files are read and certificates
+/// loaded, so a config that loads is one the gateway can run.
+/// </summary>
+internal sealed partial class GatewayConfig
+{
+    private static readonly JsonDocumentOptions DocumentOptions = new()
+    {
+        CommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+        MaxDepth = 32,
+    };
+
+    private static readonly Dictionary<string, LogLevel> LogLevels = new(StringComparer.Ordinal)
+    {
+        ["trace"] = LogLevel.Trace,
+        ["debug"] = LogLevel.Debug,
+        ["information"] = LogLevel.Information,
+        ["warning"] = LogLevel.Warning,
+        ["error"] = LogLevel.Error,
+        ["critical"] = LogLevel.Critical,
+        ["none"] = LogLevel.None,
+    };
+
+    private GatewayConfig(string configPath, string baseDirectory)
+    {
+        ConfigPath = configPath;
+        BaseDirectory = baseDirectory;
+    }
+
+    /// <summary>The absolute path of the config file; empty when the config was parsed from a string.</summary>
+    public string ConfigPath { get; }
+
+    /// <summary>The absolute directory relative paths in the config are resolved against.</summary>
+    public string BaseDirectory { get; }
+
+    /// <summary>The PostgreSQL listener and its targets; null when the config has no <c>postgres</c> section.</summary>
+    public PgProxyOptions? Postgres { get; private set; }
+
+    /// <summary>Static tokens from <c>identity.tokens</c>, secrets resolved.</summary>
+    public IReadOnlyList<StaticToken> Tokens { get; private set; } = [];
+
+    /// <summary>Users from <c>identity.users</c>.</summary>
+    public IReadOnlyList<ConfiguredUser> Users { get; private set; } = [];
+
+    /// <summary>CA public keys for OpenSSH user certificates, from <c>identity.sshCa</c>.</summary>
+    public IReadOnlyList<string> SshCertificateAuthorities { get; private set; } = [];
+
+    /// <summary>OIDC token validation settings from <c>identity.oidc</c>; null when absent.</summary>
+    public OidcOptions? Oidc { get; private set; }
+
+    /// <summary>The minimum log level, from <c>logging.level</c>. Default <see cref="LogLevel.Information"/>.</summary>
+    public LogLevel LoggingLevel { get; private set; } = LogLevel.Information;
+
+    /// <summary>How long sessions may drain on shutdown, from <c>shutdownTimeout</c>. Default 30 s.</summary>
+    public TimeSpan ShutdownTimeout { get; private set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Loads and validates the config file at <paramref name="path"/>.</summary>
+    /// <param name="path">The config file; relative to the current directory.</param>
+    /// <param name="environment">Resolves <c>env:NAME</c> secrets; defaults to the process environment.</param>
+    /// <exception cref="ConfigException">The file cannot be read or is invalid.</exception>
+    public static GatewayConfig Load(string path, Func<string, string?>? environment = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var fullPath = Path.GetFullPath(path);
+        string json;
+        try
+        {
+            json = File.ReadAllText(fullPath);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new ConfigException($"{fullPath}: config file does not exist", e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigException($"{fullPath}: cannot read config file: {e.Message}", e);
+        }
+        return ParseCore(json, fullPath, Path.GetDirectoryName(fullPath)!, environment);
+    }
+
+    /// <summary>Parses and validates config text; relative paths resolve against <paramref name="baseDirectory"/>.</summary>
+    /// <param name="json">The config file's text.</param>
+    /// <param name="baseDirectory">The directory that stands for the config file's own.</param>
+    /// <param name="environment">Resolves <c>env:NAME</c> secrets; defaults to the process environment.</param>
+    /// <exception cref="ConfigException">The text is invalid.</exception>
+    public static GatewayConfig Parse(string json, string baseDirectory, Func<string, string?>? environment = null)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        ArgumentException.ThrowIfNullOrEmpty(baseDirectory);
+        return ParseCore(json, configPath: string.Empty, Path.GetFullPath(baseDirectory), environment);
+    }
+
+    private static GatewayConfig ParseCore(string json, string configPath, string baseDirectory, Func<string, string?>? environment)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(json, DocumentOptions);
+        }
+        catch (JsonException e)
+        {
+            // The reader's own message quotes the offending character, which could belong to a secret: give the position only.
+            var where = e.LineNumber is { } line && e.BytePositionInLine is { } column
+                ? $" at line {line + 1}, byte {column + 1}"
+                : string.Empty;
+            throw new ConfigException($"{(configPath.Length == 0 ? "config" : configPath)}: invalid JSON{where}");
+        }
+
+        using (document)
+        {
+            var config = new GatewayConfig(configPath, baseDirectory);
+            var certificates = new List<X509Certificate2>();
+            try
+            {
+                config.Read(ConfigReader.Root(document.RootElement, baseDirectory, environment ?? Environment.GetEnvironmentVariable),
+                    certificates);
+            }
+            catch
+            {
+                foreach (var certificate in certificates)
+                {
+                    certificate.Dispose();
+                }
+                throw;
+            }
+            return config;
+        }
+    }
+
+    private void Read(ConfigReader root, List<X509Certificate2> certificates)
+    {
+        root.EnsureOnly("identity", "postgres", "logging", "shutdownTimeout");
+
+        if (root.GetObject("identity") is { } identity)
+        {
+            ReadIdentity(identity);
+        }
+        if (root.GetObject("postgres") is { } postgres)
+        {
+            Postgres = ReadPostgres(postgres, certificates);
+        }
+        if (root.GetObject("logging") is { } logging)
+        {
+            logging.EnsureOnly("level");
+            LoggingLevel = logging.GetChoice("level", LogLevels, LogLevel.Information);
+        }
+        ShutdownTimeout = root.GetDuration("shutdownTimeout", TimeSpan.FromSeconds(30), allowZero: true);
+    }
+}

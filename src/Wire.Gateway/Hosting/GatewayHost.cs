@@ -1,0 +1,46 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Wire.Enforcement.Identity;
+using Wire.Gateway.Configuration;
+
+namespace Wire.Gateway.Hosting;
+
+/// <summary>Builds the Generic Host that runs a gateway.</summary>
+internal static class GatewayHost
+{
+    public static IHost Build(GatewaySettings settings)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss ";
+        });
+        builder.Logging.SetMinimumLevel(settings.LoggingLevel);
+        builder.Services.AddSingleton(settings);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.ShutdownTimeout);
+        builder.Services.AddSingleton<GatewayService>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<GatewayService>());
+        return builder.Build();
+    }
+
+    /// <summary>The identity validator a configuration describes: static tokens first, then OIDC.</summary>
+    public static IIdentityValidator CreateIdentityValidator(GatewayConfig config, ILoggerFactory? loggerFactory = null)
+    {
+        var staticTokens = config.Tokens.Count > 0 ? new StaticTokenValidator(config.Tokens) : null;
+        var oidc = config.Oidc is { } o
+            ? new OidcTokenValidator(o, TimeProvider.System, loggerFactory?.CreateLogger("Wire.Identity"))
+            : null;
+        return new CompositeIdentityValidator(staticTokens, oidc);
+    }
+
+    public static GatewaySettings SettingsFrom(GatewayConfig config) => new()
+    {
+        IdentityValidator = CreateIdentityValidator(config),
+        Postgres = config.Postgres,
+        LoggingLevel = config.LoggingLevel,
+        ShutdownTimeout = config.ShutdownTimeout,
+    };
+}

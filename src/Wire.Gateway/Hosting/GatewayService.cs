@@ -1,0 +1,82 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Wire.Enforcement.Identity;
+using Wire.Postgres.Proxy;
+
+namespace Wire.Gateway.Hosting;
+
+/// <summary>
+/// Runs the protocol listeners of one gateway configuration inside the Generic Host: started with
+/// the host, drained on SIGTERM/Ctrl-C for up to the host's shutdown timeout, then aborted.
+/// </summary>
+internal sealed partial class GatewayService : IHostedService, IAsyncDisposable
+{
+    private readonly GatewaySettings _settings;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _logger;
+    private PgProxyServer? _postgres;
+
+    public GatewayService(GatewaySettings settings, ILoggerFactory loggerFactory)
+    {
+        _settings = settings;
+        _loggerFactory = loggerFactory;
+        _logger = loggerFactory.CreateLogger("Wire.Gateway");
+    }
+
+    /// <summary>The PostgreSQL listener, once started.</summary>
+    public PgProxyServer? Postgres => _postgres;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (_settings.Postgres is { } pg)
+        {
+            _postgres = new PgProxyServer(pg, _settings.IdentityValidator, _loggerFactory);
+            _postgres.Start();
+            Log.Listening(_logger, "postgres", _postgres.LocalEndPoint.ToString(), pg.Targets.Count);
+        }
+
+        _settings.Started?.Invoke(this);
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_postgres is not null)
+        {
+            Log.Draining(_logger, _postgres.ActiveConnections);
+            await _postgres.StopAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_postgres is not null)
+        {
+            await _postgres.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(100, LogLevel.Information, "Listening for {Protocol} on {EndPoint} ({Targets} targets)")]
+        public static partial void Listening(ILogger logger, string protocol, string endPoint, int targets);
+
+        [LoggerMessage(101, LogLevel.Information, "Shutting down: draining {Connections} connections")]
+        public static partial void Draining(ILogger logger, int connections);
+    }
+}
+
+/// <summary>Everything a gateway needs to run, whether it came from a config file or from <c>wire demo</c>.</summary>
+internal sealed class GatewaySettings
+{
+    public required IIdentityValidator IdentityValidator { get; init; }
+
+    public PgProxyOptions? Postgres { get; init; }
+
+    public LogLevel LoggingLevel { get; init; } = LogLevel.Information;
+
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Called once the listeners accept connections (the demo prints its instructions then).</summary>
+    public Action<GatewayService>? Started { get; init; }
+}

@@ -1,0 +1,3 @@
+using Wire.Gateway;
+
+return await WireCommandLine.InvokeAsync(args).ConfigureAwait(false);

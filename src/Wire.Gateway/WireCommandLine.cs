@@ -1,0 +1,73 @@
+using System.CommandLine;
+using Microsoft.Extensions.Hosting;
+using Wire.Gateway.Configuration;
+using Wire.Gateway.Demo;
+using Wire.Gateway.Hosting;
+
+namespace Wire.Gateway;
+
+/// <summary>The <c>wire</c> command line (DESIGN.md §4).</summary>
+internal static class WireCommandLine
+{
+    public static Task<int> InvokeAsync(string[] args)
+    {
+        var root = new RootCommand("Wire: an inspecting, credential-holding gateway for PostgreSQL, SSH and HTTP.");
+
+        var configOption = new Option<FileInfo>("--config") { Description = "The gateway's JSON config file.", Required = true };
+        var checkOption = new Option<bool>("--check-config") { Description = "Load and validate the config, then exit." };
+        var run = new Command("run", "Run the gateway from a config file.") { configOption, checkOption };
+        run.SetAction((parse, ct) => RunAsync(parse.GetValue(configOption)!, parse.GetValue(checkOption), ct));
+        root.Subcommands.Add(run);
+
+        var portOption = new Option<int>("--port") { Description = "PostgreSQL port Wire listens on.", DefaultValueFactory = _ => 6432 };
+        var demo = new Command("demo", "Start a throwaway PostgreSQL with fake customer data behind Wire; Ctrl-C cleans up.") { portOption };
+        demo.SetAction((parse, ct) => DemoCommand.RunAsync(parse.GetValue(portOption), Console.Out, ct));
+        root.Subcommands.Add(demo);
+
+        return root.Parse(args).InvokeAsync();
+    }
+
+    private static async Task<int> RunAsync(FileInfo configFile, bool checkOnly, CancellationToken ct)
+    {
+        GatewayConfig config;
+        try
+        {
+            config = GatewayConfig.Load(configFile.FullName);
+        }
+        catch (ConfigException ex)
+        {
+            await Console.Error.WriteLineAsync($"wire: {configFile.Name}: {ex.Message}").ConfigureAwait(false);
+            return 2;
+        }
+
+        if (checkOnly)
+        {
+            await Console.Out.WriteLineAsync($"wire: {configFile.Name} is valid").ConfigureAwait(false);
+            return 0;
+        }
+
+        GatewaySettings settings;
+        try
+        {
+            settings = GatewayHost.SettingsFrom(config);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+        {
+            await Console.Error.WriteLineAsync($"wire: {configFile.Name}: {ex.Message}").ConfigureAwait(false);
+            return 2;
+        }
+
+        using var host = GatewayHost.Build(settings);
+        try
+        {
+            await host.RunAsync(ct).ConfigureAwait(false);
+        }
+        catch (System.Net.Sockets.SocketException ex)
+        {
+            await Console.Error.WriteLineAsync($"wire: cannot listen: {ex.Message}").ConfigureAwait(false);
+            return 1;
+        }
+
+        return 0;
+    }
+}

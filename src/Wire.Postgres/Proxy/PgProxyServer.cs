@@ -1,0 +1,85 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Wire.Enforcement.Identity;
+using Wire.Enforcement.Transport;
+
+namespace Wire.Postgres.Proxy;
+
+/// <summary>
+/// A PostgreSQL listener: accepts clients, authenticates them with their token, logs in to the
+/// target they name with the credential Wire holds, and relays the session.
+/// </summary>
+public sealed class PgProxyServer : IAsyncDisposable
+{
+    private readonly WireListener _listener;
+    private readonly Dictionary<string, PgTargetOptions> _targets;
+    private long _nextSessionId;
+
+    /// <summary>Creates the server; call <see cref="Start"/> to accept connections.</summary>
+    /// <param name="options">Listener, TLS, limits and targets.</param>
+    /// <param name="identityValidator">Turns the client's password (its token) into an identity.</param>
+    /// <param name="loggerFactory">Where sessions log; null for none.</param>
+    public PgProxyServer(PgProxyOptions options, IIdentityValidator identityValidator, ILoggerFactory? loggerFactory = null)
+    {
+        Options = options ?? throw new ArgumentNullException(nameof(options));
+        IdentityValidator = identityValidator ?? throw new ArgumentNullException(nameof(identityValidator));
+        Logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Wire.Postgres");
+        _targets = new Dictionary<string, PgTargetOptions>(StringComparer.Ordinal);
+        foreach (var target in options.Targets)
+        {
+            if (!_targets.TryAdd(target.Name, target))
+            {
+                throw new ArgumentException($"Target name \"{target.Name}\" is used twice.", nameof(options));
+            }
+        }
+
+        if (options.ServerCertificate is not null)
+        {
+            CertificateContext = SslStreamCertificateContext.Create(options.ServerCertificate, additionalCertificates: null);
+        }
+
+        if (options.TlsRequired && CertificateContext is null)
+        {
+            throw new ArgumentException("TLS is required but no server certificate is configured.", nameof(options));
+        }
+
+        _listener = new WireListener(options.Listen, RunSessionAsync, Logger);
+    }
+
+    /// <summary>The bound address (useful when listening on port 0).</summary>
+    public IPEndPoint LocalEndPoint => _listener.LocalEndPoint;
+
+    /// <summary>Connections currently open, including those still in their handshake.</summary>
+    public int ActiveConnections => _listener.ActiveConnections;
+
+    internal PgProxyOptions Options { get; }
+
+    internal IIdentityValidator IdentityValidator { get; }
+
+    internal ILogger Logger { get; }
+
+    internal SslStreamCertificateContext? CertificateContext { get; }
+
+    internal PgCancelRegistry CancelRegistry { get; } = new();
+
+    /// <summary>Starts accepting clients.</summary>
+    public void Start() => _listener.Start();
+
+    /// <summary>Stops accepting, lets sessions finish until <paramref name="drainToken"/> is cancelled, then ends the rest (57P01).</summary>
+    public Task StopAsync(CancellationToken drainToken) => _listener.StopAsync(drainToken);
+
+    /// <summary>Stops at once, ending every session.</summary>
+    public ValueTask DisposeAsync() => _listener.DisposeAsync();
+
+    internal PgTargetOptions? FindTarget(string name) => _targets.GetValueOrDefault(name);
+
+    private Task RunSessionAsync(Socket socket, CancellationToken ct)
+    {
+        socket.NoDelay = true;
+        var session = new PgProxySession(this, socket, Interlocked.Increment(ref _nextSessionId));
+        return session.RunAsync(ct);
+    }
+}

@@ -1,0 +1,343 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using Wire.Enforcement;
+using Wire.Enforcement.Diagnostics;
+using Wire.Enforcement.Transport;
+using Wire.Postgres.Protocol;
+
+namespace Wire.Postgres.Proxy;
+
+internal sealed partial class PgProxySession
+{
+    private static readonly KeyValuePair<string, object?> ToUpstreamTag = new("wire.direction", "to_upstream");
+    private static readonly KeyValuePair<string, object?> ToClientTag = new("wire.direction", "to_client");
+
+    // Written by one pump, read by the session only after that pump has ended.
+    private bool _upstreamMidFrame;
+    private bool _clientMidFrame;
+    private byte _lastBackendType;
+    private string? _violation;
+
+    private enum PumpEnd
+    {
+        SourceClosed,
+        Terminated,
+        Violation,
+        DestinationGone,
+        Cancelled,
+    }
+
+    /// <summary>
+    /// Relays frames both ways until either side ends, then closes the other side the way its
+    /// protocol expects. Each pipe writer has exactly one writer at a time: the pump that feeds it,
+    /// and only after that pump has stopped, this method.
+    /// </summary>
+    private async Task<PgSessionEndReason> RelayAsync(CancellationToken ct)
+    {
+        var upstream = _upstream!;
+        using var clientPipe = _clientTls is not null
+            ? WirePipes.FromStream(_clientTls, "pg-client")
+            : WirePipes.FromSocket(_clientSocket, "pg-client");
+        using var upstreamPipe = upstream.IsTls
+            ? WirePipes.FromStream(upstream.Stream, "pg-upstream")
+            : WirePipes.FromSocket(upstream.Socket, "pg-upstream");
+        using var clientPumpCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var upstreamPumpCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+
+        PipeReader clientIn = clientPipe.Pipe.Input;
+        PipeWriter clientOut = clientPipe.Pipe.Output;
+        PipeReader upstreamIn = upstreamPipe.Pipe.Input;
+        PipeWriter upstreamOut = upstreamPipe.Pipe.Output;
+
+        Task<PumpEnd> fromClient = PumpAsync(clientIn, upstreamOut, fromClient: true, clientPumpCts.Token);
+        Task<PumpEnd> fromUpstream = PumpAsync(upstreamIn, clientOut, fromClient: false, upstreamPumpCts.Token);
+
+        PgSessionEndReason reason;
+        if (await Task.WhenAny(fromClient, fromUpstream).ConfigureAwait(false) == fromClient)
+        {
+            PumpEnd end = fromClient.Result;
+            switch (end)
+            {
+                case PumpEnd.Terminated:
+                    // The server closes after Terminate; let the last bytes through, briefly.
+                    await WaitOrCancelAsync(fromUpstream, upstreamPumpCts, TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+                    reason = PgSessionEndReason.ClientTerminated;
+                    break;
+                case PumpEnd.SourceClosed:
+                    // The client vanished: end the server's work at once (a running query is abandoned).
+                    await upstreamPumpCts.CancelAsync().ConfigureAwait(false);
+                    await fromUpstream.ConfigureAwait(false);
+                    await TryTerminateUpstreamAsync(upstreamOut).ConfigureAwait(false);
+                    reason = PgSessionEndReason.ClientClosed;
+                    break;
+                case PumpEnd.Violation:
+                    Log.ProtocolViolation(_logger, Id, "client", _violation!);
+                    await upstreamPumpCts.CancelAsync().ConfigureAwait(false);
+                    await fromUpstream.ConfigureAwait(false);
+                    await TrySendFatalAsync(clientOut, _clientMidFrame, PgSqlState.ProtocolViolation, _violation!).ConfigureAwait(false);
+                    await TryTerminateUpstreamAsync(upstreamOut).ConfigureAwait(false);
+                    reason = PgSessionEndReason.ClientProtocolViolation;
+                    break;
+                case PumpEnd.DestinationGone:
+                    Log.IoError(_logger, Id, "server", "the server connection closed while sending to it");
+                    await WaitOrCancelAsync(fromUpstream, upstreamPumpCts, TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+                    await TrySendFatalAsync(clientOut, _clientMidFrame, PgSqlState.ConnectionFailure, "the connection to the server was lost").ConfigureAwait(false);
+                    reason = PgSessionEndReason.UpstreamError;
+                    break;
+                default:
+                    await upstreamPumpCts.CancelAsync().ConfigureAwait(false);
+                    await fromUpstream.ConfigureAwait(false);
+                    await TrySendFatalAsync(clientOut, _clientMidFrame, PgSqlState.AdminShutdown, "terminating connection because the gateway is shutting down").ConfigureAwait(false);
+                    await TryTerminateUpstreamAsync(upstreamOut).ConfigureAwait(false);
+                    reason = PgSessionEndReason.Shutdown;
+                    break;
+            }
+        }
+        else
+        {
+            PumpEnd end = fromUpstream.Result;
+            await clientPumpCts.CancelAsync().ConfigureAwait(false);
+            await fromClient.ConfigureAwait(false);
+            switch (end)
+            {
+                case PumpEnd.SourceClosed:
+                    // A server that ends a session says why first (FATAL ErrorResponse); if it
+                    // died without a word, say it for it.
+                    if (_lastBackendType != (byte)'E')
+                    {
+                        await TrySendFatalAsync(clientOut, _clientMidFrame, PgSqlState.ConnectionFailure, "the server closed the connection unexpectedly").ConfigureAwait(false);
+                    }
+
+                    reason = PgSessionEndReason.UpstreamClosed;
+                    break;
+                case PumpEnd.Violation:
+                    Log.ProtocolViolation(_logger, Id, "server", _violation!);
+                    await TrySendFatalAsync(clientOut, _clientMidFrame, PgSqlState.ProtocolViolation, "the server sent malformed data: " + _violation).ConfigureAwait(false);
+                    reason = PgSessionEndReason.UpstreamProtocolViolation;
+                    break;
+                case PumpEnd.DestinationGone:
+                    await TryTerminateUpstreamAsync(upstreamOut).ConfigureAwait(false);
+                    reason = PgSessionEndReason.ClientError;
+                    break;
+                default:
+                    await TrySendFatalAsync(clientOut, _clientMidFrame, PgSqlState.AdminShutdown, "terminating connection because the gateway is shutting down").ConfigureAwait(false);
+                    await TryTerminateUpstreamAsync(upstreamOut).ConfigureAwait(false);
+                    reason = PgSessionEndReason.Shutdown;
+                    break;
+            }
+        }
+
+        await clientOut.CompleteAsync().ConfigureAwait(false);
+        await upstreamOut.CompleteAsync().ConfigureAwait(false);
+        await clientIn.CompleteAsync().ConfigureAwait(false);
+        await upstreamIn.CompleteAsync().ConfigureAwait(false);
+        return reason;
+    }
+
+    /// <summary>
+    /// Forwards whole frames from <paramref name="source"/> to <paramref name="destination"/>, one
+    /// copy and one flush per read batch. A frame that is not fully buffered is streamed: its
+    /// available bytes go out at once and the rest follows as it arrives, so no frame is buffered
+    /// whole. Never throws: the outcome says how it ended.
+    /// </summary>
+    private async Task<PumpEnd> PumpAsync(PipeReader source, PipeWriter destination, bool fromClient, CancellationToken ct)
+    {
+        int maxFrame = Options.Limits.MaxFrameBytes;
+        long remaining = 0; // bytes of a streamed frame still to forward
+        byte lastType = 0;
+        var tag = fromClient ? ToUpstreamTag : ToClientTag;
+        try
+        {
+            while (true)
+            {
+                ReadResult result = await source.ReadAsync(ct).ConfigureAwait(false);
+                if (result.IsCanceled)
+                {
+                    return PumpEnd.Cancelled;
+                }
+
+                ReadOnlySequence<byte> buffer = result.Buffer;
+                SequencePosition consumed = buffer.Start;
+                bool terminated = false;
+                string? violation = null;
+                try
+                {
+                    var reader = new SequenceReader<byte>(buffer);
+                    if (remaining > 0)
+                    {
+                        long n = Math.Min(remaining, reader.Remaining);
+                        reader.Advance(n);
+                        remaining -= n;
+                        consumed = reader.Position;
+                    }
+
+                    // consumed advances frame by frame, so a violation leaves it at the last good boundary.
+                    while (remaining == 0)
+                    {
+                        if (!PgFrameReader.TryReadHeader(ref reader, maxFrame, out byte type, out int length))
+                        {
+                            break;
+                        }
+
+                        if (fromClient ? !PgFrameReader.IsFrontendType(type) : !PgFrameReader.IsBackendType(type))
+                        {
+                            ProtocolViolationException.Throw(fromClient ? "invalid frontend message type" : "invalid backend message type");
+                        }
+
+                        lastType = type;
+                        long body = length - 4;
+                        if (reader.Remaining >= body)
+                        {
+                            reader.Advance(body);
+                            consumed = reader.Position;
+                            if (type == (byte)'X' && fromClient)
+                            {
+                                terminated = true;
+                                break;
+                            }
+                        }
+                        else
+                        {
+                            remaining = body - reader.Remaining;
+                            reader.AdvanceToEnd();
+                            consumed = reader.Position;
+                        }
+                    }
+                }
+                catch (ProtocolViolationException ex)
+                {
+                    // Frames before the bad one were valid: they are forwarded, then the pump stops.
+                    violation = ex.Message;
+                }
+
+                ReadOnlySequence<byte> forward = buffer.Slice(buffer.Start, consumed);
+                long forwardLength = forward.Length;
+                if (forwardLength > 0)
+                {
+                    foreach (var segment in forward)
+                    {
+                        destination.Write(segment.Span);
+                    }
+                }
+
+                bool sourceDone = result.IsCompleted;
+                bool leftover = !buffer.Slice(consumed).IsEmpty;
+                source.AdvanceTo(consumed, buffer.End);
+
+                if (fromClient)
+                {
+                    _upstreamMidFrame = remaining > 0;
+                }
+                else
+                {
+                    _clientMidFrame = remaining > 0;
+                    _lastBackendType = lastType;
+                }
+
+                if (forwardLength > 0)
+                {
+                    WireDiagnostics.BytesRelayed.Add(forwardLength, tag);
+                    FlushResult flush = await destination.FlushAsync(ct).ConfigureAwait(false);
+                    if (flush.IsCompleted)
+                    {
+                        return PumpEnd.DestinationGone;
+                    }
+
+                    if (flush.IsCanceled)
+                    {
+                        return PumpEnd.Cancelled;
+                    }
+                }
+
+                if (violation is not null)
+                {
+                    _violation = violation;
+                    return PumpEnd.Violation;
+                }
+
+                if (terminated)
+                {
+                    return PumpEnd.Terminated;
+                }
+
+                if (sourceDone)
+                {
+                    if (leftover || remaining > 0)
+                    {
+                        // The peer closed in the middle of a frame.
+                        if (fromClient)
+                        {
+                            _upstreamMidFrame = true;
+                        }
+                        else
+                        {
+                            _clientMidFrame = _clientMidFrame || remaining > 0;
+                        }
+                    }
+
+                    return PumpEnd.SourceClosed;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return PumpEnd.Cancelled;
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
+        {
+            // Pipelines surface a reset connection on either side as one of these.
+            Log.IoError(_logger, Id, fromClient ? "client" : "server", ex.Message);
+            return fromClient ? PumpEnd.SourceClosed : PumpEnd.DestinationGone;
+        }
+    }
+
+    private static async Task WaitOrCancelAsync(Task pump, CancellationTokenSource cts, TimeSpan grace)
+    {
+        if (await Task.WhenAny(pump, Task.Delay(grace)).ConfigureAwait(false) != pump)
+        {
+            await cts.CancelAsync().ConfigureAwait(false);
+        }
+
+        await pump.ConfigureAwait(false);
+    }
+
+    private async Task TrySendFatalAsync(PipeWriter clientOut, bool midFrame, string sqlState, string message)
+    {
+        if (midFrame)
+        {
+            // Half a frame went out: an error now would be read as its rest. Closing is all that is left.
+            return;
+        }
+
+        try
+        {
+            PgMessageWriter.WriteErrorResponse(clientOut, "FATAL", sqlState, message);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await clientOut.FlushAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
+        {
+            Log.IoError(_logger, Id, "client", ex.Message);
+        }
+    }
+
+    private async Task TryTerminateUpstreamAsync(PipeWriter upstreamOut)
+    {
+        if (_upstreamMidFrame)
+        {
+            return;
+        }
+
+        try
+        {
+            PgMessageWriter.WriteTerminate(upstreamOut);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await upstreamOut.FlushAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
+        {
+            Log.IoError(_logger, Id, "server", ex.Message);
+        }
+    }
+}

@@ -1,0 +1,112 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Wire.Enforcement.Diagnostics;
+using Wire.Enforcement.Identity;
+
+namespace Wire.Postgres.Proxy;
+
+/// <summary>
+/// One client connection: the handshake (TLS, token, upstream login; PgProxySession.Startup.cs),
+/// then two pumps that relay whole frames each way (PgProxySession.Relay.cs).
+/// </summary>
+internal sealed partial class PgProxySession
+{
+    private readonly PgProxyServer _server;
+    private readonly Socket _clientSocket;
+    private readonly ILogger _logger;
+    private readonly IPEndPoint _clientEndPoint;
+    private Stream _clientStream;
+    private SslStream? _clientTls;
+    private PgUpstreamConnection? _upstream;
+    private WireIdentity? _identity;
+    private PgTargetOptions? _target;
+    private int _wireProcessId;
+
+    public PgProxySession(PgProxyServer server, Socket clientSocket, long id)
+    {
+        _server = server;
+        _clientSocket = clientSocket;
+        _logger = server.Logger;
+        Id = id;
+        _clientEndPoint = clientSocket.RemoteEndPoint as IPEndPoint ?? new IPEndPoint(IPAddress.None, 0);
+        _clientStream = new NetworkStream(clientSocket, ownsSocket: false);
+    }
+
+    public long Id { get; }
+
+    private PgProxyOptions Options => _server.Options;
+
+    public async Task RunAsync(CancellationToken ct)
+    {
+        WireDiagnostics.Connections.Add(1, new KeyValuePair<string, object?>("wire.protocol", "postgres"));
+        PgSessionEndReason reason = PgSessionEndReason.NotEstablished;
+        try
+        {
+            if (await HandshakeAsync(ct).ConfigureAwait(false))
+            {
+                WireDiagnostics.ActiveSessions.Add(1, new KeyValuePair<string, object?>("wire.protocol", "postgres"));
+                try
+                {
+                    reason = await RelayAsync(ct).ConfigureAwait(false);
+                }
+                finally
+                {
+                    WireDiagnostics.ActiveSessions.Add(-1, new KeyValuePair<string, object?>("wire.protocol", "postgres"));
+                }
+            }
+        }
+        finally
+        {
+            if (_wireProcessId != 0)
+            {
+                _server.CancelRegistry.Unregister(_wireProcessId);
+            }
+
+            _upstream?.Dispose();
+            _clientStream.Dispose();
+            WireDiagnostics.SessionsEnded.Add(1, new KeyValuePair<string, object?>("wire.end_reason", reason.ToString()));
+            if (_identity is not null)
+            {
+                Log.SessionEnded(_logger, Id, _identity.Subject, _target?.Name ?? "", reason);
+            }
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(2001, LogLevel.Information, "Session {SessionId}: {Subject} connected to target {Target} from {Client} (tls: {Tls}, upstream tls: {UpstreamTls})")]
+        public static partial void SessionStarted(ILogger logger, long sessionId, string subject, string target, IPEndPoint client, bool tls, bool upstreamTls);
+
+        [LoggerMessage(2002, LogLevel.Information, "Session {SessionId}: {Subject} on {Target} ended: {Reason}")]
+        public static partial void SessionEnded(ILogger logger, long sessionId, string subject, string target, PgSessionEndReason reason);
+
+        [LoggerMessage(2003, LogLevel.Warning, "Session {SessionId}: refused client {Client}: {SqlState} {Reason}")]
+        public static partial void Refused(ILogger logger, long sessionId, IPEndPoint client, string sqlState, string reason);
+
+        [LoggerMessage(2004, LogLevel.Warning, "Session {SessionId}: authentication failed for user {User} from {Client}: {Reason}")]
+        public static partial void AuthenticationFailed(ILogger logger, long sessionId, string user, IPEndPoint client, string reason);
+
+        [LoggerMessage(2005, LogLevel.Warning, "Session {SessionId}: target {Target} unavailable: {Detail}")]
+        public static partial void UpstreamFailed(ILogger logger, long sessionId, string target, string detail, Exception? exception);
+
+        [LoggerMessage(2006, LogLevel.Warning, "Session {SessionId}: protocol violation by the {Peer}: {Reason}")]
+        public static partial void ProtocolViolation(ILogger logger, long sessionId, string peer, string reason);
+
+        [LoggerMessage(2007, LogLevel.Information, "Session {SessionId}: handshake with {Client} timed out or was abandoned")]
+        public static partial void HandshakeAbandoned(ILogger logger, long sessionId, IPEndPoint client);
+
+        [LoggerMessage(2008, LogLevel.Information, "Cancel request from {Client} forwarded to {Upstream}")]
+        public static partial void CancelForwarded(ILogger logger, IPEndPoint client, IPEndPoint upstream);
+
+        [LoggerMessage(2009, LogLevel.Information, "Cancel request from {Client} names no session")]
+        public static partial void CancelUnknown(ILogger logger, IPEndPoint client);
+
+        [LoggerMessage(2010, LogLevel.Warning, "Session {SessionId}: I/O error on the {Peer} connection: {Reason}")]
+        public static partial void IoError(ILogger logger, long sessionId, string peer, string reason);
+
+        [LoggerMessage(2011, LogLevel.Warning, "Session {SessionId}: TLS handshake with {Client} failed: {Reason}")]
+        public static partial void TlsFailed(ILogger logger, long sessionId, IPEndPoint client, string reason);
+    }
+}

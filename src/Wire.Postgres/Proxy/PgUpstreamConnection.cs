@@ -1,0 +1,376 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using Wire.Enforcement;
+using Wire.Postgres.Protocol;
+
+namespace Wire.Postgres.Proxy;
+
+/// <summary>
+/// Wire's own connection to a target: TCP, TLS per <see cref="PgSslMode"/>, and the login with the
+/// credential Wire holds (SCRAM-SHA-256[-PLUS], MD5 or cleartext, as the server asks).
+/// </summary>
+internal sealed class PgUpstreamConnection : IDisposable
+{
+    private PgUpstreamConnection(Socket socket, Stream stream, bool tls, IPEndPoint remote)
+    {
+        Socket = socket;
+        Stream = stream;
+        IsTls = tls;
+        RemoteEndPoint = remote;
+    }
+
+    public Socket Socket { get; }
+
+    /// <summary>The NetworkStream, or the SslStream over it.</summary>
+    public Stream Stream { get; }
+
+    public bool IsTls { get; }
+
+    public IPEndPoint RemoteEndPoint { get; }
+
+    public int ProcessId { get; private set; }
+
+    public int SecretKey { get; private set; }
+
+    public byte TransactionStatus { get; private set; } = (byte)'I';
+
+    /// <summary>The ParameterStatus and NoticeResponse frames of the login, verbatim, in order, to pass on to the client.</summary>
+    public byte[] StartupFrames { get; private set; } = [];
+
+    /// <summary>Connects and logs in. Throws <see cref="PgUpstreamException"/> with what the client may be told.</summary>
+    public static async Task<PgUpstreamConnection> ConnectAsync(
+        PgTargetOptions target,
+        IEnumerable<KeyValuePair<string, string>> clientParameters,
+        PgLimits limits,
+        CancellationToken ct)
+    {
+        Socket socket;
+        IPEndPoint remote;
+        try
+        {
+            (socket, remote) = await ConnectTcpAsync(target, limits.ConnectTimeout, ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is SocketException or OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            throw new PgUpstreamException(
+                $"could not connect to target \"{target.Name}\": the server is unreachable",
+                $"connect to {target.Host}:{target.Port} failed: {ex.Message}",
+                ex);
+        }
+
+        Stream stream = new NetworkStream(socket, ownsSocket: false);
+        bool tls = false;
+        try
+        {
+            if (target.SslMode != PgSslMode.Disable)
+            {
+                var io = new PgHandshakeIO(stream);
+                PgMessageWriter.WriteRequestPacket(io.Output, PgStartupCode.SslRequest);
+                await io.FlushAsync(ct).ConfigureAwait(false);
+                byte[] answer = new byte[1];
+                await stream.ReadExactlyAsync(answer, ct).ConfigureAwait(false);
+                if (answer[0] == (byte)'S')
+                {
+                    // CVE-2021-23222: anything the server sent after 'S' and before the handshake
+                    // would be read as if it were protected by TLS.
+                    if (socket.Available > 0)
+                    {
+                        throw new PgUpstreamException(
+                            $"could not connect to target \"{target.Name}\": the server broke the TLS negotiation",
+                            "server sent unencrypted bytes after accepting SSLRequest",
+                            null, PgSqlState.ProtocolViolation);
+                    }
+
+                    var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
+                    await ssl.AuthenticateAsClientAsync(ClientTlsOptions(target), ct).ConfigureAwait(false);
+                    stream = ssl;
+                    tls = true;
+                }
+                else if (answer[0] == (byte)'N')
+                {
+                    if (target.SslMode is PgSslMode.Require or PgSslMode.VerifyFull)
+                    {
+                        throw new PgUpstreamException(
+                            $"could not connect to target \"{target.Name}\": TLS is required but the server does not support it",
+                            "server refused SSLRequest");
+                    }
+                }
+                else
+                {
+                    throw new PgUpstreamException(
+                        $"could not connect to target \"{target.Name}\": unexpected answer to TLS negotiation",
+                        $"server answered SSLRequest with byte 0x{answer[0]:x2}");
+                }
+            }
+
+            var connection = new PgUpstreamConnection(socket, stream, tls, remote);
+            await connection.LoginAsync(target, clientParameters, limits, ct).ConfigureAwait(false);
+            return connection;
+        }
+        catch (Exception ex) when (ex is not PgUpstreamException && !ct.IsCancellationRequested)
+        {
+            stream.Dispose();
+            socket.Dispose();
+            string message = ex is AuthenticationException
+                ? $"could not connect to target \"{target.Name}\": the server's TLS certificate was not accepted"
+                : $"could not connect to target \"{target.Name}\"";
+            throw new PgUpstreamException(message, ex.Message, ex);
+        }
+        catch
+        {
+            stream.Dispose();
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    private static async Task<(Socket, IPEndPoint)> ConnectTcpAsync(PgTargetOptions target, TimeSpan timeout, CancellationToken ct)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        cts.CancelAfter(timeout);
+        IPAddress[] addresses = IPAddress.TryParse(target.Host, out var literal)
+            ? [literal]
+            : await Dns.GetHostAddressesAsync(target.Host, cts.Token).ConfigureAwait(false);
+        SocketException? last = null;
+        foreach (var address in addresses)
+        {
+            var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            var endPoint = new IPEndPoint(address, target.Port);
+            try
+            {
+                await socket.ConnectAsync(endPoint, cts.Token).ConfigureAwait(false);
+                return (socket, endPoint);
+            }
+            catch (SocketException ex)
+            {
+                socket.Dispose();
+                last = ex;
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        }
+
+        throw last ?? new SocketException((int)SocketError.HostNotFound);
+    }
+
+    private static SslClientAuthenticationOptions ClientTlsOptions(PgTargetOptions target)
+    {
+        var options = new SslClientAuthenticationOptions
+        {
+            TargetHost = target.Host,
+            EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+        };
+        if (target.SslMode != PgSslMode.VerifyFull)
+        {
+            // prefer/require: encryption without authentication of the server, as libpq does.
+            options.RemoteCertificateValidationCallback = static (_, _, _, _) => true;
+        }
+        else if (target.SslRootCertificates.Count > 0)
+        {
+            var policy = new X509ChainPolicy
+            {
+                TrustMode = X509ChainTrustMode.CustomRootTrust,
+                RevocationMode = X509RevocationMode.NoCheck,
+            };
+            policy.CustomTrustStore.AddRange(target.SslRootCertificates);
+            options.CertificateChainPolicy = policy;
+        }
+
+        return options;
+    }
+
+    private async Task LoginAsync(
+        PgTargetOptions target,
+        IEnumerable<KeyValuePair<string, string>> clientParameters,
+        PgLimits limits,
+        CancellationToken ct)
+    {
+        var io = new PgHandshakeIO(Stream);
+        var parameters = new List<KeyValuePair<string, string>>
+        {
+            new("user", target.Username),
+            new("database", target.Database ?? target.Name),
+        };
+        foreach (var (name, value) in clientParameters)
+        {
+            if (name is not ("user" or "database" or "replication") && !name.StartsWith("_pq_.", StringComparison.Ordinal))
+            {
+                parameters.Add(new(name, value));
+            }
+        }
+
+        PgMessageWriter.WriteStartupMessage(io.Output, parameters);
+        await io.FlushAsync(ct).ConfigureAwait(false);
+
+        PgScramClient? scram = null;
+        var passOn = new MemoryStream();
+        int maxLength = limits.MaxInspectedFrameBytes;
+        while (true)
+        {
+            byte type = await io.ReadMessageAsync(maxLength, ct).ConfigureAwait(false);
+            ReadOnlyMemory<byte> body = io.Body;
+            switch (type)
+            {
+                case (byte)'R':
+                    scram = await AnswerAuthenticationAsync(io, target, body, scram, ct).ConfigureAwait(false);
+                    break;
+                case (byte)'S':
+                case (byte)'N':
+                    passOn.WriteByte(type);
+                    passOn.Write(LengthPrefix(body.Length + 4));
+                    passOn.Write(body.Span);
+                    break;
+                case (byte)'K':
+                    if (body.Length != 8)
+                    {
+                        ProtocolViolationException.Throw("invalid BackendKeyData");
+                    }
+
+                    ProcessId = BinaryPrimitives.ReadInt32BigEndian(body.Span);
+                    SecretKey = BinaryPrimitives.ReadInt32BigEndian(body.Span.Slice(4));
+                    break;
+                case (byte)'v':
+                    // NegotiateProtocolVersion: Wire asks for plain 3.0, nothing to downgrade.
+                    break;
+                case (byte)'E':
+                    var error = PgErrorFields.Parse(body.Span);
+                    throw new PgUpstreamException(
+                        error.SqlState is "53300" or "57P03"
+                            ? $"target \"{target.Name}\" is not accepting connections: {error.Message}"
+                            : $"could not log in to target \"{target.Name}\"",
+                        $"server refused login: {error.SqlState} {error.Message}",
+                        null,
+                        error.SqlState is "53300" or "57P03" ? error.SqlState : PgSqlState.ConnectionFailure);
+                case (byte)'Z':
+                    if (body.Length != 1)
+                    {
+                        ProtocolViolationException.Throw("invalid ReadyForQuery");
+                    }
+
+                    TransactionStatus = body.Span[0];
+                    StartupFrames = passOn.ToArray();
+                    return;
+                default:
+                    ProtocolViolationException.Throw("unexpected message during login");
+                    break;
+            }
+        }
+    }
+
+    private async ValueTask<PgScramClient?> AnswerAuthenticationAsync(
+        PgHandshakeIO io, PgTargetOptions target, ReadOnlyMemory<byte> body, PgScramClient? scram, CancellationToken ct)
+    {
+        if (body.Length < 4)
+        {
+            ProtocolViolationException.Throw("invalid authentication message");
+        }
+
+        int code = BinaryPrimitives.ReadInt32BigEndian(body.Span);
+        var data = body.Slice(4);
+        switch (code)
+        {
+            case 0: // AuthenticationOk
+                return scram;
+            case 3: // cleartext password
+                PgMessageWriter.WritePasswordMessage(io.Output, RequirePassword(target));
+                await io.FlushAsync(ct).ConfigureAwait(false);
+                return scram;
+            case 5: // MD5 with a 4-byte salt
+                if (data.Length != 4)
+                {
+                    ProtocolViolationException.Throw("invalid MD5 salt");
+                }
+
+                PgMessageWriter.WritePasswordMessage(io.Output, PgMd5Password.Compute(target.Username, RequirePassword(target), data.Span));
+                await io.FlushAsync(ct).ConfigureAwait(false);
+                return scram;
+            case 10: // SASL: list of mechanisms
+                var mechanisms = ReadMechanisms(data.Span);
+                X509Certificate2? certificate = null;
+                if (IsTls && Stream is SslStream ssl && mechanisms.Contains(PgScramClient.MechanismPlus) && ssl.RemoteCertificate is { } remoteCertificate)
+                {
+                    certificate = remoteCertificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(remoteCertificate.GetRawCertData());
+                }
+                else if (!mechanisms.Contains(PgScramClient.Mechanism))
+                {
+                    throw new PgAuthenticationException("the server offers no SASL mechanism Wire supports");
+                }
+
+                scram = new PgScramClient(RequirePassword(target), certificate, clientSupportsBinding: IsTls);
+                PgMessageWriter.WriteSaslInitialResponse(io.Output, scram.MechanismName, scram.CreateClientFirst());
+                await io.FlushAsync(ct).ConfigureAwait(false);
+                return scram;
+            case 11: // SASLContinue
+                if (scram is null)
+                {
+                    ProtocolViolationException.Throw("SASLContinue without SASL");
+                }
+
+                PgMessageWriter.WriteSaslResponse(io.Output, scram.CreateClientFinal(data.Span));
+                await io.FlushAsync(ct).ConfigureAwait(false);
+                return scram;
+            case 12: // SASLFinal
+                if (scram is null)
+                {
+                    ProtocolViolationException.Throw("SASLFinal without SASL");
+                }
+
+                scram.VerifyServerFinal(data.Span);
+                return scram;
+            default:
+                throw new PgAuthenticationException($"the server asks for authentication method {code}, which Wire does not support");
+        }
+    }
+
+    private static byte[] LengthPrefix(int length)
+    {
+        byte[] prefix = new byte[4];
+        BinaryPrimitives.WriteInt32BigEndian(prefix, length);
+        return prefix;
+    }
+
+    private static string RequirePassword(PgTargetOptions target)
+        => target.Password ?? throw new PgAuthenticationException("the server asks for a password but the target has none configured");
+
+    private static List<string> ReadMechanisms(ReadOnlySpan<byte> data)
+    {
+        var list = new List<string>();
+        while (!data.IsEmpty && data[0] != 0)
+        {
+            int end = data.IndexOf((byte)0);
+            if (end < 0)
+            {
+                ProtocolViolationException.Throw("invalid SASL mechanism list");
+            }
+
+            list.Add(Encoding.UTF8.GetString(data.Slice(0, end)));
+            data = data.Slice(end + 1);
+        }
+
+        return list;
+    }
+
+    public void Dispose()
+    {
+        Stream.Dispose();
+        Socket.Dispose();
+    }
+}
+
+/// <summary>Wire could not connect or log in to a target. <see cref="Exception.Message"/> is safe for the client; <see cref="Detail"/> is for the log.</summary>
+internal sealed class PgUpstreamException(string message, string detail, Exception? inner = null, string sqlState = PgSqlState.ConnectionFailure)
+    : Exception(message, inner)
+{
+    public string Detail { get; } = detail;
+
+    public string SqlState { get; } = sqlState;
+}
