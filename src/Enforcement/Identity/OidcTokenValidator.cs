@@ -28,8 +28,8 @@ public sealed partial class OidcTokenValidator : IIdentityValidator, IDisposable
     public static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(60);
 
     /// <summary>The JWS algorithms accepted; everything else (HS*, none, RS384...) is refused.</summary>
-    public static readonly IReadOnlyList<string> AllowedAlgorithms =
-        [SecurityAlgorithms.RsaSha256, SecurityAlgorithms.EcdsaSha256, SecurityAlgorithms.RsaSsaPssSha256];
+    public static readonly IReadOnlyList<string> AllowedAlgorithms = Array.AsReadOnly(
+        [SecurityAlgorithms.RsaSha256, SecurityAlgorithms.EcdsaSha256, SecurityAlgorithms.RsaSsaPssSha256]);
 
     // Larger than any sane ID or access token; bounds the work an unauthenticated client can cause.
     private const int MaxTokenLength = 64 * 1024;
@@ -38,7 +38,11 @@ public sealed partial class OidcTokenValidator : IIdentityValidator, IDisposable
     private static readonly TimeSpan RefreshIntervalMargin = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan DefaultMetadataTimeout = TimeSpan.FromSeconds(10);
 
-    private readonly OidcOptions _options;
+    // Copied from the options at construction: OidcOptions is mutable and a reload builds a new validator.
+    private readonly string _issuer;
+    private readonly string _audience;
+    private readonly string _subjectClaim;
+    private readonly string _groupsClaim;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly JsonWebTokenHandler _handler = new();
@@ -86,7 +90,10 @@ public sealed partial class OidcTokenValidator : IIdentityValidator, IDisposable
             throw new ArgumentException("The OIDC groups claim name is required.", nameof(options));
         }
 
-        _options = options;
+        _issuer = options.Issuer;
+        _audience = options.Audience;
+        _subjectClaim = options.SubjectClaim;
+        _groupsClaim = options.GroupsClaim;
         _timeProvider = timeProvider ?? TimeProvider.System;
         _logger = logger ?? NullLogger.Instance;
 
@@ -146,8 +153,9 @@ public sealed partial class OidcTokenValidator : IIdentityValidator, IDisposable
         {
             jwt = new JsonWebToken(token);
         }
-        catch (Exception ex) when (ex is ArgumentException or SecurityTokenException or JsonException or FormatException)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
+            // Untrusted input: whatever the parser throws (bad base64, bad JSON, bad header) means malformed.
             return Reject("malformed token");
         }
 
@@ -306,9 +314,9 @@ public sealed partial class OidcTokenValidator : IIdentityValidator, IDisposable
 
     private TokenValidationParameters CreateParameters(ICollection<SecurityKey> keys) => new()
     {
-        ValidIssuer = _options.Issuer,
+        ValidIssuer = _issuer,
         ValidateIssuer = true,
-        ValidAudience = _options.Audience,
+        ValidAudience = _audience,
         ValidateAudience = true,
         // IdentityModel 8 reads the system clock for lifetimes; ValidateLifetimeAt checks nbf/exp against the
         // injected TimeProvider instead, after the signature is proven.
@@ -359,14 +367,14 @@ public sealed partial class OidcTokenValidator : IIdentityValidator, IDisposable
 
     private IdentityValidationResult MapIdentity(JsonWebToken jwt)
     {
-        if (!jwt.TryGetPayloadValue<object>(_options.SubjectClaim, out var subjectValue)
+        if (!jwt.TryGetPayloadValue<object>(_subjectClaim, out var subjectValue)
             || subjectValue is not string subject
             || string.IsNullOrWhiteSpace(subject))
         {
             return Reject("missing or empty subject claim");
         }
 
-        if (!TryReadGroups(jwt, _options.GroupsClaim, out var groups))
+        if (!TryReadGroups(jwt, _groupsClaim, out var groups))
         {
             // A group that cannot be read could be the one a deny rule names: refuse rather than drop it.
             return Reject("groups claim is not a string or an array of strings");

@@ -59,7 +59,7 @@ public sealed class StaticTokenValidator : IIdentityValidator
     }
 
     /// <summary>The number of configured tokens.</summary>
-    public int Count => _entries.Length;
+    internal int Count => _entries.Length;
 
     /// <inheritdoc />
     public ValueTask<IdentityValidationResult> ValidateAsync(string token, CancellationToken cancellationToken)
@@ -71,7 +71,7 @@ public sealed class StaticTokenValidator : IIdentityValidator
     /// <summary>Validates <paramref name="token"/> synchronously; see <see cref="ValidateAsync"/>.</summary>
     /// <param name="token">The presented token.</param>
     /// <returns>The identity bound to the token, or a failure.</returns>
-    public IdentityValidationResult Validate(string token)
+    internal IdentityValidationResult Validate(string token)
     {
         if (string.IsNullOrEmpty(token))
         {

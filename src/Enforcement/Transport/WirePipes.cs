@@ -22,6 +22,8 @@ public static class WirePipes
     private static readonly PipeOptions Options = new(
         pauseWriterThreshold: PauseThreshold,
         resumeWriterThreshold: ResumeThreshold,
+        readerScheduler: PipeScheduler.Inline,
+        writerScheduler: PipeScheduler.Inline,
         minimumSegmentSize: 16 * 1024,
         useSynchronizationContext: false);
 
@@ -29,7 +31,7 @@ public static class WirePipes
     public static WirePipe FromSocket(Socket socket, string name)
     {
         SocketConnection.SetRecommendedServerOptions(socket);
-        var connection = SocketConnection.Create(socket, Options, Options, SocketConnectionOptions.None, name);
+        var connection = SocketConnection.Create(socket, Options, Options, SocketConnectionOptions.InlineReads | SocketConnectionOptions.InlineWrites, name);
         return new WirePipe(connection, connection);
     }
 

@@ -119,6 +119,7 @@ internal sealed partial class GatewayConfig
         using (document)
         {
             var config = new GatewayConfig(configPath, baseDirectory);
+            config.RestartFingerprint = Fingerprint(document.RootElement);
             var certificates = new List<X509Certificate2>();
             try
             {
@@ -135,6 +136,28 @@ internal sealed partial class GatewayConfig
             }
             return config;
         }
+    }
+
+    /// <summary>
+    /// The text of every section that only takes effect on restart (all but <c>identity</c> and <c>rules</c>),
+    /// so a reload can tell whether a restart is needed.
+    /// </summary>
+    public string RestartFingerprint { get; private set; } = string.Empty;
+
+    private static string Fingerprint(JsonElement root)
+    {
+        var text = new System.Text.StringBuilder();
+        if (root.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var property in root.EnumerateObject())
+            {
+                if (property.Name is not ("identity" or "rules"))
+                {
+                    text.Append(property.Name).Append('=').Append(property.Value.GetRawText()).Append('\n');
+                }
+            }
+        }
+        return text.ToString();
     }
 
     private void Read(ConfigReader root, List<X509Certificate2> certificates)

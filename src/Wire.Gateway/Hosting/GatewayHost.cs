@@ -23,6 +23,11 @@ internal static class GatewayHost
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.ShutdownTimeout);
         builder.Services.AddSingleton<GatewayService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<GatewayService>());
+        if (settings.Config is { ConfigPath.Length: > 0 } config && settings.IdentityValidator is ReloadableIdentityValidator reloadable)
+        {
+            builder.Services.AddSingleton(sp => new ConfigReloader(config, reloadable, sp.GetRequiredService<ILoggerFactory>()));
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<ConfigReloader>());
+        }
         return builder.Build();
     }
 
@@ -38,7 +43,8 @@ internal static class GatewayHost
 
     public static GatewaySettings SettingsFrom(GatewayConfig config) => new()
     {
-        IdentityValidator = CreateIdentityValidator(config),
+        IdentityValidator = new ReloadableIdentityValidator(CreateIdentityValidator(config)),
+        Config = config,
         Postgres = config.Postgres,
         LoggingLevel = config.LoggingLevel,
         ShutdownTimeout = config.ShutdownTimeout,

@@ -73,6 +73,9 @@ internal sealed class GatewaySettings
 
     public PgProxyOptions? Postgres { get; init; }
 
+    /// <summary>The config file the settings came from, if any (enables hot reload of identity).</summary>
+    public Configuration.GatewayConfig? Config { get; init; }
+
     public LogLevel LoggingLevel { get; init; } = LogLevel.Information;
 
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);

@@ -68,6 +68,15 @@ internal static class PgMessageWriter
         w.Done();
     }
 
+    /// <summary>ParameterStatus: a run-time parameter's name and value.</summary>
+    public static void WriteParameterStatus(IBufferWriter<byte> writer, string name, string value)
+    {
+        var w = new Frame(writer, (byte)'S', 4 + CStringLength(name) + CStringLength(value));
+        w.CString(name);
+        w.CString(value);
+        w.Done();
+    }
+
     /// <summary>NegotiateProtocolVersion: the newest minor version Wire speaks and the options it does not know.</summary>
     public static void WriteNegotiateProtocolVersion(IBufferWriter<byte> writer, int newestMinor, IReadOnlyList<string> unsupportedOptions)
     {

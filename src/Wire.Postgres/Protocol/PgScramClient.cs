@@ -59,6 +59,16 @@ internal sealed class PgScramClient
     public byte[] CreateClientFinal(ReadOnlySpan<byte> serverFirstBytes)
     {
         string serverFirst = Encoding.UTF8.GetString(serverFirstBytes);
+
+        // RFC 5802 §5.1: server-first is "[m=ext,]r=...,s=...,i=..."; a mandatory extension (m) is
+        // one this client cannot honour, so authentication must fail.
+        if (!serverFirst.StartsWith("r=", StringComparison.Ordinal))
+        {
+            throw new PgAuthenticationException(serverFirst.StartsWith("m=", StringComparison.Ordinal)
+                ? "SCRAM server requires an unsupported mandatory extension"
+                : "malformed SCRAM server-first-message");
+        }
+
         string? nonce = null, salt = null, iterations = null;
         foreach (var part in serverFirst.Split(','))
         {

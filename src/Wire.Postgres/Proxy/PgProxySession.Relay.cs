@@ -143,9 +143,7 @@ internal sealed partial class PgProxySession
     /// </summary>
     private async Task<PumpEnd> PumpAsync(PipeReader source, PipeWriter destination, bool fromClient, CancellationToken ct)
     {
-        int maxFrame = Options.Limits.MaxFrameBytes;
-        long remaining = 0; // bytes of a streamed frame still to forward
-        byte lastType = 0;
+        var scanner = new PgFrameScanner(frontend: fromClient, Options.Limits.MaxFrameBytes);
         var tag = fromClient ? ToUpstreamTag : ToClientTag;
         try
         {
@@ -158,58 +156,9 @@ internal sealed partial class PgProxySession
                 }
 
                 ReadOnlySequence<byte> buffer = result.Buffer;
-                SequencePosition consumed = buffer.Start;
-                bool terminated = false;
-                string? violation = null;
-                try
-                {
-                    var reader = new SequenceReader<byte>(buffer);
-                    if (remaining > 0)
-                    {
-                        long n = Math.Min(remaining, reader.Remaining);
-                        reader.Advance(n);
-                        remaining -= n;
-                        consumed = reader.Position;
-                    }
-
-                    // consumed advances frame by frame, so a violation leaves it at the last good boundary.
-                    while (remaining == 0)
-                    {
-                        if (!PgFrameReader.TryReadHeader(ref reader, maxFrame, out byte type, out int length))
-                        {
-                            break;
-                        }
-
-                        if (fromClient ? !PgFrameReader.IsFrontendType(type) : !PgFrameReader.IsBackendType(type))
-                        {
-                            ProtocolViolationException.Throw(fromClient ? "invalid frontend message type" : "invalid backend message type");
-                        }
-
-                        lastType = type;
-                        long body = length - 4;
-                        if (reader.Remaining >= body)
-                        {
-                            reader.Advance(body);
-                            consumed = reader.Position;
-                            if (type == (byte)'X' && fromClient)
-                            {
-                                terminated = true;
-                                break;
-                            }
-                        }
-                        else
-                        {
-                            remaining = body - reader.Remaining;
-                            reader.AdvanceToEnd();
-                            consumed = reader.Position;
-                        }
-                    }
-                }
-                catch (ProtocolViolationException ex)
-                {
-                    // Frames before the bad one were valid: they are forwarded, then the pump stops.
-                    violation = ex.Message;
-                }
+                PgScanStatus status = scanner.Scan(buffer, out SequencePosition consumed);
+                bool terminated = status == PgScanStatus.Terminated;
+                string? violation = status == PgScanStatus.Violation ? scanner.ViolationReason : null;
 
                 ReadOnlySequence<byte> forward = buffer.Slice(buffer.Start, consumed);
                 long forwardLength = forward.Length;
@@ -227,12 +176,12 @@ internal sealed partial class PgProxySession
 
                 if (fromClient)
                 {
-                    _upstreamMidFrame = remaining > 0;
+                    _upstreamMidFrame = scanner.MidFrame;
                 }
                 else
                 {
-                    _clientMidFrame = remaining > 0;
-                    _lastBackendType = lastType;
+                    _clientMidFrame = scanner.MidFrame;
+                    _lastBackendType = scanner.LastType;
                 }
 
                 if (forwardLength > 0)
@@ -263,17 +212,10 @@ internal sealed partial class PgProxySession
 
                 if (sourceDone)
                 {
-                    if (leftover || remaining > 0)
+                    if (leftover && fromClient)
                     {
-                        // The peer closed in the middle of a frame.
-                        if (fromClient)
-                        {
-                            _upstreamMidFrame = true;
-                        }
-                        else
-                        {
-                            _clientMidFrame = _clientMidFrame || remaining > 0;
-                        }
+                        // The client closed in the middle of a frame: the server must not get a Terminate inside it.
+                        _upstreamMidFrame = _upstreamMidFrame || scanner.MidFrame;
                     }
 
                     return PumpEnd.SourceClosed;

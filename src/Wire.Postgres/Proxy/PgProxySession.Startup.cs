@@ -216,7 +216,7 @@ internal sealed partial class PgProxySession
 
         try
         {
-            _upstream = await PgUpstreamConnection.ConnectAsync(_target, startup.Parameters, Options.Limits, ct).ConfigureAwait(false);
+            _upstream = await PgUpstreamConnection.ConnectAsync(_target, startup.Parameters, user, Options.Limits, ct).ConfigureAwait(false);
         }
         catch (PgUpstreamException ex)
         {

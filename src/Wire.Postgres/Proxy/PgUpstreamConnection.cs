@@ -46,6 +46,7 @@ internal sealed class PgUpstreamConnection : IDisposable
     public static async Task<PgUpstreamConnection> ConnectAsync(
         PgTargetOptions target,
         IEnumerable<KeyValuePair<string, string>> clientParameters,
+        string clientUser,
         PgLimits limits,
         CancellationToken ct)
     {
@@ -109,7 +110,7 @@ internal sealed class PgUpstreamConnection : IDisposable
             }
 
             var connection = new PgUpstreamConnection(socket, stream, tls, remote);
-            await connection.LoginAsync(target, clientParameters, limits, ct).ConfigureAwait(false);
+            await connection.LoginAsync(target, clientParameters, clientUser, limits, ct).ConfigureAwait(false);
             return connection;
         }
         catch (Exception ex) when (ex is not PgUpstreamException && !ct.IsCancellationRequested)
@@ -191,6 +192,7 @@ internal sealed class PgUpstreamConnection : IDisposable
     private async Task LoginAsync(
         PgTargetOptions target,
         IEnumerable<KeyValuePair<string, string>> clientParameters,
+        string clientUser,
         PgLimits limits,
         CancellationToken ct)
     {
@@ -222,6 +224,12 @@ internal sealed class PgUpstreamConnection : IDisposable
             {
                 case (byte)'R':
                     scram = await AnswerAuthenticationAsync(io, target, body, scram, ct).ConfigureAwait(false);
+                    break;
+                case (byte)'S' when IsSessionAuthorization(body.Span):
+                    // The client knows itself by its subject; the role Wire logs in as is not its business.
+                    var status = new System.Buffers.ArrayBufferWriter<byte>();
+                    PgMessageWriter.WriteParameterStatus(status, "session_authorization", clientUser);
+                    passOn.Write(status.WrittenSpan);
                     break;
                 case (byte)'S':
                 case (byte)'N':
@@ -330,6 +338,9 @@ internal sealed class PgUpstreamConnection : IDisposable
                 throw new PgAuthenticationException($"the server asks for authentication method {code}, which Wire does not support");
         }
     }
+
+    private static bool IsSessionAuthorization(ReadOnlySpan<byte> parameterStatus)
+        => parameterStatus.StartsWith("session_authorization\0"u8);
 
     private static byte[] LengthPrefix(int length)
     {

@@ -5,13 +5,13 @@ namespace Wire.Enforcement.Tests.Identity;
 public sealed class CompositeIdentityValidatorTests : IDisposable
 {
     private readonly TempDirectory _temp = new();
-    private readonly TestSigner _signer = TestSigner.Rsa("k1");
+    private static readonly TestSigner Signer = TestSigner.Rsa("k1");
     private readonly CapturingLogger _oidcLog = new();
     private readonly OidcTokenValidator _oidc;
 
     public CompositeIdentityValidatorTests()
     {
-        var jwks = _temp.Write("jwks.json", TestSigner.JwksJson(_signer));
+        var jwks = _temp.Write("jwks.json", TestSigner.JwksJson(Signer));
         _oidc = new OidcTokenValidator(
             new OidcOptions { Issuer = TestSigner.Issuer, Audience = TestSigner.Audience, JwksFile = jwks },
             new ManualTimeProvider(TestSigner.Now),
@@ -21,7 +21,6 @@ public sealed class CompositeIdentityValidatorTests : IDisposable
     public void Dispose()
     {
         _oidc.Dispose();
-        _signer.Dispose();
         _temp.Dispose();
     }
 
@@ -29,7 +28,7 @@ public sealed class CompositeIdentityValidatorTests : IDisposable
     public async Task A_static_token_wins_over_oidc()
     {
         // A JWT that is also configured as a static token resolves to the static subject.
-        var jwt = _signer.CreateToken();
+        var jwt = Signer.CreateToken();
         var composite = new CompositeIdentityValidator(
             new StaticTokenValidator([new StaticToken(jwt, "static-alice", ["static"])]), _oidc);
 
@@ -45,7 +44,7 @@ public sealed class CompositeIdentityValidatorTests : IDisposable
         var composite = new CompositeIdentityValidator(
             new StaticTokenValidator([new StaticToken("dev", "dev", [])]), _oidc);
 
-        var result = await composite.ValidateAsync(_signer.CreateToken(), CancellationToken.None);
+        var result = await composite.ValidateAsync(Signer.CreateToken(), CancellationToken.None);
 
         Assert.Equal("alice", result.Identity!.Subject);
         Assert.Equal("oidc", result.Identity.Method);
@@ -68,7 +67,7 @@ public sealed class CompositeIdentityValidatorTests : IDisposable
     {
         var composite = new CompositeIdentityValidator(new StaticTokenValidator([]), oidc: null);
 
-        var result = await composite.ValidateAsync(_signer.CreateToken(), CancellationToken.None);
+        var result = await composite.ValidateAsync(Signer.CreateToken(), CancellationToken.None);
 
         Assert.Equal("unknown token", result.FailureReason);
     }
@@ -80,7 +79,7 @@ public sealed class CompositeIdentityValidatorTests : IDisposable
         var oidcOnly = new CompositeIdentityValidator(null, _oidc);
 
         Assert.True((await staticOnly.ValidateAsync("dev", CancellationToken.None)).Succeeded);
-        Assert.True((await oidcOnly.ValidateAsync(_signer.CreateToken(), CancellationToken.None)).Succeeded);
+        Assert.True((await oidcOnly.ValidateAsync(Signer.CreateToken(), CancellationToken.None)).Succeeded);
         Assert.False((await oidcOnly.ValidateAsync("dev", CancellationToken.None)).Succeeded);
     }
 

@@ -8,23 +8,19 @@ namespace Wire.Enforcement.Tests.Identity;
 /// <summary>OIDC validation with keys from a discovery document served on loopback.</summary>
 public sealed class OidcDiscoveryTests : IDisposable
 {
-    private readonly TestSigner _k1 = TestSigner.Rsa("k1");
-    private readonly TestSigner _k2 = TestSigner.Rsa("k2");
+    private static readonly TestSigner K1 = TestSigner.Rsa("k1");
+    private static readonly TestSigner K2 = TestSigner.Rsa("k2");
+    private static readonly TestSigner Stranger = TestSigner.Rsa("stranger");
     private readonly ManualTimeProvider _clock = new(TestSigner.Now);
     private readonly CapturingLogger _log = new();
     private readonly DiscoveryServer _server;
 
     public OidcDiscoveryTests()
     {
-        _server = new DiscoveryServer(TestSigner.JwksJson(_k1));
+        _server = new DiscoveryServer(TestSigner.JwksJson(K1));
     }
 
-    public void Dispose()
-    {
-        _server.Dispose();
-        _k1.Dispose();
-        _k2.Dispose();
-    }
+    public void Dispose() => _server.Dispose();
 
     private OidcTokenValidator Create(string? metadataAddress = null, TimeSpan? timeout = null) => new(
         new OidcOptions
@@ -43,8 +39,8 @@ public sealed class OidcDiscoveryTests : IDisposable
     {
         using var validator = Create();
 
-        var first = await validator.ValidateAsync(_k1.CreateToken(issuer: _server.Issuer), CancellationToken.None);
-        var second = await validator.ValidateAsync(_k1.CreateToken(issuer: _server.Issuer), CancellationToken.None);
+        var first = await validator.ValidateAsync(K1.CreateToken(issuer: _server.Issuer), CancellationToken.None);
+        var second = await validator.ValidateAsync(K1.CreateToken(issuer: _server.Issuer), CancellationToken.None);
 
         Assert.True(first.Succeeded, first.FailureReason);
         Assert.Equal("alice", first.Identity!.Subject);
@@ -59,7 +55,7 @@ public sealed class OidcDiscoveryTests : IDisposable
     {
         using var validator = Create(metadataAddress: _server.BaseAddress + ".well-known/openid-configuration");
 
-        var result = await validator.ValidateAsync(_k1.CreateToken(issuer: _server.Issuer), CancellationToken.None);
+        var result = await validator.ValidateAsync(K1.CreateToken(issuer: _server.Issuer), CancellationToken.None);
 
         Assert.True(result.Succeeded, result.FailureReason);
     }
@@ -69,7 +65,7 @@ public sealed class OidcDiscoveryTests : IDisposable
     {
         using var validator = Create();
 
-        var result = await validator.ValidateAsync(_k1.CreateToken(issuer: "https://other.example.test"), CancellationToken.None);
+        var result = await validator.ValidateAsync(K1.CreateToken(issuer: "https://other.example.test"), CancellationToken.None);
 
         Assert.Equal("issuer not accepted", result.FailureReason);
     }
@@ -78,11 +74,11 @@ public sealed class OidcDiscoveryTests : IDisposable
     public async Task Refreshes_the_keys_once_when_a_token_names_an_unknown_kid()
     {
         using var validator = Create();
-        Assert.True((await validator.ValidateAsync(_k1.CreateToken(issuer: _server.Issuer), CancellationToken.None)).Succeeded);
+        Assert.True((await validator.ValidateAsync(K1.CreateToken(issuer: _server.Issuer), CancellationToken.None)).Succeeded);
 
         // The issuer rotates in a new key after Wire cached the old set.
-        _server.Jwks = TestSigner.JwksJson(_k1, _k2);
-        var rotated = await validator.ValidateAsync(_k2.CreateToken(issuer: _server.Issuer), CancellationToken.None);
+        _server.Jwks = TestSigner.JwksJson(K1, K2);
+        var rotated = await validator.ValidateAsync(K2.CreateToken(issuer: _server.Issuer), CancellationToken.None);
 
         Assert.True(rotated.Succeeded, rotated.FailureReason);
         Assert.Equal(2, _server.JwksRequests);
@@ -93,11 +89,10 @@ public sealed class OidcDiscoveryTests : IDisposable
     public async Task Unknown_kids_do_not_hammer_the_issuer()
     {
         using var validator = Create();
-        using var stranger = TestSigner.Rsa("stranger");
 
         for (var i = 0; i < 5; i++)
         {
-            var result = await validator.ValidateAsync(stranger.CreateToken(issuer: _server.Issuer), CancellationToken.None);
+            var result = await validator.ValidateAsync(Stranger.CreateToken(issuer: _server.Issuer), CancellationToken.None);
             Assert.False(result.Succeeded);
         }
 
@@ -111,7 +106,7 @@ public sealed class OidcDiscoveryTests : IDisposable
         // A port nobody listens on: the connection is refused.
         var address = $"http://127.0.0.1:{DiscoveryServer.FreePort()}/.well-known/openid-configuration";
         using var validator = Create(metadataAddress: address, timeout: TimeSpan.FromSeconds(2));
-        var token = _k1.CreateToken(issuer: _server.Issuer);
+        var token = K1.CreateToken(issuer: _server.Issuer);
         var stopwatch = Stopwatch.StartNew();
 
         var first = await validator.ValidateAsync(token, CancellationToken.None);
@@ -136,7 +131,7 @@ public sealed class OidcDiscoveryTests : IDisposable
             timeout: TimeSpan.FromMilliseconds(500));
         var stopwatch = Stopwatch.StartNew();
 
-        var result = await validator.ValidateAsync(_k1.CreateToken(issuer: _server.Issuer), CancellationToken.None);
+        var result = await validator.ValidateAsync(K1.CreateToken(issuer: _server.Issuer), CancellationToken.None);
 
         Assert.Equal("OIDC signing keys unavailable", result.FailureReason);
         Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(10), $"took {stopwatch.Elapsed}");
@@ -147,7 +142,7 @@ public sealed class OidcDiscoveryTests : IDisposable
     {
         using var validator = Create(metadataAddress: _server.BaseAddress + "missing");
 
-        var result = await validator.ValidateAsync(_k1.CreateToken(issuer: _server.Issuer), CancellationToken.None);
+        var result = await validator.ValidateAsync(K1.CreateToken(issuer: _server.Issuer), CancellationToken.None);
 
         Assert.Equal("OIDC signing keys unavailable", result.FailureReason);
     }
@@ -172,6 +167,6 @@ public sealed class OidcDiscoveryTests : IDisposable
         await cancelled.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(
-            async () => await validator.ValidateAsync(_k1.CreateToken(issuer: _server.Issuer), cancelled.Token));
+            async () => await validator.ValidateAsync(K1.CreateToken(issuer: _server.Issuer), cancelled.Token));
     }
 }

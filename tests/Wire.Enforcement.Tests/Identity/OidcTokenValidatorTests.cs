@@ -8,23 +8,21 @@ namespace Wire.Enforcement.Tests.Identity;
 public sealed class OidcTokenValidatorTests : IDisposable
 {
     private readonly TempDirectory _temp = new();
-    private readonly TestSigner _rsa = TestSigner.Rsa("rsa-1");
-    private readonly TestSigner _ec = TestSigner.EcP256("ec-1");
+    // Key generation is the slow part of these tests: one set of keys per class, shared by its tests.
+    private static readonly TestSigner RsaKey = TestSigner.Rsa("rsa-1");
+    private static readonly TestSigner EcKey = TestSigner.EcP256("ec-1");
+    private static readonly TestSigner ImpostorSameKid = TestSigner.Rsa("rsa-1");
+    private static readonly TestSigner ImpostorUnknownKid = TestSigner.Rsa("unknown");
     private readonly ManualTimeProvider _clock = new(TestSigner.Now);
     private readonly CapturingLogger _log = new();
     private readonly string _jwksFile;
 
     public OidcTokenValidatorTests()
     {
-        _jwksFile = _temp.Write("jwks.json", TestSigner.JwksJson(_rsa, _ec));
+        _jwksFile = _temp.Write("jwks.json", TestSigner.JwksJson(RsaKey, EcKey));
     }
 
-    public void Dispose()
-    {
-        _rsa.Dispose();
-        _ec.Dispose();
-        _temp.Dispose();
-    }
+    public void Dispose() => _temp.Dispose();
 
     private OidcTokenValidator Create(Action<OidcOptions>? configure = null)
     {
@@ -53,7 +51,7 @@ public sealed class OidcTokenValidatorTests : IDisposable
     [Fact]
     public async Task Accepts_RS256_with_subject_and_array_groups()
     {
-        var result = await ValidateAsync(_rsa.CreateToken());
+        var result = await ValidateAsync(RsaKey.CreateToken());
 
         Assert.True(result.Succeeded, result.FailureReason);
         Assert.Equal("alice", result.Identity!.Subject);
@@ -64,7 +62,7 @@ public sealed class OidcTokenValidatorTests : IDisposable
     [Fact]
     public async Task Accepts_a_single_string_group()
     {
-        var token = _rsa.CreateToken(claims: new Dictionary<string, object> { ["sub"] = "alice", ["groups"] = "dba" });
+        var token = RsaKey.CreateToken(claims: new Dictionary<string, object> { ["sub"] = "alice", ["groups"] = "dba" });
 
         var result = await ValidateAsync(token);
 
@@ -74,7 +72,7 @@ public sealed class OidcTokenValidatorTests : IDisposable
     [Fact]
     public async Task Missing_groups_claim_means_no_groups()
     {
-        var token = _rsa.CreateToken(claims: new Dictionary<string, object> { ["sub"] = "alice" });
+        var token = RsaKey.CreateToken(claims: new Dictionary<string, object> { ["sub"] = "alice" });
 
         var result = await ValidateAsync(token);
 
@@ -85,7 +83,7 @@ public sealed class OidcTokenValidatorTests : IDisposable
     [Fact]
     public async Task Refuses_groups_that_are_not_strings()
     {
-        var token = _rsa.CreateToken(claims: new Dictionary<string, object> { ["sub"] = "alice", ["groups"] = 42 });
+        var token = RsaKey.CreateToken(claims: new Dictionary<string, object> { ["sub"] = "alice", ["groups"] = 42 });
 
         AssertRejected(await ValidateAsync(token), "groups claim is not a string or an array of strings");
     }
@@ -93,7 +91,7 @@ public sealed class OidcTokenValidatorTests : IDisposable
     [Fact]
     public async Task Accepts_ES256()
     {
-        var result = await ValidateAsync(_ec.CreateToken(SecurityAlgorithms.EcdsaSha256));
+        var result = await ValidateAsync(EcKey.CreateToken(SecurityAlgorithms.EcdsaSha256));
 
         Assert.True(result.Succeeded, result.FailureReason);
         Assert.Equal("alice", result.Identity!.Subject);
@@ -102,7 +100,7 @@ public sealed class OidcTokenValidatorTests : IDisposable
     [Fact]
     public async Task Accepts_PS256()
     {
-        var result = await ValidateAsync(_rsa.CreateToken(SecurityAlgorithms.RsaSsaPssSha256));
+        var result = await ValidateAsync(RsaKey.CreateToken(SecurityAlgorithms.RsaSsaPssSha256));
 
         Assert.True(result.Succeeded, result.FailureReason);
     }
@@ -113,7 +111,7 @@ public sealed class OidcTokenValidatorTests : IDisposable
     [InlineData(SecurityAlgorithms.RsaSsaPssSha384)]
     public async Task Refuses_other_RSA_algorithms(string algorithm)
     {
-        var result = await ValidateAsync(_rsa.CreateToken(algorithm));
+        var result = await ValidateAsync(RsaKey.CreateToken(algorithm));
 
         AssertRejected(result, "signing algorithm not allowed");
     }
@@ -140,9 +138,7 @@ public sealed class OidcTokenValidatorTests : IDisposable
     [Fact]
     public async Task Refuses_a_signature_by_another_key_with_the_same_kid()
     {
-        using var impostor = TestSigner.Rsa("rsa-1");
-
-        var result = await ValidateAsync(impostor.CreateToken());
+        var result = await ValidateAsync(ImpostorSameKid.CreateToken());
 
         AssertRejected(result, "invalid signature");
     }
@@ -150,9 +146,7 @@ public sealed class OidcTokenValidatorTests : IDisposable
     [Fact]
     public async Task Refuses_a_signature_by_an_unknown_key()
     {
-        using var impostor = TestSigner.Rsa("unknown");
-
-        var result = await ValidateAsync(impostor.CreateToken());
+        var result = await ValidateAsync(ImpostorUnknownKid.CreateToken());
 
         AssertRejected(result, "signing key not found");
     }
@@ -160,19 +154,19 @@ public sealed class OidcTokenValidatorTests : IDisposable
     [Fact]
     public async Task Refuses_a_wrong_issuer()
     {
-        AssertRejected(await ValidateAsync(_rsa.CreateToken(issuer: "https://evil.example.test/")), "issuer not accepted");
+        AssertRejected(await ValidateAsync(RsaKey.CreateToken(issuer: "https://evil.example.test/")), "issuer not accepted");
     }
 
     [Fact]
     public async Task Refuses_a_wrong_audience()
     {
-        AssertRejected(await ValidateAsync(_rsa.CreateToken(audience: "someone-else")), "audience not accepted");
+        AssertRejected(await ValidateAsync(RsaKey.CreateToken(audience: "someone-else")), "audience not accepted");
     }
 
     [Fact]
     public async Task Refuses_a_token_expired_beyond_the_clock_skew()
     {
-        var token = _rsa.CreateToken(notBefore: TestSigner.Now.AddHours(-1), expires: TestSigner.Now.AddSeconds(-61));
+        var token = RsaKey.CreateToken(notBefore: TestSigner.Now.AddHours(-1), expires: TestSigner.Now.AddSeconds(-61));
 
         AssertRejected(await ValidateAsync(token), "token expired");
     }
@@ -180,7 +174,7 @@ public sealed class OidcTokenValidatorTests : IDisposable
     [Fact]
     public async Task Accepts_a_token_expired_within_the_clock_skew()
     {
-        var token = _rsa.CreateToken(notBefore: TestSigner.Now.AddHours(-1), expires: TestSigner.Now.AddSeconds(-59));
+        var token = RsaKey.CreateToken(notBefore: TestSigner.Now.AddHours(-1), expires: TestSigner.Now.AddSeconds(-59));
 
         Assert.True((await ValidateAsync(token)).Succeeded);
     }
@@ -188,7 +182,7 @@ public sealed class OidcTokenValidatorTests : IDisposable
     [Fact]
     public async Task Refuses_a_token_not_yet_valid_beyond_the_clock_skew()
     {
-        var token = _rsa.CreateToken(notBefore: TestSigner.Now.AddSeconds(61), expires: TestSigner.Now.AddHours(1));
+        var token = RsaKey.CreateToken(notBefore: TestSigner.Now.AddSeconds(61), expires: TestSigner.Now.AddHours(1));
 
         AssertRejected(await ValidateAsync(token), "token not yet valid");
     }
@@ -196,7 +190,7 @@ public sealed class OidcTokenValidatorTests : IDisposable
     [Fact]
     public async Task Accepts_a_token_not_yet_valid_within_the_clock_skew()
     {
-        var token = _rsa.CreateToken(notBefore: TestSigner.Now.AddSeconds(59), expires: TestSigner.Now.AddHours(1));
+        var token = RsaKey.CreateToken(notBefore: TestSigner.Now.AddSeconds(59), expires: TestSigner.Now.AddHours(1));
 
         Assert.True((await ValidateAsync(token)).Succeeded);
     }
@@ -205,7 +199,7 @@ public sealed class OidcTokenValidatorTests : IDisposable
     public async Task Time_comes_from_the_injected_clock()
     {
         using var validator = Create();
-        var token = _rsa.CreateToken(expires: TestSigner.Now.AddMinutes(5));
+        var token = RsaKey.CreateToken(expires: TestSigner.Now.AddMinutes(5));
 
         Assert.True((await validator.ValidateAsync(token, CancellationToken.None)).Succeeded);
         _clock.Now = TestSigner.Now.AddMinutes(7);
@@ -215,13 +209,13 @@ public sealed class OidcTokenValidatorTests : IDisposable
     [Fact]
     public async Task Refuses_a_token_without_expiry()
     {
-        AssertRejected(await ValidateAsync(_rsa.CreateToken(withExpiry: false)), "token has no expiration");
+        AssertRejected(await ValidateAsync(RsaKey.CreateToken(withExpiry: false)), "token has no expiration");
     }
 
     [Fact]
     public async Task Honors_custom_subject_and_groups_claims()
     {
-        var token = _rsa.CreateToken(claims: new Dictionary<string, object>
+        var token = RsaKey.CreateToken(claims: new Dictionary<string, object>
         {
             ["sub"] = "opaque-id",
             ["email"] = "alice@example.test",
@@ -242,7 +236,7 @@ public sealed class OidcTokenValidatorTests : IDisposable
     [Fact]
     public async Task Refuses_a_token_without_the_subject_claim()
     {
-        var token = _rsa.CreateToken(claims: new Dictionary<string, object> { ["groups"] = new[] { "dba" } });
+        var token = RsaKey.CreateToken(claims: new Dictionary<string, object> { ["groups"] = new[] { "dba" } });
 
         AssertRejected(await ValidateAsync(token), "missing or empty subject claim");
     }
@@ -250,7 +244,7 @@ public sealed class OidcTokenValidatorTests : IDisposable
     [Fact]
     public async Task Refuses_an_empty_subject()
     {
-        var token = _rsa.CreateToken(claims: new Dictionary<string, object> { ["sub"] = "" });
+        var token = RsaKey.CreateToken(claims: new Dictionary<string, object> { ["sub"] = "" });
 
         AssertRejected(await ValidateAsync(token), "missing or empty subject claim");
     }
@@ -258,7 +252,7 @@ public sealed class OidcTokenValidatorTests : IDisposable
     [Fact]
     public async Task Refuses_a_subject_from_a_custom_claim_that_is_missing()
     {
-        var result = await ValidateAsync(_rsa.CreateToken(), o => o.SubjectClaim = "email");
+        var result = await ValidateAsync(RsaKey.CreateToken(), o => o.SubjectClaim = "email");
 
         AssertRejected(result, "missing or empty subject claim");
     }
@@ -280,7 +274,7 @@ public sealed class OidcTokenValidatorTests : IDisposable
     [Fact]
     public async Task Refuses_a_tampered_payload()
     {
-        var parts = _rsa.CreateToken().Split('.');
+        var parts = RsaKey.CreateToken().Split('.');
         var payload = Base64UrlEncoder.Decode(parts[1]).Replace("alice", "admin", StringComparison.Ordinal);
         var tampered = parts[0] + "." + Base64UrlEncoder.Encode(payload) + "." + parts[2];
 

@@ -1,0 +1,74 @@
+namespace Wire.Benchmarks.EndToEnd;
+
+/// <summary>
+/// <c>e2e &lt;protocol&gt; [--smoke] [--seconds N] [--rounds N]</c>: measures one protocol through Wire side by
+/// side with a direct connection and the peers a user would pick, interleaved (A B C, A B C, ...), and
+/// writes a markdown table to bench/results/&lt;date&gt;-&lt;protocol&gt;.md.
+/// </summary>
+internal static class EndToEndRunner
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        if (args.Length == 0)
+        {
+            Console.Error.WriteLine("usage: e2e pg [--smoke] [--seconds N] [--rounds N]");
+            return 2;
+        }
+
+        var settings = EndToEndSettings.Parse(args[1..]);
+        string markdown = args[0] switch
+        {
+            "pg" => await PgEndToEnd.RunAsync(settings).ConfigureAwait(false),
+            _ => throw new ArgumentException($"unknown protocol \"{args[0]}\" (known: pg)"),
+        };
+
+        Console.WriteLine(markdown);
+        if (!settings.Smoke)
+        {
+            string directory = Path.Combine(RepositoryRoot(), "bench", "results");
+            Directory.CreateDirectory(directory);
+            string file = Path.Combine(directory, $"{DateTime.UtcNow:yyyy-MM-dd}-{args[0]}.md");
+            await File.WriteAllTextAsync(file, markdown).ConfigureAwait(false);
+            Console.WriteLine($"written to {file}");
+        }
+
+        return 0;
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Wire.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        return Directory.GetCurrentDirectory();
+    }
+}
+
+/// <summary>How long and how often to measure.</summary>
+internal sealed record EndToEndSettings(bool Smoke, int Seconds, int Rounds)
+{
+    public static EndToEndSettings Parse(string[] args)
+    {
+        bool smoke = args.Contains("--smoke");
+        int seconds = smoke ? 2 : 20;
+        int rounds = smoke ? 1 : 3;
+        for (int i = 0; i < args.Length - 1; i++)
+        {
+            if (args[i] == "--seconds")
+            {
+                seconds = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture);
+            }
+            else if (args[i] == "--rounds")
+            {
+                rounds = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        return new EndToEndSettings(smoke, seconds, rounds);
+    }
+}

@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Wire.Gateway.Demo;
+
+namespace Wire.Benchmarks.EndToEnd;
+
+/// <summary>The <c>wire run --config</c> gateway as a child process in front of a <see cref="LocalPostgresServer"/>.</summary>
+internal sealed class WireGatewayProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly string _directory;
+
+    private WireGatewayProcess(Process process, string directory, int port)
+    {
+        _process = process;
+        _directory = directory;
+        Port = port;
+    }
+
+    public int Port { get; }
+
+    public static async Task<WireGatewayProcess> StartAsync(LocalPostgresServer server, string role, string password, string token)
+    {
+        string directory = Directory.CreateTempSubdirectory("wire-bench-").FullName;
+        int port;
+        using (var listener = new TcpListener(IPAddress.Loopback, 0))
+        {
+            listener.Start();
+            port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        }
+
+        await File.WriteAllTextAsync(Path.Combine(directory, "gateway.json"), $$"""
+            {
+              "identity": { "tokens": [ { "token": "{{token}}", "subject": "{{role}}" } ] },
+              "postgres": {
+                "listen": "127.0.0.1:{{port}}",
+                "targets": [ { "name": "bench", "host": "{{server.Host}}", "port": {{server.Port}}, "database": "bench",
+                               "username": "{{role}}", "password": "env:WIRE_BENCH_DB_PASSWORD", "sslMode": "disable" } ]
+              },
+              "logging": { "level": "warning" }
+            }
+            """).ConfigureAwait(false);
+
+        var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "wire.dll"));
+        info.ArgumentList.Add("run");
+        info.ArgumentList.Add("--config");
+        info.ArgumentList.Add(Path.Combine(directory, "gateway.json"));
+        info.Environment["WIRE_BENCH_DB_PASSWORD"] = password;
+        var process = Process.Start(info)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                Console.Error.WriteLine("wire: " + e.Data);
+            }
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        var gateway = new WireGatewayProcess(process, directory, port);
+        for (int i = 0; i < 300; i++)
+        {
+            try
+            {
+                using var probe = new TcpClient();
+                await probe.ConnectAsync(IPAddress.Loopback, port).ConfigureAwait(false);
+                return gateway;
+            }
+            catch (SocketException)
+            {
+                if (process.HasExited)
+                {
+                    break;
+                }
+
+                await Task.Delay(100).ConfigureAwait(false);
+            }
+        }
+
+        await gateway.DisposeAsync().ConfigureAwait(false);
+        throw new InvalidOperationException("wire run did not start listening");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync().ConfigureAwait(false);
+        }
+
+        _process.Dispose();
+        Directory.Delete(_directory, recursive: true);
+    }
+}

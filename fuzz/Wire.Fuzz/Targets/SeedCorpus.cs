@@ -1,0 +1,146 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Text;
+using Wire.Postgres.Protocol;
+
+namespace Wire.Fuzz.Targets;
+
+/// <summary>
+/// Starting inputs for each target, built from the codec's test vectors: valid conversations, and
+/// the boundary cases the unit tests pin (bad lengths, unknown types, truncation, bad UTF-8).
+/// </summary>
+public static class SeedCorpus
+{
+    /// <summary>The seeds for the target called <paramref name="targetName"/>.</summary>
+    public static IReadOnlyList<byte[]> For(string targetName) => targetName switch
+    {
+        "pg-backend-stream" => Backend,
+        "pg-frontend-stream" => Frontend,
+        "pg-startup" => Startup,
+        _ => throw new ArgumentException($"No seed corpus for '{targetName}'.", nameof(targetName)),
+    };
+
+    /// <summary>A tagged frame: type, length counting itself, body.</summary>
+    public static byte[] Frame(byte type, params byte[][] bodyParts)
+    {
+        byte[] body = bodyParts.SelectMany(p => p).ToArray();
+        var frame = new byte[5 + body.Length];
+        frame[0] = type;
+        BinaryPrimitives.WriteInt32BigEndian(frame.AsSpan(1), 4 + body.Length);
+        body.CopyTo(frame, 5);
+        return frame;
+    }
+
+    public static byte[] Concat(params byte[][] parts) => parts.SelectMany(p => p).ToArray();
+
+    public static byte[] CString(string value) => Concat(Encoding.UTF8.GetBytes(value), [0]);
+
+    public static byte[] Int16(short value)
+    {
+        var bytes = new byte[2];
+        BinaryPrimitives.WriteInt16BigEndian(bytes, value);
+        return bytes;
+    }
+
+    public static byte[] Int32(int value)
+    {
+        var bytes = new byte[4];
+        BinaryPrimitives.WriteInt32BigEndian(bytes, value);
+        return bytes;
+    }
+
+    /// <summary>An extended-protocol SELECT answered with three rows, as a server sends it.</summary>
+    public static byte[] SelectResponse { get; } = Concat(
+        Frame((byte)'1'),
+        Frame((byte)'2'),
+        Frame(
+            (byte)'T',
+            Int16(2),
+            CString("id"), Int32(16385), Int16(1), Int32(23), Int16(4), Int32(-1), Int16(0),
+            CString("name"), Int32(16385), Int16(2), Int32(25), Int16(-1), Int32(-1), Int16(0)),
+        Frame((byte)'D', Int16(2), Int32(1), "1"u8.ToArray(), Int32(5), "alice"u8.ToArray()),
+        Frame((byte)'D', Int16(2), Int32(1), "2"u8.ToArray(), Int32(-1)),
+        Frame((byte)'D', Int16(2), Int32(1), "3"u8.ToArray(), Int32(11), Encoding.UTF8.GetBytes("çedille ✓")),
+        Frame((byte)'C', CString("SELECT 3")),
+        Frame((byte)'Z', [(byte)'I']));
+
+    /// <summary>The client side of the same exchange: Parse, Bind, Describe, Execute, Sync.</summary>
+    public static byte[] SelectRequest { get; } = Concat(
+        Frame((byte)'P', CString(""), CString("SELECT id, name FROM users ORDER BY id LIMIT $1"), Int16(1), Int32(23)),
+        Frame((byte)'B', CString(""), CString(""), Int16(0), Int16(1), Int32(1), "3"u8.ToArray(), Int16(0)),
+        Frame((byte)'D', [(byte)'P'], CString("")),
+        Frame((byte)'E', CString(""), Int32(0)),
+        Frame((byte)'S'));
+
+    public static IReadOnlyList<byte[]> Backend { get; } = BuildBackend();
+
+    public static IReadOnlyList<byte[]> Frontend { get; } = BuildFrontend();
+
+    public static IReadOnlyList<byte[]> Startup { get; } =
+    [
+        Concat(CString("user"), CString("alice"), CString("database"), CString("shop"), CString("application_name"), CString("psql ✓"),
+            [0]),
+        Concat(CString("user"), CString("alice"), CString("options"), CString(""), [0]),
+        [0],
+        [],
+        Concat(CString("user"), CString("alice")),
+        Concat(CString("user"), CString("alice"), [0, (byte)'x']),
+        CString("user"),
+        Concat(CString("user"), CString("a"), CString("user"), CString("b"), [0]),
+        Concat(CString("user"), [0xC0, 0x80, 0], [0]),
+        Concat(CString("user"), [0xED, 0xA0, 0x80, 0], [0]),
+        Concat(CString("_pq_.compression"), CString("on"), CString("replication"), CString("database"), [0]),
+    ];
+
+    private static List<byte[]> BuildBackend()
+    {
+        var written = new ArrayBufferWriter<byte>();
+        PgMessageWriter.WriteAuthenticationRequest(written, 0);
+        PgMessageWriter.WriteBackendKeyData(written, 4242, 0x5EC2E7);
+        PgMessageWriter.WriteNoticeResponse(written, "NOTICE", "00000", "relation exists, skipping");
+        PgMessageWriter.WriteErrorResponse(written, "ERROR", "42501", "permission denied for table users ✓");
+        PgMessageWriter.WriteNegotiateProtocolVersion(written, 0, ["_pq_.compression"]);
+        PgMessageWriter.WriteReadyForQuery(written, (byte)'E');
+        byte[] handshake = written.WrittenSpan.ToArray();
+
+        return
+        [
+            SelectResponse,
+            handshake,
+            Concat(handshake, SelectResponse),
+            SelectResponse[..^3],
+            SelectResponse[..4],
+            [],
+            Concat(Frame((byte)'Z', [(byte)'I']), [(byte)'D', 0, 0, 0, 3]),
+            Concat(Frame((byte)'Z', [(byte)'I']), [(byte)'D', 0x7F, 0xFF, 0xFF, 0xFF]),
+            Concat(Frame((byte)'Z', [(byte)'I']), Frame((byte)'x', [1, 2, 3])),
+            Frame((byte)'E', [(byte)'S']),
+            Frame((byte)'E', [(byte)'M', 0xFF, 0xFE, 0, 0]),
+            Frame((byte)'N', [(byte)'V', (byte)'E', (byte)'R', 0, (byte)'C', (byte)'X']),
+        ];
+    }
+
+    private static List<byte[]> BuildFrontend()
+    {
+        var written = new ArrayBufferWriter<byte>();
+        PgMessageWriter.WritePasswordMessage(written, "md568be9ed08db75f318087ab337aaea044");
+        PgMessageWriter.WriteSaslInitialResponse(written, "SCRAM-SHA-256", "n,,n=,r=rOprNGfwEbeRWgbNEkqO"u8);
+        PgMessageWriter.WriteSaslResponse(written, "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=AAAA"u8);
+        byte[] authentication = written.WrittenSpan.ToArray();
+        byte[] query = Frame((byte)'Q', CString("SELECT 1"));
+        byte[] terminate = Frame((byte)'X');
+
+        return
+        [
+            SelectRequest,
+            authentication,
+            Concat(query, terminate),
+            Concat(query, terminate, [0xFF, 0xFF, 0xFF]),
+            Concat(Frame((byte)'d', [1, 2, 3]), Frame((byte)'c'), Frame((byte)'H')),
+            SelectRequest[..^1],
+            [(byte)'Q', 0, 0, 0],
+            [(byte)'Q', 0, 0, 0, 0],
+            Concat(query, Frame((byte)'Z', [(byte)'I'])),
+        ];
+    }
+}

@@ -1,0 +1,118 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Npgsql;
+using Wire.Postgres.Tests.Infrastructure;
+
+namespace Wire.Postgres.Tests.Gateway;
+
+/// <summary><c>wire run --config</c> as a real process in front of the real server.</summary>
+[Collection(PostgresCollection.Name)]
+public sealed class WireRunTests(PostgresFixture pg) : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("wire-run-test-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private string WriteConfig(int port, string token, string passwordFile = "db-password")
+    {
+        File.WriteAllText(Path.Combine(_directory, passwordFile), pg.ScramPassword + "\n");
+        string json = $$"""
+            {
+              "identity": { "tokens": [ { "token": "{{token}}", "subject": "alice", "groups": ["eng"] } ] },
+              "postgres": {
+                "listen": "127.0.0.1:{{port}}",
+                "targets": [ { "name": "app", "host": "127.0.0.1", "port": {{pg.Port}}, "database": "app",
+                               "username": "{{PostgresFixture.ScramUser}}", "password": "file:{{passwordFile}}", "sslMode": "disable" } ]
+              },
+              "shutdownTimeout": "00:00:05"
+            }
+            """;
+        string path = Path.Combine(_directory, "gateway.json");
+        File.WriteAllText(path, json);
+        return path;
+    }
+
+    private static string ConnectionString(int port, string token) =>
+        $"Host=127.0.0.1;Port={port};Username=alice;Password={token};Database=app;Pooling=false;SSL Mode=Disable;Timeout=10";
+
+    [Fact]
+    public async Task BadConfigExitsNonZeroWithOneLineNamingTheKey()
+    {
+        string path = Path.Combine(_directory, "bad.json");
+        File.WriteAllText(path, """{ "postgres": { "listen": "127.0.0.1:6432", "targets": [ { "name": "app", "host": "127.0.0.1", "port": 70000, "username": "u" } ] } }""");
+        await using var wire = WireProcess.Start("run", "--config", path);
+        int exit = await wire.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        Assert.NotEqual(0, exit);
+        Assert.Contains("postgres.targets[0].port", wire.Output, StringComparison.Ordinal);
+        Assert.Single(wire.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
+    public async Task RunsFromConfigReloadsIdentityAndDrainsOnSigterm()
+    {
+        int port = FreePort();
+        string path = WriteConfig(port, "first-token");
+        await using var wire = WireProcess.Start("run", "--config", path);
+        await wire.WaitForAsync("Listening for postgres", TimeSpan.FromSeconds(30));
+
+        await using (var conn = new NpgsqlConnection(ConnectionString(port, "first-token")))
+        {
+            await conn.OpenAsync();
+            await using var cmd = new NpgsqlCommand("SELECT current_user", conn);
+            Assert.Equal(PostgresFixture.ScramUser, await cmd.ExecuteScalarAsync());
+        }
+
+        // Identity hot-reloads when the file changes; the running listener stays.
+        WriteConfig(port, "second-token");
+        await wire.WaitForAsync("Config reloaded", TimeSpan.FromSeconds(15));
+        await using (var conn = new NpgsqlConnection(ConnectionString(port, "second-token")))
+        {
+            await conn.OpenAsync();
+        }
+
+        var old = await Assert.ThrowsAsync<PostgresException>(async () =>
+        {
+            await using var conn = new NpgsqlConnection(ConnectionString(port, "first-token"));
+            await conn.OpenAsync();
+        });
+        Assert.Equal("28P01", old.SqlState);
+
+        // An invalid file keeps the running config.
+        File.WriteAllText(path, "{ \"identity\": 42 }");
+        await wire.WaitForAsync("Config reload failed", TimeSpan.FromSeconds(15));
+        await using (var conn = new NpgsqlConnection(ConnectionString(port, "second-token")))
+        {
+            await conn.OpenAsync();
+        }
+
+        wire.Signal(PosixSignal.SIGTERM);
+        Assert.Equal(0, await wire.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+    }
+
+    [Fact]
+    public async Task SighupReloads()
+    {
+        int port = FreePort();
+        string path = WriteConfig(port, "token-a");
+        await using var wire = WireProcess.Start("run", "--config", path);
+        await wire.WaitForAsync("Listening for postgres", TimeSpan.FromSeconds(30));
+        int before = wire.CountLines("Config reloaded");
+        wire.Signal(PosixSignal.SIGHUP);
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (wire.CountLines("Config reloaded") == before && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.True(wire.CountLines("Config reloaded") > before, wire.Output);
+        Assert.False(wire.HasExited);
+    }
+}
