@@ -9,6 +9,7 @@ public static class FuzzTargets
         new PgBackendStreamFuzzTarget(),
         new PgFrontendStreamFuzzTarget(),
         new PgStartupFuzzTarget(),
+        new PgScannerFuzzTarget(),
     ];
 
     /// <summary>The target called <paramref name="name"/>.</summary>

@@ -17,6 +17,7 @@ public static class SeedCorpus
         "pg-backend-stream" => Backend,
         "pg-frontend-stream" => Frontend,
         "pg-startup" => Startup,
+        "pg-scanner" => [.. Frontend, .. Backend],
         _ => throw new ArgumentException($"No seed corpus for '{targetName}'.", nameof(targetName)),
     };
 

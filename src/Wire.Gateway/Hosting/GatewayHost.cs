@@ -21,13 +21,14 @@ internal static class GatewayHost
         builder.Logging.SetMinimumLevel(settings.LoggingLevel);
         builder.Services.AddSingleton(settings);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.ShutdownTimeout);
-        builder.Services.AddSingleton<GatewayService>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<GatewayService>());
+        // The reloader starts first, so a SIGHUP sent once the listeners are up is never missed.
         if (settings.Config is { ConfigPath.Length: > 0 } config && settings.IdentityValidator is ReloadableIdentityValidator reloadable)
         {
             builder.Services.AddSingleton(sp => new ConfigReloader(config, reloadable, sp.GetRequiredService<ILoggerFactory>()));
             builder.Services.AddHostedService(sp => sp.GetRequiredService<ConfigReloader>());
         }
+        builder.Services.AddSingleton<GatewayService>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<GatewayService>());
         return builder.Build();
     }
 

@@ -17,21 +17,33 @@ public enum PgScanStatus
 
 /// <summary>
 /// Finds frame boundaries in one direction of a session without decoding frames, so whole frames
-/// can be forwarded as they are. Resumable: a frame that is not fully buffered is reported as
-/// forwardable as far as it goes, and its remaining length is carried to the next call, so a large
-/// frame is streamed and never buffered whole. Allocation-free.
+/// can be forwarded as they are. Frames up to the stream threshold are forwarded whole (so a message
+/// Wire writes itself always lands on a frame boundary); a longer frame that is not fully buffered is
+/// reported as forwardable as far as it goes and its remaining length is carried to the next call,
+/// so it is streamed and never buffered whole. Allocation-free.
 /// </summary>
 public struct PgFrameScanner
 {
+    /// <summary>
+    /// Frames longer than this are streamed rather than waited for. Well below the receive pipe's
+    /// pause threshold, so waiting for a whole frame can never stall the pipe.
+    /// </summary>
+    public const int DefaultStreamThreshold = 64 * 1024;
+
     private readonly bool _frontend;
     private readonly int _maxFrameLength;
+    private readonly int _streamThreshold;
     private long _remaining;
 
     /// <summary>Creates a scanner for frontend (client to server) or backend frames.</summary>
-    public PgFrameScanner(bool frontend, int maxFrameLength)
+    /// <param name="frontend">True for client-to-server frames.</param>
+    /// <param name="maxFrameLength">The largest length field accepted.</param>
+    /// <param name="streamThreshold">Frames with a longer length field are streamed; shorter ones are forwarded whole.</param>
+    public PgFrameScanner(bool frontend, int maxFrameLength, int streamThreshold = DefaultStreamThreshold)
     {
         _frontend = frontend;
         _maxFrameLength = maxFrameLength;
+        _streamThreshold = streamThreshold;
         _remaining = 0;
         LastType = 0;
         ViolationReason = null;
@@ -85,8 +97,21 @@ public struct PgFrameScanner
                 return PgScanStatus.Violation;
             }
 
-            LastType = type;
+            if (_frontend && type == (byte)PgFrontendMessageType.Terminate && length != 4)
+            {
+                // Terminate has no body; one that claims a body is not a Terminate anybody should honour.
+                ViolationReason = "Terminate message with a body";
+                return PgScanStatus.Violation;
+            }
+
             long body = length - 4;
+            if (reader.Remaining < body && length <= _streamThreshold)
+            {
+                // A small frame: wait for all of it (the header stays unconsumed).
+                return PgScanStatus.NeedMoreData;
+            }
+
+            LastType = type;
             if (reader.Remaining >= body)
             {
                 reader.Advance(body);

@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Security.Cryptography;
+using Microsoft.Extensions.ObjectPool;
 using Wire.Enforcement;
 using Wire.Postgres.Protocol;
 
@@ -9,17 +11,45 @@ namespace Wire.Postgres.Proxy;
 /// Message I/O for the handshake phase, which runs on plain streams (before the session's pipes
 /// exist). Reads exactly one message at a time and never reads ahead, so no byte meant for the pipes
 /// (or for a TLS handshake that follows) is consumed here. Allocation here is per connection, not per
-/// frame.
+/// frame, and the buffers are pooled: they are wiped when returned, since they held a token or a
+/// password.
 /// </summary>
-internal sealed class PgHandshakeIO
+internal sealed class PgHandshakeIO : IResettable, IDisposable
 {
-    private readonly Stream _stream;
+    private const int MaxPooledBufferBytes = 64 * 1024;
+    private static readonly ObjectPool<PgHandshakeIO> Pool = new DefaultObjectPoolProvider().Create<PgHandshakeIO>();
+
     private readonly ArrayBufferWriter<byte> _out = new(256);
     private byte[] _buffer = new byte[512];
+    private Stream _stream = Stream.Null;
 
-    public PgHandshakeIO(Stream stream) => _stream = stream;
+    /// <summary>Takes a pooled instance for <paramref name="stream"/>; dispose it to give it back.</summary>
+    public static PgHandshakeIO Rent(Stream stream)
+    {
+        var io = Pool.Get();
+        io._stream = stream;
+        return io;
+    }
 
-    public Stream Stream => _stream;
+    /// <summary>The stream messages are read from and written to; replaced when TLS starts.</summary>
+    public Stream Stream
+    {
+        get => _stream;
+        set => _stream = value;
+    }
+
+    /// <summary>Returns the instance to the pool.</summary>
+    public void Dispose() => Pool.Return(this);
+
+    /// <summary>Wipes what the buffers held; oversized buffers are not kept.</summary>
+    public bool TryReset()
+    {
+        CryptographicOperations.ZeroMemory(_buffer);
+        _out.Clear();
+        _stream = Stream.Null;
+        Body = default;
+        return _buffer.Length <= MaxPooledBufferBytes;
+    }
 
     /// <summary>The body of the last message read; valid until the next read.</summary>
     public ReadOnlyMemory<byte> Body { get; private set; }

@@ -24,7 +24,7 @@ internal sealed partial class PgProxySession
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(Options.Limits.HandshakeTimeout);
         var token = timeout.Token;
-        var io = new PgHandshakeIO(_clientStream);
+        using var io = PgHandshakeIO.Rent(_clientStream);
         try
         {
             return await HandshakeCoreAsync(io, token).ConfigureAwait(false);
@@ -32,13 +32,15 @@ internal sealed partial class PgProxySession
         catch (ProtocolViolationException ex)
         {
             Log.ProtocolViolation(_logger, Id, "client", ex.Message);
-            await CurrentIO(io).TrySendFatalAsync(PgSqlState.ProtocolViolation, ex.Message, token).ConfigureAwait(false);
+            io.Stream = _clientStream;
+            await io.TrySendFatalAsync(PgSqlState.ProtocolViolation, ex.Message, token).ConfigureAwait(false);
             return false;
         }
         catch (PgRefusal ex)
         {
             Log.Refused(_logger, Id, _clientEndPoint, ex.SqlState, ex.Message);
-            await CurrentIO(io).TrySendFatalAsync(ex.SqlState, ex.Message, token).ConfigureAwait(false);
+            io.Stream = _clientStream;
+            await io.TrySendFatalAsync(ex.SqlState, ex.Message, token).ConfigureAwait(false);
             return false;
         }
         catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
@@ -48,8 +50,6 @@ internal sealed partial class PgProxySession
             return false;
         }
     }
-
-    private PgHandshakeIO CurrentIO(PgHandshakeIO io) => ReferenceEquals(io.Stream, _clientStream) ? io : new PgHandshakeIO(_clientStream);
 
     private async Task<bool> HandshakeCoreAsync(PgHandshakeIO io, CancellationToken ct)
     {
@@ -68,7 +68,7 @@ internal sealed partial class PgProxySession
                 return false;
             }
 
-            io = new PgHandshakeIO(_clientStream);
+            io.Stream = _clientStream;
         }
 
         PgStartupMessage startup;
@@ -102,7 +102,7 @@ internal sealed partial class PgProxySession
                         return false;
                     }
 
-                    io = new PgHandshakeIO(_clientStream);
+                    io.Stream = _clientStream;
                     continue;
 
                 case PgStartupCode.GssEncRequest:

@@ -70,7 +70,7 @@ internal sealed class PgUpstreamConnection : IDisposable
         {
             if (target.SslMode != PgSslMode.Disable)
             {
-                var io = new PgHandshakeIO(stream);
+                using var io = PgHandshakeIO.Rent(stream);
                 PgMessageWriter.WriteRequestPacket(io.Output, PgStartupCode.SslRequest);
                 await io.FlushAsync(ct).ConfigureAwait(false);
                 byte[] answer = new byte[1];
@@ -196,7 +196,7 @@ internal sealed class PgUpstreamConnection : IDisposable
         PgLimits limits,
         CancellationToken ct)
     {
-        var io = new PgHandshakeIO(Stream);
+        using var io = PgHandshakeIO.Rent(Stream);
         var parameters = new List<KeyValuePair<string, string>>
         {
             new("user", target.Username),
