@@ -23,6 +23,9 @@ internal sealed class PgBouncer : IAsyncDisposable
 
     public int Port { get; }
 
+    /// <summary>The pgbouncer process id (not runuser's), for its CPU time.</summary>
+    public int Pid => ProcessCpu.Find(Path.Combine(_directory, "pgbouncer.ini"));
+
     public static async Task<PgBouncer?> TryStartAsync(LocalPostgresServer server, string role, string password)
     {
         string? binary = new[] { "/usr/sbin/pgbouncer", "/usr/bin/pgbouncer" }.FirstOrDefault(File.Exists);

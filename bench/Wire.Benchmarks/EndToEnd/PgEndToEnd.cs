@@ -35,16 +35,17 @@ internal static partial class PgEndToEnd
 
         await using var bouncer = await PgBouncer.TryStartAsync(server, Role, password).ConfigureAwait(false);
 
-        var paths = new List<(string Name, int Port, string Password)>
+        // Each path's proxy process, for CPU time per transaction (0: none).
+        var paths = new List<(string Name, int Port, string Password, int Pid)>
         {
-            ("direct", server.Port, password),
+            ("direct", server.Port, password, 0),
         };
         if (bouncer is not null)
         {
-            paths.Add(("pgbouncer (session)", bouncer.Port, password));
+            paths.Add(("pgbouncer (session)", bouncer.Port, password, bouncer.Pid));
         }
 
-        paths.Add(("Wire", wire.Port, Token));
+        paths.Add(("Wire", wire.Port, Token, wire.Pid));
 
         int clients = settings.Smoke ? 2 : 8;
         string mode = "extended";
@@ -60,7 +61,10 @@ internal static partial class PgEndToEnd
         {
             foreach (var path in paths)
             {
-                results[path.Name].Add(await PgbenchAsync(server.Host, path.Port, path.Password, clients, mode, settings.Seconds).ConfigureAwait(false));
+                var cpuBefore = path.Pid > 0 ? ProcessCpu.Read(path.Pid) : TimeSpan.Zero;
+                var result = await PgbenchAsync(server.Host, path.Port, path.Password, clients, mode, settings.Seconds).ConfigureAwait(false);
+                var cpu = path.Pid > 0 ? ProcessCpu.Read(path.Pid) - cpuBefore : TimeSpan.Zero;
+                results[path.Name].Add(result with { CpuMicrosPerTransaction = result.Transactions > 0 ? cpu.TotalMicroseconds / result.Transactions : 0 });
             }
         }
 
@@ -83,7 +87,8 @@ internal static partial class PgEndToEnd
 
         double tps = double.Parse(TpsPattern().Match(run.Output).Groups[1].Value, CultureInfo.InvariantCulture);
         double latency = double.Parse(LatencyPattern().Match(run.Output).Groups[1].Value, CultureInfo.InvariantCulture);
-        return new PgbenchResult(tps, latency);
+        long transactions = long.Parse(TransactionsPattern().Match(run.Output).Groups[1].Value, CultureInfo.InvariantCulture);
+        return new PgbenchResult(tps, latency, transactions, 0);
     }
 
     private static string Report(EndToEndSettings settings, int clients, string mode, List<string> names,
@@ -101,14 +106,14 @@ internal static partial class PgEndToEnd
         sb.AppendLine();
         sb.AppendLine(CultureInfo.InvariantCulture, $"Machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
         sb.AppendLine();
-        sb.AppendLine("| path | TPS | x direct | mean latency (ms) | rounds (TPS) |");
-        sb.AppendLine("| --- | ---: | ---: | ---: | --- |");
+        sb.AppendLine("| path | TPS | x direct | mean latency (ms) | proxy CPU µs/txn | rounds (TPS) |");
+        sb.AppendLine("| --- | ---: | ---: | ---: | ---: | --- |");
         foreach (var name in names)
         {
             var r = results[name];
             double tps = Median(r.Select(x => x.Tps));
             sb.AppendLine(CultureInfo.InvariantCulture,
-                $"| {name} | {tps:F0} | {tps / directTps:F2} | {Median(r.Select(x => x.LatencyMs)):F3} | {string.Join(", ", r.Select(x => x.Tps.ToString("F0", CultureInfo.InvariantCulture)))} |");
+                $"| {name} | {tps:F0} | {tps / directTps:F2} | {Median(r.Select(x => x.LatencyMs)):F3} | {(name == "direct" ? "-" : Median(r.Select(x => x.CpuMicrosPerTransaction)).ToString("F1", CultureInfo.InvariantCulture))} | {string.Join(", ", r.Select(x => x.Tps.ToString("F0", CultureInfo.InvariantCulture)))} |");
         }
 
         if (bouncerMissing)
@@ -128,5 +133,8 @@ internal static partial class PgEndToEnd
     [GeneratedRegex(@"latency average = ([0-9.]+) ms")]
     private static partial Regex LatencyPattern();
 
-    private sealed record PgbenchResult(double Tps, double LatencyMs);
+    [GeneratedRegex(@"number of transactions actually processed: ([0-9]+)")]
+    private static partial Regex TransactionsPattern();
+
+    private sealed record PgbenchResult(double Tps, double LatencyMs, long Transactions, double CpuMicrosPerTransaction);
 }

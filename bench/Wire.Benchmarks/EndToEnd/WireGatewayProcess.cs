@@ -20,6 +20,9 @@ internal sealed class WireGatewayProcess : IAsyncDisposable
 
     public int Port { get; }
 
+    /// <summary>The gateway's process id (for its CPU time).</summary>
+    public int Pid => _process.Id;
+
     public static async Task<WireGatewayProcess> StartAsync(LocalPostgresServer server, string role, string password, string token)
     {
         string directory = Directory.CreateTempSubdirectory("wire-bench-").FullName;
