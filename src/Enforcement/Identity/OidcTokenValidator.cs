@@ -260,14 +260,35 @@ public sealed partial class OidcTokenValidator : IIdentityValidator, IDisposable
         }
 
         Log.RefreshingSigningKeys(_logger, _metadataAddress!);
-        try
+        var deadline = TimeProvider.System.GetUtcNow() + _metadataTimeout;
+        while (true)
         {
-            return await updated.WaitAsync(_metadataTimeout, cancellationToken).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            // The fetch failed or is slow; the manager logs why. Keep validating against the cached keys.
-            return current;
+            var left = deadline - TimeProvider.System.GetUtcNow();
+            if (left <= TimeSpan.Zero)
+            {
+                // The fetch failed or is slow; the manager logs why. Keep validating against the cached keys.
+                return current;
+            }
+
+            try
+            {
+                var configuration = await updated.WaitAsync(left, cancellationToken).ConfigureAwait(false);
+                if (!ReferenceEquals(configuration, current))
+                {
+                    return configuration;
+                }
+            }
+            catch (TimeoutException)
+            {
+                return current;
+            }
+
+            // A late notice of the fetch we already had: the refresh may have landed meanwhile, else wait again.
+            updated = _refreshSignal.NextUpdate;
+            if (await GetConfigurationAsync(cancellationToken).ConfigureAwait(false) is { } latest && !ReferenceEquals(latest, current))
+            {
+                return latest;
+            }
         }
     }
 

@@ -154,7 +154,7 @@ public sealed partial class WireListener : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
-            await _stopping.CancelAsync().ConfigureAwait(false);
+            await AbortConnectionsAsync().ConfigureAwait(false);
             try
             {
                 await Task.WhenAll(running).WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
@@ -166,7 +166,20 @@ public sealed partial class WireListener : IAsyncDisposable
         }
         finally
         {
+            await AbortConnectionsAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task AbortConnectionsAsync()
+    {
+        try
+        {
             await _stopping.CancelAsync().ConfigureAwait(false);
+        }
+        catch (AggregateException ex)
+        {
+            // A handler's cancellation callback threw: the connection is ending anyway; the stop goes on.
+            Log.HandlerFailed(_logger, ex);
         }
     }
 

@@ -27,9 +27,20 @@ public static class WirePipes
         minimumSegmentSize: 16 * 1024,
         useSynchronizationContext: false);
 
-    /// <summary>Wraps a connected plain socket; disposing the result closes the socket.</summary>
+    /// <summary>
+    /// Wraps a connected plain socket; disposing the result closes the socket. On Linux the socket is
+    /// driven by Wire's epoll loop (see <see cref="EpollLoop"/>), elsewhere (or with
+    /// <c>WIRE_TRANSPORT=sockets</c>) by Pipelines.Sockets.Unofficial's SocketConnection.
+    /// </summary>
     public static WirePipe FromSocket(Socket socket, string name)
     {
+        socket.NoDelay = true;
+        if (EpollLoop.Shared is { } loop)
+        {
+            var pipe = new EpollSocketPipe(loop, socket, Options);
+            return new WirePipe(pipe, pipe);
+        }
+
         SocketConnection.SetRecommendedServerOptions(socket);
         var connection = SocketConnection.Create(socket, Options, Options, SocketConnectionOptions.InlineReads | SocketConnectionOptions.InlineWrites, name);
         return new WirePipe(connection, connection);
@@ -48,6 +59,33 @@ public static class WirePipes
 /// <param name="Owner">Disposed to close the connection.</param>
 public sealed record WirePipe(IDuplexPipe Pipe, IDisposable Owner) : IDisposable
 {
+    private Stream? _stream;
+
+    /// <summary>
+    /// The pipe as a stream, for handshakes that need one (startup messages, TLS). It buffers nothing
+    /// of its own: bytes it does not read stay in the pipe for whoever reads next.
+    /// </summary>
+    public Stream AsStream() => _stream ??= new DuplexPipeStream(Pipe);
+
+    /// <summary>
+    /// Whether bytes from the peer are already waiting (in the pipe or in the socket): used to refuse
+    /// data sent between a TLS request and the TLS handshake.
+    /// </summary>
+    public bool HasPendingInput(Socket? socket)
+    {
+        if (Pipe.Input.TryRead(out var result))
+        {
+            bool pending = !result.Buffer.IsEmpty;
+            Pipe.Input.AdvanceTo(result.Buffer.Start);
+            if (pending)
+            {
+                return true;
+            }
+        }
+
+        return socket is not null && socket.Available > 0;
+    }
+
     /// <summary>Closes the connection.</summary>
     public void Dispose() => Owner.Dispose();
 }

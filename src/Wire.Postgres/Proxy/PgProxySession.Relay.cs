@@ -36,12 +36,11 @@ internal sealed partial class PgProxySession
     private async Task<PgSessionEndReason> RelayAsync(CancellationToken ct)
     {
         var upstream = _upstream!;
-        using var clientPipe = _clientTls is not null
-            ? WirePipes.FromStream(_clientTls, "pg-client")
-            : WirePipes.FromSocket(_clientSocket, "pg-client");
-        using var upstreamPipe = upstream.IsTls
-            ? WirePipes.FromStream(upstream.Stream, "pg-upstream")
-            : WirePipes.FromSocket(upstream.Socket, "pg-upstream");
+        // Plain connections relay on their socket pipes; TLS ones on pipes over their SslStream.
+        using var clientTlsPipe = _clientTls is not null ? WirePipes.FromStream(_clientTls, "pg-client-tls") : null;
+        using var upstreamTlsPipe = upstream.IsTls ? WirePipes.FromStream(upstream.Stream, "pg-upstream-tls") : null;
+        var clientPipe = clientTlsPipe ?? _clientPipe;
+        var upstreamPipe = upstreamTlsPipe ?? upstream.Pipe;
         using var clientPumpCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         using var upstreamPumpCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
 

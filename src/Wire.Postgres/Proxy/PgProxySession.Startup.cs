@@ -54,14 +54,16 @@ internal sealed partial class PgProxySession
     private async Task<bool> HandshakeCoreAsync(PgHandshakeIO io, CancellationToken ct)
     {
         // PostgreSQL 17 clients with sslnegotiation=direct start the TLS handshake at once (0x16 = handshake record).
-        byte[] first = new byte[1];
-        int peeked = await _clientSocket.ReceiveAsync(first, SocketFlags.Peek, ct).ConfigureAwait(false);
-        if (peeked == 0)
+        var peek = await _clientPipe.Pipe.Input.ReadAsync(ct).ConfigureAwait(false);
+        if (peek.Buffer.IsEmpty)
         {
+            _clientPipe.Pipe.Input.AdvanceTo(peek.Buffer.Start);
             return false;
         }
 
-        if (first[0] == 0x16)
+        byte first = peek.Buffer.FirstSpan[0];
+        _clientPipe.Pipe.Input.AdvanceTo(peek.Buffer.Start); // a peek: nothing consumed, nothing examined
+        if (first == 0x16)
         {
             if (!await StartClientTlsAsync(direct: true, ct).ConfigureAwait(false))
             {
@@ -85,7 +87,7 @@ internal sealed partial class PgProxySession
 
                     // CVE-2021-23214: bytes sent after SSLRequest and before the TLS handshake would
                     // be mistaken for data protected by TLS.
-                    if (_clientSocket.Available > 0)
+                    if (_clientPipe.HasPendingInput(_clientSocket))
                     {
                         ProtocolViolationException.Throw("received unencrypted data after SSL request");
                     }

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Wire.Enforcement.Diagnostics;
 using Wire.Enforcement.Identity;
+using Wire.Enforcement.Transport;
 
 namespace Wire.Postgres.Proxy;
 
@@ -17,6 +18,7 @@ internal sealed partial class PgProxySession
     private readonly Socket _clientSocket;
     private readonly ILogger _logger;
     private readonly IPEndPoint _clientEndPoint;
+    private readonly WirePipe _clientPipe;
     private Stream _clientStream;
     private SslStream? _clientTls;
     private PgUpstreamConnection? _upstream;
@@ -31,7 +33,8 @@ internal sealed partial class PgProxySession
         _logger = server.Logger;
         Id = id;
         _clientEndPoint = clientSocket.RemoteEndPoint as IPEndPoint ?? new IPEndPoint(IPAddress.None, 0);
-        _clientStream = new NetworkStream(clientSocket, ownsSocket: false);
+        _clientPipe = WirePipes.FromSocket(clientSocket, "pg-client");
+        _clientStream = _clientPipe.AsStream();
     }
 
     public long Id { get; }
@@ -65,7 +68,8 @@ internal sealed partial class PgProxySession
             }
 
             _upstream?.Dispose();
-            _clientStream.Dispose();
+            _clientTls?.Dispose();
+            _clientPipe.Dispose();
             WireDiagnostics.SessionsEnded.Add(1, new KeyValuePair<string, object?>("wire.end_reason", reason.ToString()));
             if (_identity is not null)
             {

@@ -6,6 +6,7 @@ using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Wire.Enforcement;
+using Wire.Enforcement.Transport;
 using Wire.Postgres.Protocol;
 
 namespace Wire.Postgres.Proxy;
@@ -16,9 +17,10 @@ namespace Wire.Postgres.Proxy;
 /// </summary>
 internal sealed class PgUpstreamConnection : IDisposable
 {
-    private PgUpstreamConnection(Socket socket, Stream stream, bool tls, IPEndPoint remote)
+    private PgUpstreamConnection(Socket socket, WirePipe pipe, Stream stream, bool tls, IPEndPoint remote)
     {
         Socket = socket;
+        Pipe = pipe;
         Stream = stream;
         IsTls = tls;
         RemoteEndPoint = remote;
@@ -26,7 +28,10 @@ internal sealed class PgUpstreamConnection : IDisposable
 
     public Socket Socket { get; }
 
-    /// <summary>The NetworkStream, or the SslStream over it.</summary>
+    /// <summary>The socket as a pipe (what a plain session relays on).</summary>
+    public WirePipe Pipe { get; }
+
+    /// <summary>The pipe as a stream, or the SslStream over it.</summary>
     public Stream Stream { get; }
 
     public bool IsTls { get; }
@@ -64,7 +69,8 @@ internal sealed class PgUpstreamConnection : IDisposable
                 ex);
         }
 
-        Stream stream = new NetworkStream(socket, ownsSocket: false);
+        WirePipe pipe = WirePipes.FromSocket(socket, "pg-upstream");
+        Stream stream = pipe.AsStream();
         bool tls = false;
         try
         {
@@ -79,7 +85,7 @@ internal sealed class PgUpstreamConnection : IDisposable
                 {
                     // CVE-2021-23222: anything the server sent after 'S' and before the handshake
                     // would be read as if it were protected by TLS.
-                    if (socket.Available > 0)
+                    if (pipe.HasPendingInput(socket))
                     {
                         throw new PgUpstreamException(
                             $"could not connect to target \"{target.Name}\": the server broke the TLS negotiation",
@@ -109,14 +115,14 @@ internal sealed class PgUpstreamConnection : IDisposable
                 }
             }
 
-            var connection = new PgUpstreamConnection(socket, stream, tls, remote);
+            var connection = new PgUpstreamConnection(socket, pipe, stream, tls, remote);
             await connection.LoginAsync(target, clientParameters, clientUser, limits, ct).ConfigureAwait(false);
             return connection;
         }
         catch (Exception ex) when (ex is not PgUpstreamException && !ct.IsCancellationRequested)
         {
             stream.Dispose();
-            socket.Dispose();
+            pipe.Dispose();
             string message = ex is AuthenticationException
                 ? $"could not connect to target \"{target.Name}\": the server's TLS certificate was not accepted"
                 : $"could not connect to target \"{target.Name}\"";
@@ -125,7 +131,7 @@ internal sealed class PgUpstreamConnection : IDisposable
         catch
         {
             stream.Dispose();
-            socket.Dispose();
+            pipe.Dispose();
             throw;
         }
     }
@@ -144,8 +150,18 @@ internal sealed class PgUpstreamConnection : IDisposable
             var endPoint = new IPEndPoint(address, target.Port);
             try
             {
-                await socket.ConnectAsync(endPoint, cts.Token).ConfigureAwait(false);
+                // A blocking connect on a pool thread: an asynchronous one would enrol the socket in .NET's
+                // own epoll set for life, waking it for every packet the Wire loop already handles.
+                using (cts.Token.Register(static s => ((Socket)s!).Dispose(), socket))
+                {
+                    await Task.Run(() => socket.Connect(endPoint), cts.Token).ConfigureAwait(false);
+                }
+
                 return (socket, endPoint);
+            }
+            catch (ObjectDisposedException) when (cts.IsCancellationRequested)
+            {
+                throw new OperationCanceledException(cts.Token);
             }
             catch (SocketException ex)
             {
@@ -373,7 +389,7 @@ internal sealed class PgUpstreamConnection : IDisposable
     public void Dispose()
     {
         Stream.Dispose();
-        Socket.Dispose();
+        Pipe.Dispose();
     }
 }
 

@@ -1,0 +1,290 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using static Wire.Enforcement.Transport.EpollInterop;
+
+namespace Wire.Enforcement.Transport;
+
+/// <summary>
+/// A connected socket as a duplex pipe, driven by an <see cref="EpollLoop"/>: bytes received are
+/// written to <see cref="Input"/> on the loop thread (so the session's pump runs there, inline), and
+/// bytes written to <see cref="Output"/> are sent by whoever flushes them, waiting for EPOLLOUT only
+/// when the socket's send buffer is full. Back-pressure: while the input pipe is paused the socket is
+/// not read, so the peer's TCP window closes.
+/// </summary>
+internal sealed class EpollSocketPipe : IDuplexPipe, IDisposable
+{
+    private readonly EpollLoop _loop;
+    private readonly Socket _socket;
+    private readonly int _fd;
+    private readonly Pipe _input;
+    private readonly Pipe _output;
+    private readonly Lock _gate = new();
+    private readonly ulong _id;
+    private readonly Action _resumeReading;
+    private uint _interest;
+    private bool _disposed;
+    private bool _readDone;
+    private TaskCompletionSource? _writable;
+    private ValueTask<FlushResult> _pendingFlush;
+
+    public EpollSocketPipe(EpollLoop loop, Socket socket, PipeOptions options)
+    {
+        _loop = loop;
+        _socket = socket;
+        socket.Blocking = false;
+        _fd = (int)socket.Handle;
+        _input = new Pipe(options);
+        _output = new Pipe(options);
+        _resumeReading = ResumeReading;
+        _interest = EpollIn | EpollRdHup;
+        _id = loop.Register(this, _fd, _interest);
+        _ = SendLoopAsync();
+    }
+
+    public PipeReader Input => _input.Reader;
+
+    public PipeWriter Output => _output.Writer;
+
+    /// <summary>Called on the loop thread with the ready events.</summary>
+    public void OnEvents(uint events)
+    {
+        if ((events & (EpollOut | EpollErr | EpollHup)) != 0)
+        {
+            TaskCompletionSource? writable;
+            lock (_gate)
+            {
+                writable = _writable;
+                _writable = null;
+                if (writable is not null)
+                {
+                    SetInterest(_interest & ~EpollOut);
+                }
+            }
+
+            writable?.TrySetResult();
+        }
+
+        if ((events & (EpollIn | EpollRdHup | EpollErr | EpollHup)) != 0)
+        {
+            Receive();
+        }
+    }
+
+    private unsafe void Receive()
+    {
+        PipeWriter writer = _input.Writer;
+        nint n;
+        int errno = 0;
+        Memory<byte> memory;
+        try
+        {
+            memory = writer.GetMemory(8192);
+        }
+        catch (InvalidOperationException)
+        {
+            // The reader completed the pipe: nobody wants these bytes any more.
+            StopReading();
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (_disposed || _readDone)
+            {
+                return;
+            }
+
+            using var pin = memory.Pin();
+            n = recv(_fd, (byte*)pin.Pointer, memory.Length, 0);
+            if (n < 0)
+            {
+                errno = Marshal.GetLastPInvokeError();
+            }
+        }
+
+        if (n > 0)
+        {
+            writer.Advance((int)n);
+            ValueTask<FlushResult> flush = writer.FlushAsync();
+            if (!flush.IsCompleted)
+            {
+                // Back-pressure: stop reading until the consumer catches up.
+                lock (_gate)
+                {
+                    SetInterest(_interest & ~(EpollIn | EpollRdHup));
+                }
+
+                _pendingFlush = flush;
+                flush.GetAwaiter().OnCompleted(_resumeReading);
+            }
+            else if (flush.Result.IsCompleted)
+            {
+                StopReading();
+            }
+        }
+        else if (n == 0)
+        {
+            StopReading();
+            writer.Complete();
+        }
+        else if (errno != EAgain && errno != EIntr)
+        {
+            StopReading();
+            writer.Complete(new SocketException(errno));
+        }
+    }
+
+    private void ResumeReading()
+    {
+        // Consume the flush's result (a ValueTask is observed exactly once).
+        bool readerDone;
+        try
+        {
+            readerDone = _pendingFlush.Result.IsCompleted;
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or OperationCanceledException)
+        {
+            readerDone = true;
+        }
+
+        _pendingFlush = default;
+        if (readerDone)
+        {
+            StopReading();
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (!_disposed && !_readDone)
+            {
+                SetInterest(_interest | EpollIn | EpollRdHup);
+            }
+        }
+    }
+
+    private void StopReading()
+    {
+        lock (_gate)
+        {
+            _readDone = true;
+            SetInterest(_interest & ~(EpollIn | EpollRdHup));
+        }
+    }
+
+    private void SetInterest(uint interest)
+    {
+        if (!_disposed && interest != _interest)
+        {
+            _interest = interest;
+            _loop.Modify(_fd, _id, interest);
+        }
+    }
+
+    private async Task SendLoopAsync()
+    {
+        PipeReader reader = _output.Reader;
+        Exception? error = null;
+        try
+        {
+            while (true)
+            {
+                ReadResult result = await reader.ReadAsync().ConfigureAwait(false);
+                ReadOnlySequence<byte> buffer = result.Buffer;
+                foreach (var segment in buffer)
+                {
+                    int offset = 0;
+                    while (offset < segment.Length)
+                    {
+                        int sent = Send(segment.Span.Slice(offset), out int errno);
+                        if (sent > 0)
+                        {
+                            offset += sent;
+                        }
+                        else if (errno == EAgain)
+                        {
+                            await WaitWritableAsync().ConfigureAwait(false);
+                        }
+                        else if (errno != EIntr)
+                        {
+                            throw new SocketException(errno);
+                        }
+                    }
+                }
+
+                reader.AdvanceTo(buffer.End);
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    break;
+                }
+            }
+
+            lock (_gate)
+            {
+                if (!_disposed)
+                {
+                    shutdown(_fd, ShutWr);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException or InvalidOperationException)
+        {
+            error = ex;
+        }
+
+        await reader.CompleteAsync(error).ConfigureAwait(false);
+    }
+
+    private unsafe int Send(ReadOnlySpan<byte> data, out int errno)
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                throw new ObjectDisposedException(nameof(EpollSocketPipe));
+            }
+
+            fixed (byte* p = data)
+            {
+                nint n = send(_fd, p, data.Length, MsgNoSignal);
+                errno = n < 0 ? Marshal.GetLastPInvokeError() : 0;
+                return (int)Math.Max(n, 0);
+            }
+        }
+    }
+
+    private Task WaitWritableAsync()
+    {
+        lock (_gate)
+        {
+            _writable ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            SetInterest(_interest | EpollOut);
+            return _writable.Task;
+        }
+    }
+
+    public void Dispose()
+    {
+        TaskCompletionSource? writable;
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _loop.Unregister(_fd, _id);
+            _disposed = true;
+            writable = _writable;
+            _writable = null;
+            _socket.Dispose();
+        }
+
+        // The input writer belongs to the loop thread and the output reader to the send loop: they are
+        // told to stop rather than completed from here.
+        writable?.TrySetException(new ObjectDisposedException(nameof(EpollSocketPipe)));
+        _output.Reader.CancelPendingRead();
+    }
+}
