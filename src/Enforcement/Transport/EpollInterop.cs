@@ -45,10 +45,13 @@ internal static unsafe partial class EpollInterop
     [LibraryImport("libc", SetLastError = true)]
     public static partial int epoll_wait(int epfd, void* events, int maxevents, int timeout);
 
+    // Non-blocking sockets: recv and send return at once, so the GC transition can be skipped.
     [LibraryImport("libc", SetLastError = true)]
+    [SuppressGCTransition]
     public static partial nint recv(int fd, byte* buffer, nint length, int flags);
 
     [LibraryImport("libc", SetLastError = true)]
+    [SuppressGCTransition]
     public static partial nint send(int fd, byte* buffer, nint length, int flags);
 
     [LibraryImport("libc", SetLastError = true)]

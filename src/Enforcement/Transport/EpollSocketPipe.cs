@@ -96,8 +96,11 @@ internal sealed class EpollSocketPipe : IDuplexPipe, IDisposable
                 return;
             }
 
-            using var pin = memory.Pin();
-            n = recv(_fd, (byte*)pin.Pointer, memory.Length, 0);
+            fixed (byte* p = memory.Span)
+            {
+                n = recv(_fd, p, memory.Length, 0);
+            }
+
             if (n < 0)
             {
                 errno = Marshal.GetLastPInvokeError();

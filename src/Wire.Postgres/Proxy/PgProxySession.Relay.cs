@@ -144,11 +144,22 @@ internal sealed partial class PgProxySession
     {
         var scanner = new PgFrameScanner(frontend: fromClient, Options.Limits.MaxFrameBytes);
         var tag = fromClient ? ToUpstreamTag : ToClientTag;
+
+        // One registration per pump instead of one per read and flush: cancelling wakes a pending read
+        // or flush, which then reports IsCanceled.
+        using var registration = ct.UnsafeRegister(
+            static state =>
+            {
+                var (reader, writer) = ((PipeReader, PipeWriter))state!;
+                reader.CancelPendingRead();
+                writer.CancelPendingFlush();
+            },
+            (source, destination));
         try
         {
             while (true)
             {
-                ReadResult result = await source.ReadAsync(ct).ConfigureAwait(false);
+                ReadResult result = await source.ReadAsync().ConfigureAwait(false);
                 if (result.IsCanceled)
                 {
                     return PumpEnd.Cancelled;
@@ -186,7 +197,7 @@ internal sealed partial class PgProxySession
                 if (forwardLength > 0)
                 {
                     WireDiagnostics.BytesRelayed.Add(forwardLength, tag);
-                    FlushResult flush = await destination.FlushAsync(ct).ConfigureAwait(false);
+                    FlushResult flush = await destination.FlushAsync().ConfigureAwait(false);
                     if (flush.IsCompleted)
                     {
                         return PumpEnd.DestinationGone;
