@@ -13,7 +13,7 @@ namespace Wire.Enforcement.Transport;
 /// when the socket's send buffer is full. Back-pressure: while the input pipe is paused the socket is
 /// not read, so the peer's TCP window closes.
 /// </summary>
-internal sealed class EpollSocketPipe : IDuplexPipe, IDisposable
+internal sealed class EpollSocketPipe : IDuplexPipe, IDirectSender, IDisposable
 {
     private readonly EpollLoop _loop;
     private readonly Socket _socket;
@@ -28,6 +28,8 @@ internal sealed class EpollSocketPipe : IDuplexPipe, IDisposable
     private bool _readDone;
     private TaskCompletionSource? _writable;
     private ValueTask<FlushResult> _pendingFlush;
+    private readonly CountingWriter _writer;
+    private long _queued; // bytes written to Output and not yet sent
 
     public EpollSocketPipe(EpollLoop loop, Socket socket, PipeOptions options)
     {
@@ -37,6 +39,7 @@ internal sealed class EpollSocketPipe : IDuplexPipe, IDisposable
         _fd = (int)socket.Handle;
         _input = new Pipe(options);
         _output = new Pipe(options);
+        _writer = new CountingWriter(this, _output.Writer);
         _resumeReading = ResumeReading;
         _interest = EpollIn | EpollRdHup;
         _id = loop.Register(this, _fd, _interest);
@@ -45,7 +48,44 @@ internal sealed class EpollSocketPipe : IDuplexPipe, IDisposable
 
     public PipeReader Input => _input.Reader;
 
-    public PipeWriter Output => _output.Writer;
+    public PipeWriter Output => _writer;
+
+    /// <summary>
+    /// Sends what the socket takes right now straight from <paramref name="data"/> (no copy into the
+    /// output pipe), unless bytes queued earlier must go first. Returns the number of bytes sent; the
+    /// caller queues the rest through <see cref="Output"/>.
+    /// </summary>
+    public unsafe long TrySendDirect(in ReadOnlySequence<byte> data)
+    {
+        long total = 0;
+        lock (_gate)
+        {
+            if (_disposed || Volatile.Read(ref _queued) != 0)
+            {
+                return 0;
+            }
+
+            foreach (var segment in data)
+            {
+                fixed (byte* p = segment.Span)
+                {
+                    nint n = send(_fd, p, segment.Length, MsgNoSignal);
+                    if (n <= 0)
+                    {
+                        return total; // EAGAIN or an error: the queued path waits or reports it
+                    }
+
+                    total += n;
+                    if (n < segment.Length)
+                    {
+                        return total;
+                    }
+                }
+            }
+        }
+
+        return total;
+    }
 
     /// <summary>Called on the loop thread with the ready events.</summary>
     public void OnEvents(uint events)
@@ -217,6 +257,7 @@ internal sealed class EpollSocketPipe : IDuplexPipe, IDisposable
                     }
                 }
 
+                Interlocked.Add(ref _queued, -buffer.Length);
                 reader.AdvanceTo(buffer.End);
                 if (result.IsCompleted || result.IsCanceled)
                 {
@@ -289,5 +330,31 @@ internal sealed class EpollSocketPipe : IDuplexPipe, IDisposable
         // told to stop rather than completed from here.
         writable?.TrySetException(new ObjectDisposedException(nameof(EpollSocketPipe)));
         _output.Reader.CancelPendingRead();
+    }
+
+    /// <summary>The output pipe's writer, counting what is queued so direct sends never overtake it.</summary>
+    private sealed class CountingWriter(EpollSocketPipe owner, PipeWriter inner) : PipeWriter
+    {
+        public override void Advance(int bytes)
+        {
+            Interlocked.Add(ref owner._queued, bytes);
+            inner.Advance(bytes);
+        }
+
+        public override Memory<byte> GetMemory(int sizeHint = 0) => inner.GetMemory(sizeHint);
+
+        public override Span<byte> GetSpan(int sizeHint = 0) => inner.GetSpan(sizeHint);
+
+        public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default) => inner.FlushAsync(cancellationToken);
+
+        public override void CancelPendingFlush() => inner.CancelPendingFlush();
+
+        public override void Complete(Exception? exception = null) => inner.Complete(exception);
+
+        public override ValueTask CompleteAsync(Exception? exception = null) => inner.CompleteAsync(exception);
+
+        public override bool CanGetUnflushedBytes => inner.CanGetUnflushedBytes;
+
+        public override long UnflushedBytes => inner.UnflushedBytes;
     }
 }

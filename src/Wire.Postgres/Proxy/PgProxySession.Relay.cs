@@ -49,8 +49,8 @@ internal sealed partial class PgProxySession
         PipeReader upstreamIn = upstreamPipe.Pipe.Input;
         PipeWriter upstreamOut = upstreamPipe.Pipe.Output;
 
-        Task<PumpEnd> fromClient = PumpAsync(clientIn, upstreamOut, fromClient: true, clientPumpCts.Token);
-        Task<PumpEnd> fromUpstream = PumpAsync(upstreamIn, clientOut, fromClient: false, upstreamPumpCts.Token);
+        Task<PumpEnd> fromClient = PumpAsync(clientIn, upstreamOut, upstreamPipe.Pipe as IDirectSender, fromClient: true, clientPumpCts.Token);
+        Task<PumpEnd> fromUpstream = PumpAsync(upstreamIn, clientOut, clientPipe.Pipe as IDirectSender, fromClient: false, upstreamPumpCts.Token);
 
         PgSessionEndReason reason;
         if (await Task.WhenAny(fromClient, fromUpstream).ConfigureAwait(false) == fromClient)
@@ -140,7 +140,7 @@ internal sealed partial class PgProxySession
     /// available bytes go out at once and the rest follows as it arrives, so no frame is buffered
     /// whole. Never throws: the outcome says how it ended.
     /// </summary>
-    private async Task<PumpEnd> PumpAsync(PipeReader source, PipeWriter destination, bool fromClient, CancellationToken ct)
+    private async Task<PumpEnd> PumpAsync(PipeReader source, PipeWriter destination, IDirectSender? direct, bool fromClient, CancellationToken ct)
     {
         var scanner = new PgFrameScanner(frontend: fromClient, Options.Limits.MaxFrameBytes);
         var tag = fromClient ? ToUpstreamTag : ToClientTag;
@@ -172,11 +172,19 @@ internal sealed partial class PgProxySession
 
                 ReadOnlySequence<byte> forward = buffer.Slice(buffer.Start, consumed);
                 long forwardLength = forward.Length;
+                bool queued = false;
                 if (forwardLength > 0)
                 {
-                    foreach (var segment in forward)
+                    // Zero copies when the socket takes it all at once; otherwise the rest is queued (one copy).
+                    long sent = direct?.TrySendDirect(forward) ?? 0;
+                    if (sent < forwardLength)
                     {
-                        destination.Write(segment.Span);
+                        foreach (var segment in forward.Slice(sent))
+                        {
+                            destination.Write(segment.Span);
+                        }
+
+                        queued = true;
                     }
                 }
 
@@ -197,6 +205,10 @@ internal sealed partial class PgProxySession
                 if (forwardLength > 0)
                 {
                     WireDiagnostics.BytesRelayed.Add(forwardLength, tag);
+                }
+
+                if (queued)
+                {
                     FlushResult flush = await destination.FlushAsync().ConfigureAwait(false);
                     if (flush.IsCompleted)
                     {

@@ -69,6 +69,20 @@ internal sealed class WireProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>The process's resident set size (VmRSS), in bytes.</summary>
+    public long ResidentBytes()
+    {
+        foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+            }
+        }
+
+        return 0;
+    }
+
     public int CountLines(string text) => _lines.Count(l => l.Contains(text, StringComparison.Ordinal));
 
     public void Signal(PosixSignal signal)

@@ -98,6 +98,42 @@ public sealed class WireRunTests(PostgresFixture pg) : IDisposable
     }
 
     [Fact]
+    public async Task LargeResultStreamsThroughTheGatewayWithBoundedMemory()
+    {
+        int port = FreePort();
+        string path = WriteConfig(port, "stream-token");
+        await using var wire = WireProcess.Start("run", "--config", path);
+        await wire.WaitForAsync("Listening for postgres", TimeSpan.FromSeconds(30));
+        long baseline = wire.ResidentBytes();
+
+        // About 120 MB of COPY data; psql writes it to /dev/null as it arrives, so only Wire could hold it.
+        var psql = new System.Diagnostics.ProcessStartInfo("psql") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[]
+        {
+            "-X", "-q", "-h", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-U", "alice", "-d", "app",
+            "-c", "\\copy (SELECT g, repeat('x', 100) FROM generate_series(1, 1000000) g) TO '/dev/null'",
+        })
+        {
+            psql.ArgumentList.Add(arg);
+        }
+
+        psql.Environment["PGPASSWORD"] = "stream-token";
+        psql.Environment["PGSSLMODE"] = "disable";
+        using var process = System.Diagnostics.Process.Start(psql)!;
+        long peak = baseline;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        while (!process.HasExited)
+        {
+            peak = Math.Max(peak, wire.ResidentBytes());
+            await Task.Delay(20, timeout.Token);
+        }
+
+        Assert.True(process.ExitCode == 0, await process.StandardError.ReadToEndAsync());
+        // The pipes pause at 1 MiB per direction; allow generous room for the runtime's own growth.
+        Assert.True(peak - baseline < 64L * 1024 * 1024, $"Wire grew by {(peak - baseline) / (1024 * 1024)} MiB while streaming");
+    }
+
+    [Fact]
     public async Task SighupReloads()
     {
         int port = FreePort();
