@@ -92,7 +92,16 @@ internal sealed unsafe class EpollLoop
                 // An id removed since epoll_wait returned belongs to a closed connection: ignore it.
                 if (_pipes.TryGetValue(id, out var pipe))
                 {
-                    pipe.OnEvents(flags);
+                    try
+                    {
+                        pipe.OnEvents(flags);
+                    }
+                    catch (Exception ex)
+                    {
+                        // The relay that ran inline failed in a way it did not handle: that connection ends,
+                        // the loop (and every other connection) goes on.
+                        pipe.Fail(ex);
+                    }
                 }
             }
         }

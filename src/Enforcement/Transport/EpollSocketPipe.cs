@@ -179,6 +179,22 @@ internal sealed class EpollSocketPipe : IDuplexPipe, IDirectSender, IDisposable
         }
     }
 
+    /// <summary>Ends the connection after an unexpected error on the loop thread; the reader sees the error.</summary>
+    public void Fail(Exception error)
+    {
+        StopReading();
+        try
+        {
+            _input.Writer.Complete(error);
+        }
+        catch (InvalidOperationException)
+        {
+            // Already completed.
+        }
+
+        _output.Reader.CancelPendingRead();
+    }
+
     private void ResumeReading()
     {
         // Consume the flush's result (a ValueTask is observed exactly once).
