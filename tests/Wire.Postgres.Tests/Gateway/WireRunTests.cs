@@ -134,6 +134,49 @@ public sealed class WireRunTests(PostgresFixture pg) : IDisposable
     }
 
     [Fact]
+    public async Task StalledClientStopsTheUpstreamInsteadOfBuffering()
+    {
+        int port = FreePort();
+        string path = WriteConfig(port, "stall-token");
+        await using var wire = WireProcess.Start("run", "--config", path);
+        await wire.WaitForAsync("Listening for postgres", TimeSpan.FromSeconds(30));
+        long baseline = wire.ResidentBytes();
+
+        // About 200 MB of rows; the client does not read for three seconds.
+        await using var client = await Proxy.RawPgClient.ConnectAsync(port);
+        await client.SendAsync(Proxy.RawPgClient.Startup(Proxy.RawPgClient.StartupParameters()));
+        Assert.Equal('R', (await client.ReadMessageAsync())!.Tag);
+        await client.SendAsync(Proxy.RawPgClient.Password("stall-token"));
+        await client.ReadUntilAsync('Z');
+        await client.SendAsync(Proxy.RawPgClient.Query("SELECT g, repeat('y', 200) FROM generate_series(1, 1000000) g"));
+        long peak = baseline;
+        for (int i = 0; i < 30; i++)
+        {
+            await Task.Delay(100);
+            peak = Math.Max(peak, wire.ResidentBytes());
+        }
+
+        Assert.True(peak - baseline < 64L * 1024 * 1024, $"Wire grew by {(peak - baseline) / (1024 * 1024)} MiB behind a stalled client");
+
+        // Reading resumes the flow: every row arrives.
+        int rows = 0;
+        while (true)
+        {
+            var message = await client.ReadMessageAsync(TimeSpan.FromSeconds(60)) ?? throw new EndOfStreamException();
+            if (message.Tag == 'D')
+            {
+                rows++;
+            }
+            else if (message.Tag == 'Z')
+            {
+                break;
+            }
+        }
+
+        Assert.Equal(1_000_000, rows);
+    }
+
+    [Fact]
     public async Task SighupReloads()
     {
         int port = FreePort();
