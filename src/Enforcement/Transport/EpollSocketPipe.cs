@@ -26,6 +26,7 @@ internal sealed class EpollSocketPipe : IDuplexPipe, IDirectSender, IDisposable
     private uint _interest;
     private bool _disposed;
     private bool _readDone;
+    private bool _unregistered;
     private TaskCompletionSource? _writable;
     private ValueTask<FlushResult> _pendingFlush;
     private readonly CountingWriter _writer;
@@ -109,6 +110,20 @@ internal sealed class EpollSocketPipe : IDuplexPipe, IDirectSender, IDisposable
         if ((events & (EpollIn | EpollRdHup | EpollErr | EpollHup)) != 0)
         {
             Receive();
+        }
+
+        if ((events & (EpollErr | EpollHup)) != 0)
+        {
+            // Both directions are gone. epoll reports HUP/ERR whatever the interest mask says, level-triggered:
+            // leave the set, or the loop would spin on this socket until the session disposes it.
+            lock (_gate)
+            {
+                if (!_disposed && !_unregistered)
+                {
+                    _unregistered = true;
+                    _loop.Unregister(_fd, _id);
+                }
+            }
         }
     }
 
@@ -235,7 +250,7 @@ internal sealed class EpollSocketPipe : IDuplexPipe, IDirectSender, IDisposable
 
     private void SetInterest(uint interest)
     {
-        if (!_disposed && interest != _interest)
+        if (!_disposed && !_unregistered && interest != _interest)
         {
             _interest = interest;
             _loop.Modify(_fd, _id, interest);
@@ -319,6 +334,12 @@ internal sealed class EpollSocketPipe : IDuplexPipe, IDirectSender, IDisposable
     {
         lock (_gate)
         {
+            if (_unregistered)
+            {
+                // The peer hung up: nothing will ever become writable.
+                return Task.FromException(new SocketException((int)SocketError.ConnectionReset));
+            }
+
             _writable ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             SetInterest(_interest | EpollOut);
             return _writable.Task;
@@ -335,7 +356,11 @@ internal sealed class EpollSocketPipe : IDuplexPipe, IDirectSender, IDisposable
                 return;
             }
 
-            _loop.Unregister(_fd, _id);
+            if (!_unregistered)
+            {
+                _loop.Unregister(_fd, _id);
+            }
+
             _disposed = true;
             writable = _writable;
             _writable = null;

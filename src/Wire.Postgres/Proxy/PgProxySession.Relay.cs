@@ -135,8 +135,9 @@ internal sealed partial class PgProxySession
     }
 
     /// <summary>
-    /// Forwards whole frames from <paramref name="source"/> to <paramref name="destination"/>, one
-    /// copy and one flush per read batch. A frame that is not fully buffered is streamed: its
+    /// Forwards whole frames from <paramref name="source"/> to <paramref name="destination"/>: sent
+    /// straight from the receive buffer when the destination socket takes them (no copy), otherwise
+    /// queued with one copy and one flush per read batch. A frame that is not fully buffered is streamed: its
     /// available bytes go out at once and the rest follows as it arrives, so no frame is buffered
     /// whole. Never throws: the outcome says how it ended.
     /// </summary>
