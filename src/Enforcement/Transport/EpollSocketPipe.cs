@@ -30,6 +30,7 @@ internal sealed class EpollSocketPipe : IDuplexPipe, IDirectSender, IDisposable
     private TaskCompletionSource? _writable;
     private ValueTask<FlushResult> _pendingFlush;
     private readonly CountingWriter _writer;
+    private readonly SwitchablePipeScheduler _readerScheduler = new();
     private long _queued; // bytes written to Output and not yet sent
 
     public EpollSocketPipe(EpollLoop loop, Socket socket, PipeOptions options)
@@ -38,7 +39,14 @@ internal sealed class EpollSocketPipe : IDuplexPipe, IDirectSender, IDisposable
         _socket = socket;
         socket.Blocking = false;
         _fd = (int)socket.Handle;
-        _input = new Pipe(options);
+        _input = new Pipe(new PipeOptions(
+            options.Pool,
+            readerScheduler: _readerScheduler,
+            writerScheduler: PipeScheduler.Inline,
+            options.PauseWriterThreshold,
+            options.ResumeWriterThreshold,
+            options.MinimumSegmentSize,
+            useSynchronizationContext: false));
         _output = new Pipe(options);
         _writer = new CountingWriter(this, _output.Writer);
         _resumeReading = ResumeReading;
@@ -48,6 +56,9 @@ internal sealed class EpollSocketPipe : IDuplexPipe, IDirectSender, IDisposable
     }
 
     public PipeReader Input => _input.Reader;
+
+    /// <summary>Runs the reader of <see cref="Input"/> inline on the loop from now on (see <see cref="SwitchablePipeScheduler"/>).</summary>
+    public void RunReaderInline() => _readerScheduler.RunInline();
 
     public PipeWriter Output => _writer;
 

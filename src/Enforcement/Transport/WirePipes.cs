@@ -86,6 +86,13 @@ public sealed record WirePipe(IDuplexPipe Pipe, IDisposable Owner) : IDisposable
         return socket is not null && socket.Available > 0;
     }
 
+    /// <summary>
+    /// Lets the reader of <see cref="IDuplexPipe.Input"/> run on the thread that received the data, once
+    /// the connection carries only short per-message work (a plain relay). Until then, on the epoll
+    /// transport, readers run on the thread pool so handshakes never stall the loop.
+    /// </summary>
+    public void RunReaderInline() => (Pipe as EpollSocketPipe)?.RunReaderInline();
+
     /// <summary>Closes the connection.</summary>
     public void Dispose() => Owner.Dispose();
 }

@@ -41,6 +41,18 @@ internal sealed partial class PgProxySession
         using var upstreamTlsPipe = upstream.IsTls ? WirePipes.FromStream(upstream.Stream, "pg-upstream-tls") : null;
         var clientPipe = clientTlsPipe ?? _clientPipe;
         var upstreamPipe = upstreamTlsPipe ?? upstream.Pipe;
+
+        // A plain relay's work per message is a scan and a send: run it where the data arrives. TLS legs
+        // keep decrypting off the epoll loop.
+        if (clientTlsPipe is null)
+        {
+            _clientPipe.RunReaderInline();
+        }
+
+        if (upstreamTlsPipe is null)
+        {
+            upstream.Pipe.RunReaderInline();
+        }
         using var clientPumpCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         using var upstreamPumpCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
 
