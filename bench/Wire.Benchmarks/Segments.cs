@@ -1,4 +1,5 @@
 using System.Buffers;
+using Wire.Testing;
 
 namespace Wire.Benchmarks;
 
@@ -7,34 +8,12 @@ internal static class Segments
 {
     public static ReadOnlySequence<byte> Split(byte[] data, int segmentSize)
     {
-        Segment? first = null, last = null;
+        var chunks = new List<ReadOnlyMemory<byte>>();
         for (int offset = 0; offset < data.Length; offset += segmentSize)
         {
-            var memory = data.AsMemory(offset, Math.Min(segmentSize, data.Length - offset));
-            var segment = new Segment(memory, last?.RunningIndex + last?.Memory.Length ?? 0);
-            if (last is null)
-            {
-                first = segment;
-            }
-            else
-            {
-                last.SetNext(segment);
-            }
-
-            last = segment;
+            chunks.Add(data.AsMemory(offset, Math.Min(segmentSize, data.Length - offset)));
         }
 
-        return first is null ? ReadOnlySequence<byte>.Empty : new ReadOnlySequence<byte>(first, 0, last!, last!.Memory.Length);
-    }
-
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public Segment(ReadOnlyMemory<byte> memory, long runningIndex)
-        {
-            Memory = memory;
-            RunningIndex = runningIndex;
-        }
-
-        public void SetNext(Segment next) => Next = next;
+        return ChunkSegment.Sequence(chunks);
     }
 }

@@ -1,3 +1,4 @@
+using Wire.Testing;
 using System.Buffers;
 using Wire.Postgres.Protocol;
 
@@ -274,18 +275,18 @@ public static class PgScannerOracle
     /// <summary>A pipe's read side: segments appended at the end, consumed from the front.</summary>
     private sealed class GrowingSequence
     {
-        private Segment? _last;
+        private ChunkSegment? _last;
         private SequencePosition _start;
 
         public ReadOnlySequence<byte> Unconsumed
             => _last is null ? ReadOnlySequence<byte>.Empty
-                : new ReadOnlySequence<byte>((Segment)_start.GetObject()!, _start.GetInteger(), _last, _last.Memory.Length);
+                : new ReadOnlySequence<byte>((ChunkSegment)_start.GetObject()!, _start.GetInteger(), _last, _last.Memory.Length);
 
         public void Append(ReadOnlyMemory<byte> memory)
         {
             if (_last is null)
             {
-                _last = new Segment(memory, 0);
+                _last = new ChunkSegment(memory, 0);
                 _start = new SequencePosition(_last, 0);
             }
             else
@@ -295,21 +296,5 @@ public static class PgScannerOracle
         }
 
         public void ConsumeTo(SequencePosition position) => _start = position;
-    }
-
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public Segment(ReadOnlyMemory<byte> memory, long runningIndex)
-        {
-            Memory = memory;
-            RunningIndex = runningIndex;
-        }
-
-        public Segment Append(ReadOnlyMemory<byte> memory)
-        {
-            var next = new Segment(memory, RunningIndex + Memory.Length);
-            Next = next;
-            return next;
-        }
     }
 }

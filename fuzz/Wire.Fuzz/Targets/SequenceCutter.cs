@@ -1,3 +1,4 @@
+using Wire.Testing;
 using System.Buffers;
 
 namespace Wire.Fuzz.Targets;
@@ -36,36 +37,5 @@ public static class SequenceCutter
     }
 
     /// <summary>One segment per chunk.</summary>
-    public static ReadOnlySequence<byte> FromChunks(IReadOnlyList<ReadOnlyMemory<byte>> chunks)
-    {
-        if (chunks.Count == 0)
-        {
-            return ReadOnlySequence<byte>.Empty;
-        }
-
-        var first = new Segment(chunks[0], 0);
-        var last = first;
-        for (int i = 1; i < chunks.Count; i++)
-        {
-            last = last.Append(chunks[i]);
-        }
-
-        return new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length);
-    }
-
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public Segment(ReadOnlyMemory<byte> memory, long runningIndex)
-        {
-            Memory = memory;
-            RunningIndex = runningIndex;
-        }
-
-        public Segment Append(ReadOnlyMemory<byte> memory)
-        {
-            var next = new Segment(memory, RunningIndex + Memory.Length);
-            Next = next;
-            return next;
-        }
-    }
+    public static ReadOnlySequence<byte> FromChunks(IReadOnlyList<ReadOnlyMemory<byte>> chunks) => ChunkSegment.Sequence(chunks);
 }

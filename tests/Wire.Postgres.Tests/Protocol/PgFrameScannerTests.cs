@@ -1,3 +1,4 @@
+using Wire.Testing;
 using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Pipelines;
@@ -702,22 +703,6 @@ public sealed class PgFrameScannerTests
             LastType = scanner.LastType;
             ViolationReason = status == PgScanStatus.Violation ? scanner.ViolationReason : null;
             Steps.Add(new Step(received, _forwarded.Count, status, MidFrame, LastType));
-        }
-    }
-
-    private sealed class ChunkSegment : ReadOnlySequenceSegment<byte>
-    {
-        public ChunkSegment(ReadOnlyMemory<byte> memory, long runningIndex)
-        {
-            Memory = memory;
-            RunningIndex = runningIndex;
-        }
-
-        public ChunkSegment Append(ReadOnlyMemory<byte> memory)
-        {
-            var next = new ChunkSegment(memory, RunningIndex + Memory.Length);
-            Next = next;
-            return next;
         }
     }
 }

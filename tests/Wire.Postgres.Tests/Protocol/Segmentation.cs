@@ -1,3 +1,4 @@
+using Wire.Testing;
 using System.Buffers;
 using Xunit.Sdk;
 
@@ -77,7 +78,7 @@ internal static class Segmentation
         right.AsSpan().Fill(GuardByte);
         payload.AsSpan(0, split).CopyTo(left.AsSpan(GuardLength));
         payload.AsSpan(split).CopyTo(right);
-        var first = new Segment(left, 0);
+        var first = new ChunkSegment(left, 0);
         var last = first.Append(right);
         return new ReadOnlySequence<byte>(first, GuardLength, last, payload.Length - split);
     }
@@ -110,39 +111,8 @@ internal static class Segmentation
     }
 
     /// <summary>A sequence with one segment per chunk; empty chunks become empty segments.</summary>
-    public static ReadOnlySequence<byte> FromChunks(params ReadOnlyMemory<byte>[] chunks)
-    {
-        if (chunks.Length == 0)
-        {
-            return ReadOnlySequence<byte>.Empty;
-        }
-
-        var first = new Segment(chunks[0], 0);
-        var last = first;
-        for (int i = 1; i < chunks.Length; i++)
-        {
-            last = last.Append(chunks[i]);
-        }
-
-        return new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length);
-    }
+    public static ReadOnlySequence<byte> FromChunks(params ReadOnlyMemory<byte>[] chunks) => ChunkSegment.Sequence(chunks);
 
     /// <summary>The bytes from the reader's position to the end of its sequence.</summary>
     public static byte[] Rest(in SequenceReader<byte> reader) => reader.UnreadSequence.ToArray();
-
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public Segment(ReadOnlyMemory<byte> memory, long runningIndex)
-        {
-            Memory = memory;
-            RunningIndex = runningIndex;
-        }
-
-        public Segment Append(ReadOnlyMemory<byte> memory)
-        {
-            var next = new Segment(memory, RunningIndex + Memory.Length);
-            Next = next;
-            return next;
-        }
-    }
 }
