@@ -43,6 +43,14 @@ public sealed class WireRunTests(PostgresFixture pg) : IDisposable
     private static string ConnectionString(int port, string token) =>
         $"Host=127.0.0.1;Port={port};Username=alice;Password={token};Database=app;Pooling=false;SSL Mode=Disable;Timeout=10";
 
+    private async Task<(WireProcess Wire, int Port)> StartGatewayAsync(string token)
+    {
+        int port = FreePort();
+        var wire = WireProcess.Start("run", "--config", WriteConfig(port, token));
+        await wire.WaitForAsync("Listening for postgres", TimeSpan.FromSeconds(30));
+        return (wire, port);
+    }
+
     [Fact]
     public async Task BadConfigExitsNonZeroWithOneLineNamingTheKey()
     {
@@ -100,10 +108,8 @@ public sealed class WireRunTests(PostgresFixture pg) : IDisposable
     [Fact]
     public async Task LargeResultStreamsThroughTheGatewayWithBoundedMemory()
     {
-        int port = FreePort();
-        string path = WriteConfig(port, "stream-token");
-        await using var wire = WireProcess.Start("run", "--config", path);
-        await wire.WaitForAsync("Listening for postgres", TimeSpan.FromSeconds(30));
+        var (wire, port) = await StartGatewayAsync("stream-token");
+        await using var _ = wire;
         long baseline = wire.ResidentBytes();
 
         // About 120 MB of COPY data; psql writes it to /dev/null as it arrives, so only Wire could hold it.
@@ -136,10 +142,8 @@ public sealed class WireRunTests(PostgresFixture pg) : IDisposable
     [Fact]
     public async Task StalledClientStopsTheUpstreamInsteadOfBuffering()
     {
-        int port = FreePort();
-        string path = WriteConfig(port, "stall-token");
-        await using var wire = WireProcess.Start("run", "--config", path);
-        await wire.WaitForAsync("Listening for postgres", TimeSpan.FromSeconds(30));
+        var (wire, port) = await StartGatewayAsync("stall-token");
+        await using var _ = wire;
         long baseline = wire.ResidentBytes();
 
         // About 200 MB of rows; the client does not read for three seconds.
