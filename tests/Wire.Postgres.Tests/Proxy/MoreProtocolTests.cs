@@ -119,6 +119,23 @@ public sealed class MoreProtocolTests(PostgresFixture fixture)
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task Gss_encryption_request_is_declined_and_the_login_goes_on_in_plain()
+    {
+        await using var wire = WireProxyHarness.Start(fixture);
+        await using var client = await RawPgClient.ConnectAsync(wire.Port);
+        byte[] gssEncRequest = new byte[8];
+        BinaryPrimitives.WriteInt32BigEndian(gssEncRequest, 8);
+        BinaryPrimitives.WriteInt32BigEndian(gssEncRequest.AsSpan(4), (1234 << 16) | 5680);
+        await client.SendAsync(gssEncRequest);
+        Assert.Equal((int)'N', await client.ReadByteAsync());
+
+        await client.LoginAsync();
+        await client.SendAsync(RawPgClient.Query("SELECT 1"));
+        var reply = await client.ReadUntilAsync('Z');
+        Assert.Contains(reply, m => m.Tag == 'D');
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task Function_call_passes_through()
     {
         await using var wire = WireProxyHarness.Start(fixture);
