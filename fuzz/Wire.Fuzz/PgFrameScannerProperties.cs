@@ -61,33 +61,6 @@ public sealed class PgFrameScannerProperties
     public void Scanner_target_accepts_or_rejects_random_bytes_without_findings(SegmentedBytes input)
         => FuzzTargets.RunAcceptingViolations(new PgScannerFuzzTarget(), input.Bytes);
 
-    [Fact]
-    public void Scanner_target_runs_over_the_stream_seeds_and_their_prefixes()
-    {
-        var target = new PgScannerFuzzTarget();
-        Assert.Equal("pg-scanner", target.Name);
-        int accepted = 0, rejected = 0;
-        foreach (byte[] seed in SeedCorpus.Frontend.Concat(SeedCorpus.Backend))
-        {
-            if (FuzzTargets.RunAcceptingViolations(target, seed))
-            {
-                rejected++;
-            }
-            else
-            {
-                accepted++;
-            }
-
-            for (int n = 0; n < seed.Length; n++)
-            {
-                FuzzTargets.RunAcceptingViolations(target, seed.AsSpan(0, n));
-            }
-        }
-
-        Assert.True(accepted > 0, "no seed is accepted");
-        Assert.True(rejected > 0, "no seed is rejected");
-    }
-
     private static void AssertForwardedWhole(FrameStream stream, bool frontend)
     {
         byte[] bytes = stream.Bytes;

@@ -1,3 +1,4 @@
+using Wire.Testing;
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
@@ -32,23 +33,13 @@ public static class SeedCorpus
         return frame;
     }
 
-    public static byte[] Concat(params byte[][] parts) => parts.SelectMany(p => p).ToArray();
+    public static byte[] Concat(params byte[][] parts) => Bytes.Concat(parts);
 
-    public static byte[] CString(string value) => Concat(Encoding.UTF8.GetBytes(value), [0]);
+    public static byte[] CString(string value) => Bytes.CString(value);
 
-    public static byte[] Int16(short value)
-    {
-        var bytes = new byte[2];
-        BinaryPrimitives.WriteInt16BigEndian(bytes, value);
-        return bytes;
-    }
+    public static byte[] Int16(short value) => Bytes.Int16(value);
 
-    public static byte[] Int32(int value)
-    {
-        var bytes = new byte[4];
-        BinaryPrimitives.WriteInt32BigEndian(bytes, value);
-        return bytes;
-    }
+    public static byte[] Int32(int value) => Bytes.Int32(value);
 
     /// <summary>An extended-protocol SELECT answered with three rows, as a server sends it.</summary>
     public static byte[] SelectResponse { get; } = Concat(

@@ -151,7 +151,7 @@ internal sealed class LocalPostgresServer : IAsyncDisposable
             "-X", "-q", "-A", "-t", "-w", "-v", "ON_ERROR_STOP=1",
             "-h", LoopbackHost, "-p", Port.ToString(CultureInfo.InvariantCulture), "-U", SuperUser, "-d", database,
         ];
-        var result = await RunProcessAsync(FindPsql(), arguments, sql, workingDirectory: null, PsqlTimeout, ct)
+        var result = await ToolProcess.RunAsync(FindPsql(), arguments, sql, workingDirectory: null, PsqlTimeout, ct)
             .ConfigureAwait(false);
         if (result.ExitCode != 0)
         {
@@ -249,7 +249,7 @@ internal sealed class LocalPostgresServer : IAsyncDisposable
 
         foreach (var user in ServerUsers)
         {
-            var result = await RunProcessAsync("id", ["-g", user], null, null, ShortTimeout, ct).ConfigureAwait(false);
+            var result = await ToolProcess.RunAsync("id", ["-g", user], null, null, ShortTimeout, ct).ConfigureAwait(false);
             if (result.ExitCode == 0)
             {
                 return new ServerAccount(user, result.StandardOutput.Trim());
@@ -318,7 +318,7 @@ internal sealed class LocalPostgresServer : IAsyncDisposable
             return;
         }
 
-        var result = await RunProcessAsync("chown", ["-R", $"{_account.User}:{_account.Group}", _rootDirectory], null, null,
+        var result = await ToolProcess.RunAsync("chown", ["-R", $"{_account.User}:{_account.Group}", _rootDirectory], null, null,
             ShortTimeout, ct).ConfigureAwait(false);
         if (result.ExitCode != 0)
         {
@@ -555,7 +555,7 @@ internal sealed class LocalPostgresServer : IAsyncDisposable
     {
         if (_account is null)
         {
-            return RunProcessAsync(Tool(tool), arguments, null, _rootDirectory, timeout, ct);
+            return ToolProcess.RunAsync(Tool(tool), arguments, null, _rootDirectory, timeout, ct);
         }
 
         // initdb and postgres refuse to run as root: drop to the server user for every server-side tool.
@@ -576,7 +576,7 @@ internal sealed class LocalPostgresServer : IAsyncDisposable
 
         wrapped.Add(Tool(tool));
         wrapped.AddRange(arguments);
-        return RunProcessAsync(fileName, wrapped, null, _rootDirectory, timeout, ct);
+        return ToolProcess.RunAsync(fileName, wrapped, null, _rootDirectory, timeout, ct);
     }
 
     private static string? FindExecutable(string name, params ReadOnlySpan<string> directories)
@@ -593,101 +593,5 @@ internal sealed class LocalPostgresServer : IAsyncDisposable
         return null;
     }
 
-    private static async Task<ProcessResult> RunProcessAsync(string fileName, IReadOnlyList<string> arguments,
-        string? standardInput, string? workingDirectory, TimeSpan timeout, CancellationToken ct)
-    {
-        var startInfo = new ProcessStartInfo(fileName)
-        {
-            UseShellExecute = false,
-            CreateNoWindow = true,
-            RedirectStandardInput = standardInput is not null,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            StandardOutputEncoding = Encoding.UTF8,
-            StandardErrorEncoding = Encoding.UTF8,
-        };
-        if (standardInput is not null)
-        {
-            startInfo.StandardInputEncoding = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
-        }
-
-        if (workingDirectory is not null)
-        {
-            startInfo.WorkingDirectory = workingDirectory;
-        }
-
-        foreach (var argument in arguments)
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-
-        // Ambient PG* variables (PGHOST, PGSSLMODE, PGOPTIONS...) must not steer our tools; messages stay in English.
-        foreach (var key in startInfo.Environment.Keys.Where(k => k.StartsWith("PG", StringComparison.Ordinal)).ToList())
-        {
-            startInfo.Environment.Remove(key);
-        }
-
-        startInfo.Environment["LC_ALL"] = "C";
-        startInfo.Environment["PGCLIENTENCODING"] = "UTF8";
-        startInfo.Environment["PGCONNECT_TIMEOUT"] = "15";
-
-        using var process = new Process { StartInfo = startInfo };
-        try
-        {
-            process.Start();
-        }
-        catch (Win32Exception ex)
-        {
-            throw new InvalidOperationException($"Could not start '{fileName}': {ex.Message}", ex);
-        }
-
-        using var timeoutCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeoutCts.CancelAfter(timeout);
-        try
-        {
-            var stdout = process.StandardOutput.ReadToEndAsync(timeoutCts.Token);
-            var stderr = process.StandardError.ReadToEndAsync(timeoutCts.Token);
-            if (standardInput is not null)
-            {
-                try
-                {
-                    await process.StandardInput.WriteAsync(standardInput.AsMemory(), timeoutCts.Token).ConfigureAwait(false);
-                    process.StandardInput.Close();
-                }
-                catch (IOException)
-                {
-                    // The tool exited before reading all input (e.g. psql could not connect); its stderr says why.
-                }
-            }
-
-            await process.WaitForExitAsync(timeoutCts.Token).ConfigureAwait(false);
-            return new ProcessResult(process.ExitCode, await stdout.ConfigureAwait(false), await stderr.ConfigureAwait(false));
-        }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-        {
-            TryKill(process);
-            throw new TimeoutException(
-                $"'{Path.GetFileName(fileName)} {string.Join(' ', arguments)}' did not finish within {timeout.TotalSeconds:0} s.");
-        }
-        catch (OperationCanceledException)
-        {
-            TryKill(process);
-            throw;
-        }
-    }
-
-    private static void TryKill(Process process)
-    {
-        try
-        {
-            process.Kill(entireProcessTree: true);
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or Win32Exception or NotSupportedException)
-        {
-        }
-    }
-
     private sealed record ServerAccount(string User, string Group);
-
-    private sealed record ProcessResult(int ExitCode, string StandardOutput, string StandardError);
 }

@@ -17,16 +17,13 @@ namespace Wire.Postgres.Proxy;
 /// </summary>
 internal sealed class PgUpstreamConnection : IDisposable
 {
-    private PgUpstreamConnection(Socket socket, WirePipe pipe, Stream stream, bool tls, IPEndPoint remote)
+    private PgUpstreamConnection(WirePipe pipe, Stream stream, bool tls, IPEndPoint remote)
     {
-        Socket = socket;
         Pipe = pipe;
         Stream = stream;
         IsTls = tls;
         RemoteEndPoint = remote;
     }
-
-    public Socket Socket { get; }
 
     /// <summary>The socket as a pipe (what a plain session relays on).</summary>
     public WirePipe Pipe { get; }
@@ -115,7 +112,7 @@ internal sealed class PgUpstreamConnection : IDisposable
                 }
             }
 
-            var connection = new PgUpstreamConnection(socket, pipe, stream, tls, remote);
+            var connection = new PgUpstreamConnection(pipe, stream, tls, remote);
             await connection.LoginAsync(target, clientParameters, clientUser, limits, ct).ConfigureAwait(false);
             return connection;
         }

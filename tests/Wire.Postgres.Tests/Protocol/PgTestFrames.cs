@@ -1,3 +1,4 @@
+using Wire.Testing;
 using System.Buffers.Binary;
 using System.Text;
 
@@ -22,23 +23,13 @@ internal static class PgTestFrames
     /// <summary>The frames back to back.</summary>
     public static byte[] Stream(IEnumerable<(byte Type, byte[] Body)> frames) => frames.SelectMany(f => Frame(f.Type, f.Body)).ToArray();
 
-    public static byte[] Concat(params byte[][] parts) => parts.SelectMany(p => p).ToArray();
+    public static byte[] Concat(params byte[][] parts) => Bytes.Concat(parts);
 
-    public static byte[] Int16(short value)
-    {
-        var bytes = new byte[2];
-        BinaryPrimitives.WriteInt16BigEndian(bytes, value);
-        return bytes;
-    }
+    public static byte[] Int16(short value) => Bytes.Int16(value);
 
-    public static byte[] Int32(int value)
-    {
-        var bytes = new byte[4];
-        BinaryPrimitives.WriteInt32BigEndian(bytes, value);
-        return bytes;
-    }
+    public static byte[] Int32(int value) => Bytes.Int32(value);
 
-    public static byte[] CString(string value) => Concat(Encoding.UTF8.GetBytes(value), [0]);
+    public static byte[] CString(string value) => Bytes.CString(value);
 
     /// <summary>A DataRow column: int32 length then the bytes, or length -1 for NULL.</summary>
     public static byte[] Column(string? value)

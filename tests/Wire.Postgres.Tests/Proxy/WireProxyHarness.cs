@@ -206,72 +206,9 @@ internal static class PgTools
     public static async Task<ProcessResult> RunAsync(
         string fileName, IEnumerable<string> args, string? stdin, IReadOnlyDictionary<string, string> env, TimeSpan timeout)
     {
-        var startInfo = new ProcessStartInfo(fileName)
-        {
-            UseShellExecute = false,
-            CreateNoWindow = true,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            StandardOutputEncoding = Encoding.UTF8,
-            StandardErrorEncoding = Encoding.UTF8,
-            StandardInputEncoding = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false),
-        };
-        foreach (var arg in args)
-        {
-            startInfo.ArgumentList.Add(arg);
-        }
-
-        // Ambient PG* variables must not steer the tools; messages in English.
-        foreach (var key in startInfo.Environment.Keys.Where(k => k.StartsWith("PG", StringComparison.Ordinal)).ToList())
-        {
-            startInfo.Environment.Remove(key);
-        }
-
-        startInfo.Environment["LC_ALL"] = "C";
-        startInfo.Environment["PGCLIENTENCODING"] = "UTF8";
-        startInfo.Environment["PGCONNECT_TIMEOUT"] = "15";
-        foreach (var (key, value) in env)
-        {
-            startInfo.Environment[key] = value;
-        }
-
-        using var process = new Process { StartInfo = startInfo };
-        process.Start();
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            var stdout = process.StandardOutput.ReadToEndAsync(cts.Token);
-            var stderr = process.StandardError.ReadToEndAsync(cts.Token);
-            try
-            {
-                if (stdin is not null)
-                {
-                    await process.StandardInput.WriteAsync(stdin.AsMemory(), cts.Token);
-                }
-
-                process.StandardInput.Close();
-            }
-            catch (IOException)
-            {
-                // The tool exited before reading all of its input; its stderr says why.
-            }
-
-            await process.WaitForExitAsync(cts.Token);
-            return new ProcessResult(process.ExitCode, await stdout, await stderr);
-        }
-        catch (OperationCanceledException)
-        {
-            try
-            {
-                process.Kill(entireProcessTree: true);
-            }
-            catch (Exception ex) when (ex is InvalidOperationException or Win32Exception)
-            {
-            }
-
-            throw new TimeoutException($"'{Path.GetFileName(fileName)} {string.Join(' ', args)}' did not finish within {timeout.TotalSeconds:0} s.");
-        }
+        // An empty stdin rather than the test runner's: a tool that wants to prompt gets end of input.
+        var result = await Wire.Gateway.Demo.ToolProcess.RunAsync(fileName, args.ToList(), stdin ?? "", null, timeout, default, env);
+        return new ProcessResult(result.ExitCode, result.StandardOutput, result.StandardError);
     }
 
     private static string Find(string tool)
