@@ -1,0 +1,18 @@
+namespace Wire.Enforcement.Policy;
+
+/// <summary>
+/// The facts about one execution that statement-level rule keys match on. Who asks, over which protocol and
+/// for which target is fixed per session and already applied by <see cref="RuleSet.ForSession"/>. A value type
+/// over facts cached at classification, so evaluating a policy allocates nothing.
+/// </summary>
+/// <param name="Kinds">What the execution does (key <c>statements</c>).</param>
+/// <param name="NoWhere">Whether an UPDATE or DELETE in it has no WHERE (key <c>noWhere</c>).</param>
+/// <param name="Relations">Relations it reads or writes, <c>schema.name</c> or <c>name</c> (key <c>relations</c>).</param>
+/// <param name="Functions">Functions it calls (key <c>functions</c>).</param>
+/// <param name="NormalizedText">The normalized command text (key <c>pattern</c>).</param>
+public readonly record struct AccessRequest(
+    StatementKindSet Kinds,
+    bool NoWhere,
+    IReadOnlyList<string> Relations,
+    IReadOnlyList<string> Functions,
+    string NormalizedText);

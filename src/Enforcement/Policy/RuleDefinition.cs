@@ -1,0 +1,72 @@
+namespace Wire.Enforcement.Policy;
+
+/// <summary>
+/// One rule as configured (config key <c>rules</c>, DESIGN.md §4). A missing (null) match key matches everything;
+/// list keys match when any entry matches. <see cref="RuleSet.Create"/> validates and compiles a list of these.
+/// </summary>
+public sealed class RuleDefinition
+{
+    /// <summary>The rule's unique name, shown to clients and in recordings.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>What the rule does when it matches.</summary>
+    public required PolicyAction Action { get; init; }
+
+    /// <summary>Key <c>protocols</c>.</summary>
+    public IReadOnlyList<WireProtocol>? Protocols { get; init; }
+
+    /// <summary>Key <c>targets</c>: target names (globs with <c>*</c> and <c>?</c>).</summary>
+    public IReadOnlyList<string>? Targets { get; init; }
+
+    /// <summary>Key <c>subjects</c>: identity subjects (globs).</summary>
+    public IReadOnlyList<string>? Subjects { get; init; }
+
+    /// <summary>Key <c>groups</c>: the identity must be in one of these groups.</summary>
+    public IReadOnlyList<string>? Groups { get; init; }
+
+    /// <summary>Key <c>exceptSubjects</c>: identities the rule never applies to (globs).</summary>
+    public IReadOnlyList<string>? ExceptSubjects { get; init; }
+
+    /// <summary>Key <c>exceptGroups</c>: members of these groups are excluded.</summary>
+    public IReadOnlyList<string>? ExceptGroups { get; init; }
+
+    /// <summary>Key <c>statements</c>: statement kinds.</summary>
+    public IReadOnlyList<StatementKind>? Statements { get; init; }
+
+    /// <summary>Key <c>noWhere</c>: true matches only an UPDATE/DELETE without WHERE, false only executions with none.</summary>
+    public bool? NoWhere { get; init; }
+
+    /// <summary>Key <c>relations</c>: relation globs (<c>schema.name</c>; an unqualified glob or relation matches in any schema).</summary>
+    public IReadOnlyList<string>? Relations { get; init; }
+
+    /// <summary>Key <c>functions</c>: globs on the functions an execution calls, matched like relations.</summary>
+    public IReadOnlyList<string>? Functions { get; init; }
+
+    /// <summary>Key <c>pattern</c>: a regular expression on the normalized text (run with NonBacktracking).</summary>
+    public string? Pattern { get; init; }
+
+    /// <summary>Key <c>message</c> (deny): added to the error the client sees.</summary>
+    public string? Message { get; init; }
+
+    /// <summary>Key <c>approvers</c> (review): groups whose members may approve.</summary>
+    public IReadOnlyList<string>? Approvers { get; init; }
+
+    /// <summary>Key <c>timeout</c> (review): how long to wait for a decision; default 5 minutes.</summary>
+    public TimeSpan? Timeout { get; init; }
+
+    /// <summary>Key <c>columns</c> (mask): column globs <c>schema.table.column</c> (leading parts may be left out).</summary>
+    public IReadOnlyList<string>? Columns { get; init; }
+
+    /// <summary>Key <c>detectors</c> (mask): content detector names.</summary>
+    public IReadOnlyList<string>? Detectors { get; init; }
+
+    /// <summary>Key <c>detectorScope</c> (mask).</summary>
+    public DetectorScope DetectorScope { get; init; }
+
+    /// <summary>Key <c>style</c> (mask): the mask style name; default <c>full</c>.</summary>
+    public string? Style { get; init; }
+
+    /// <summary>Whether any statement-level key (statements, noWhere, relations, functions, pattern) is set.</summary>
+    public bool HasStatementKeys =>
+        Statements is not null || NoWhere is not null || Relations is not null || Functions is not null || Pattern is not null;
+}

@@ -1,0 +1,249 @@
+using System.Text.RegularExpressions;
+using Wire.Enforcement.Identity;
+
+namespace Wire.Enforcement.Policy;
+
+/// <summary>
+/// An immutable, validated snapshot of the configured rules and the default action. Sessions take the rules that
+/// concern them once (<see cref="ForSession"/>); a config reload builds a new snapshot, never edits this one.
+/// </summary>
+public sealed class RuleSet
+{
+    private readonly CompiledRule[] _rules;
+
+    private RuleSet(CompiledRule[] rules, PolicyAction defaultAction)
+    {
+        _rules = rules;
+        DefaultAction = defaultAction;
+    }
+
+    /// <summary>No rules, everything allowed: what a gateway without a <c>rules</c> key runs.</summary>
+    public static RuleSet AllowAll { get; } = new([], PolicyAction.Allow);
+
+    /// <summary>What happens when no allow, deny or review rule matches (<c>policy.defaultAction</c>).</summary>
+    public PolicyAction DefaultAction { get; }
+
+    /// <summary>The rules, as configured.</summary>
+    public IEnumerable<RuleDefinition> Rules => _rules.Select(r => r.Definition);
+
+    /// <summary>Validates and compiles <paramref name="rules"/>.</summary>
+    /// <exception cref="RuleValidationException">A rule is invalid; the exception names it and the key.</exception>
+    public static RuleSet Create(IReadOnlyList<RuleDefinition> rules, PolicyAction defaultAction = PolicyAction.Allow)
+    {
+        ArgumentNullException.ThrowIfNull(rules);
+        if (defaultAction is not (PolicyAction.Allow or PolicyAction.Deny))
+        {
+            throw new ArgumentOutOfRangeException(nameof(defaultAction), defaultAction, "the default action is allow or deny");
+        }
+
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        var compiled = new CompiledRule[rules.Count];
+        for (int i = 0; i < rules.Count; i++)
+        {
+            var rule = rules[i];
+            if (string.IsNullOrWhiteSpace(rule.Name))
+            {
+                throw new RuleValidationException(i, "name", "must not be empty");
+            }
+            if (!names.Add(rule.Name))
+            {
+                throw new RuleValidationException(i, "name", $"another rule is already named '{rule.Name}'");
+            }
+            compiled[i] = CompiledRule.Create(i, rule);
+        }
+
+        return new RuleSet(compiled, defaultAction);
+    }
+
+    /// <summary>
+    /// The rules that apply to one session: those whose session-level keys (protocols, targets, subjects, groups,
+    /// exceptions) match. Statement-level keys are evaluated per execution by <see cref="SessionPolicy.Evaluate"/>.
+    /// </summary>
+    public SessionPolicy ForSession(WireProtocol protocol, string target, WireIdentity identity)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(identity);
+        var statementRules = new List<CompiledRule>();
+        var maskRules = new List<RuleDefinition>();
+        foreach (var rule in _rules)
+        {
+            if (!rule.MatchesSession(protocol, target, identity))
+            {
+                continue;
+            }
+            if (rule.Definition.Action == PolicyAction.Mask)
+            {
+                maskRules.Add(rule.Definition);
+            }
+            else
+            {
+                statementRules.Add(rule);
+            }
+        }
+
+        return new SessionPolicy(this, [.. statementRules], maskRules, DefaultAction);
+    }
+
+    internal sealed class CompiledRule
+    {
+        private static readonly TimeSpan DefaultReviewTimeout = TimeSpan.FromMinutes(5);
+
+        private readonly Regex? _pattern;
+        private readonly StatementKindSet _kinds;
+
+        private CompiledRule(RuleDefinition definition, Regex? pattern, StatementKindSet kinds)
+        {
+            Definition = definition;
+            _pattern = pattern;
+            _kinds = kinds;
+        }
+
+        public RuleDefinition Definition { get; }
+
+        public string Name => Definition.Name;
+
+        public TimeSpan ReviewTimeout => Definition.Timeout ?? DefaultReviewTimeout;
+
+        public static CompiledRule Create(int index, RuleDefinition rule)
+        {
+            switch (rule.Action)
+            {
+                case PolicyAction.Review:
+                    if (rule.Approvers is not { Count: > 0 })
+                    {
+                        throw new RuleValidationException(index, "approvers", "a review rule needs at least one approver group");
+                    }
+                    if (rule.Timeout is { } timeout && timeout <= TimeSpan.Zero)
+                    {
+                        throw new RuleValidationException(index, "timeout", "must be positive");
+                    }
+                    break;
+                case PolicyAction.Mask:
+                    if (rule.Columns is not { Count: > 0 } && rule.Detectors is not { Count: > 0 })
+                    {
+                        throw new RuleValidationException(index, string.Empty, "a mask rule needs columns or detectors");
+                    }
+                    if (rule.HasStatementKeys)
+                    {
+                        throw new RuleValidationException(index, string.Empty,
+                            "a mask rule applies to whole sessions: statements, noWhere, relations, functions and pattern are not allowed on it");
+                    }
+                    break;
+            }
+
+            if (rule.Action != PolicyAction.Review && (rule.Approvers is not null || rule.Timeout is not null))
+            {
+                throw new RuleValidationException(index, rule.Approvers is not null ? "approvers" : "timeout", "only a review rule has this key");
+            }
+            if (rule.Action != PolicyAction.Deny && rule.Message is not null)
+            {
+                throw new RuleValidationException(index, "message", "only a deny rule has this key");
+            }
+            if (rule.Action != PolicyAction.Mask && (rule.Columns is not null || rule.Detectors is not null || rule.Style is not null))
+            {
+                throw new RuleValidationException(index, rule.Columns is not null ? "columns" : rule.Detectors is not null ? "detectors" : "style",
+                    "only a mask rule has this key");
+            }
+
+            Regex? pattern = null;
+            if (rule.Pattern is not null)
+            {
+                try
+                {
+                    pattern = new Regex(rule.Pattern, RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
+                }
+                catch (ArgumentException e)
+                {
+                    throw new RuleValidationException(index, "pattern", $"invalid regular expression: {e.Message}");
+                }
+            }
+
+            var kinds = StatementKindSet.Empty;
+            foreach (var kind in rule.Statements ?? [])
+            {
+                kinds = kinds.With(kind);
+            }
+            if (rule.Statements is { Count: 0 })
+            {
+                throw new RuleValidationException(index, "statements", "must not be empty (leave the key out to match every statement)");
+            }
+
+            return new CompiledRule(rule, pattern, kinds);
+        }
+
+        public bool MatchesSession(WireProtocol protocol, string target, WireIdentity identity)
+        {
+            var d = Definition;
+            if (d.Protocols is not null && !d.Protocols.Contains(protocol))
+            {
+                return false;
+            }
+            if (d.Targets is not null && !Glob.AnyMatch(d.Targets, target))
+            {
+                return false;
+            }
+            if (d.Subjects is not null && !Glob.AnyMatch(d.Subjects, identity.Subject))
+            {
+                return false;
+            }
+            if (d.Groups is not null && !InAnyGroup(identity, d.Groups))
+            {
+                return false;
+            }
+            if (d.ExceptSubjects is not null && Glob.AnyMatch(d.ExceptSubjects, identity.Subject))
+            {
+                return false;
+            }
+            return d.ExceptGroups is null || !InAnyGroup(identity, d.ExceptGroups);
+        }
+
+        public bool MatchesExecution(in AccessRequest request)
+        {
+            var d = Definition;
+            if (!_kinds.IsEmpty && !_kinds.Overlaps(request.Kinds))
+            {
+                return false;
+            }
+            if (d.NoWhere is { } noWhere && noWhere != request.NoWhere)
+            {
+                return false;
+            }
+            if (d.Relations is not null && !AnyQualifiedMatch(d.Relations, request.Relations))
+            {
+                return false;
+            }
+            if (d.Functions is not null && !AnyQualifiedMatch(d.Functions, request.Functions))
+            {
+                return false;
+            }
+            return _pattern is null || _pattern.IsMatch(request.NormalizedText);
+        }
+
+        private static bool AnyQualifiedMatch(IReadOnlyList<string> patterns, IReadOnlyList<string> names)
+        {
+            for (int i = 0; i < names.Count; i++)
+            {
+                for (int j = 0; j < patterns.Count; j++)
+                {
+                    if (Glob.IsQualifiedMatch(patterns[j], names[i]))
+                    {
+                        return true;
+                    }
+                }
+            }
+            return false;
+        }
+
+        private static bool InAnyGroup(WireIdentity identity, IReadOnlyList<string> groups)
+        {
+            for (int i = 0; i < groups.Count; i++)
+            {
+                if (identity.IsInGroup(groups[i]))
+                {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+}

@@ -1,0 +1,98 @@
+namespace Wire.Enforcement.Policy;
+
+/// <summary>
+/// The rules of one <see cref="RuleSet"/> that apply to one session (its protocol, target and identity), ready to
+/// decide each execution. Immutable; a session swaps it for a new one when the rules reload.
+/// </summary>
+public sealed class SessionPolicy
+{
+    private readonly RuleSet.CompiledRule[] _rules;
+    private readonly PolicyAction _defaultAction;
+
+    internal SessionPolicy(RuleSet source, RuleSet.CompiledRule[] rules, IReadOnlyList<RuleDefinition> maskRules, PolicyAction defaultAction)
+    {
+        Source = source;
+        _rules = rules;
+        MaskRules = maskRules;
+        _defaultAction = defaultAction;
+    }
+
+    /// <summary>The snapshot this policy was taken from.</summary>
+    public RuleSet Source { get; }
+
+    /// <summary>The mask rules that apply to the session (all of them apply together).</summary>
+    public IReadOnlyList<RuleDefinition> MaskRules { get; }
+
+    /// <summary>
+    /// Whether every execution is allowed without looking at it: no allow, deny or review rule applies and the
+    /// default is allow. A session can then skip classifying what it forwards for policy (it may still record).
+    /// </summary>
+    public bool AllowsEverything => _rules.Length == 0 && _defaultAction == PolicyAction.Allow;
+
+    /// <summary>
+    /// Decides one execution: deny if any deny rule matches; else review if any review rule matches (approvers are
+    /// the union, the timeout the shortest); else allow if an allow rule matches; else the default action.
+    /// </summary>
+    public Verdict Evaluate(in AccessRequest request)
+    {
+        RuleSet.CompiledRule? review = null;
+        List<RuleSet.CompiledRule>? moreReviews = null;
+        RuleSet.CompiledRule? allow = null;
+        foreach (var rule in _rules)
+        {
+            if (!rule.MatchesExecution(request))
+            {
+                continue;
+            }
+            switch (rule.Definition.Action)
+            {
+                case PolicyAction.Deny:
+                    return Verdict.Deny(rule.Name, rule.Definition.Message);
+                case PolicyAction.Review when review is null:
+                    review = rule;
+                    break;
+                case PolicyAction.Review:
+                    (moreReviews ??= []).Add(rule);
+                    break;
+                default:
+                    allow ??= rule;
+                    break;
+            }
+        }
+
+        if (review is not null)
+        {
+            return moreReviews is null
+                ? Verdict.Review(review.Name, review.Definition.Approvers!, review.ReviewTimeout)
+                : CombineReviews(review, moreReviews);
+        }
+        if (allow is not null)
+        {
+            return Verdict.Allow(allow.Name);
+        }
+        return _defaultAction == PolicyAction.Deny ? Verdict.Deny(null, "no rule allows it (policy.defaultAction is deny)") : Verdict.Allow();
+    }
+
+    private static Verdict CombineReviews(RuleSet.CompiledRule first, List<RuleSet.CompiledRule> more)
+    {
+        var approvers = new List<string>(first.Definition.Approvers!);
+        var names = first.Name;
+        var timeout = first.ReviewTimeout;
+        foreach (var rule in more)
+        {
+            foreach (var group in rule.Definition.Approvers!)
+            {
+                if (!approvers.Contains(group))
+                {
+                    approvers.Add(group);
+                }
+            }
+            names += "," + rule.Name;
+            if (rule.ReviewTimeout < timeout)
+            {
+                timeout = rule.ReviewTimeout;
+            }
+        }
+        return Verdict.Review(names, approvers, timeout);
+    }
+}

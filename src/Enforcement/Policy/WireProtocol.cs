@@ -1,0 +1,14 @@
+namespace Wire.Enforcement.Policy;
+
+/// <summary>The protocols Wire carries; rules name them in their <c>protocols</c> key.</summary>
+public enum WireProtocol : byte
+{
+    /// <summary>PostgreSQL frontend/backend protocol 3.0 (config name <c>postgres</c>).</summary>
+    Postgres,
+
+    /// <summary>SSH 2.0 (config name <c>ssh</c>).</summary>
+    Ssh,
+
+    /// <summary>HTTP/1.1 (config name <c>http</c>).</summary>
+    Http,
+}

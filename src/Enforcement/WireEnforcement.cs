@@ -1,0 +1,20 @@
+using Wire.Enforcement.Approvals;
+using Wire.Enforcement.Policy;
+
+namespace Wire.Enforcement;
+
+/// <summary>
+/// The enforcement services a protocol server consults for every session: the rules in force, the approval broker
+/// and the clock. One instance is shared by all listeners of a host.
+/// </summary>
+public sealed class WireEnforcement
+{
+    /// <summary>The rules in force; swapped on reload. Default: no rules, everything allowed.</summary>
+    public RuleSetProvider Rules { get; init; } = new(RuleSet.AllowAll);
+
+    /// <summary>Where reviews go. Default: an <see cref="InMemoryApprovalBroker"/>.</summary>
+    public IApprovalBroker Approvals { get; init; } = new InMemoryApprovalBroker();
+
+    /// <summary>The clock for timeouts and timestamps.</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+}
