@@ -37,7 +37,7 @@ internal sealed partial class FileSessionRecorder : ISessionRecorder
         TimeProvider timeProvider, ILogger logger)
     {
         SessionId = sessionId;
-        Path = path;
+        FilePath = path;
         _timeProvider = timeProvider;
         _logger = logger;
         _capacity = capacity;
@@ -67,7 +67,7 @@ internal sealed partial class FileSessionRecorder : ISessionRecorder
     public string SessionId { get; }
 
     /// <summary>The recording's file.</summary>
-    public string Path { get; }
+    public string FilePath { get; }
 
     /// <inheritdoc />
     public bool IsHealthy => !_failed && Volatile.Read(ref _overflowed) == 0;
@@ -156,7 +156,7 @@ internal sealed partial class FileSessionRecorder : ISessionRecorder
                 file.Flush(flushToDisk: true);
             }
             RecordingMetrics.Records.Add(lost > 0 ? 2 : 1);
-            Log.Completed(_logger, SessionId, Path, lines.Records);
+            Log.Completed(_logger, SessionId, FilePath, lines.Records);
         }
         catch (Exception e)
         {
@@ -182,7 +182,7 @@ internal sealed partial class FileSessionRecorder : ISessionRecorder
         await stream.WriteAsync(batch.WrittenMemory).ConfigureAwait(false);
         await stream.FlushAsync().ConfigureAwait(false);
         // On Unix a file whose directory was removed or renamed away keeps accepting writes that nobody will ever read.
-        if (stream is FileStream && !File.Exists(Path))
+        if (stream is FileStream && !File.Exists(FilePath))
         {
             throw new IOException("The recording file is no longer at its path; its directory was removed or replaced.");
         }
@@ -197,7 +197,7 @@ internal sealed partial class FileSessionRecorder : ISessionRecorder
         _failed = true;
         _queue.Writer.TryComplete();
         RecordingMetrics.Failures.Add(1);
-        Log.WriteFailed(_logger, SessionId, Path, exception);
+        Log.WriteFailed(_logger, SessionId, FilePath, exception);
     }
 
     private readonly record struct Pending(RecordEvent Event, DateTimeOffset Time, long LostBefore);

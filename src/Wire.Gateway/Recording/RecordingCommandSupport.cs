@@ -21,7 +21,7 @@ internal static class RecordingCommandSupport
             {
                 return options;
             }
-            error.WriteLine($"wire: {configFile.Name}: recording: required (recording.key checks recordings)");
+            error.WriteLine($"wire: {configFile.Name}: recording: required (recordings are checked with recording.key)");
         }
         catch (ConfigException e)
         {

@@ -21,14 +21,15 @@ internal static class ReplayCommand
             error.WriteLine($"wire: {path}: is a directory; replay takes one recording");
             return RecordingCommandSupport.BadInput;
         }
+        if (!File.Exists(path))
+        {
+            error.WriteLine($"wire: {path}: no such file or directory");
+            return RecordingCommandSupport.BadInput;
+        }
 
         RecordingVerification? verification = null;
         try
         {
-            if (!File.Exists(path))
-            {
-                throw new FileNotFoundException(null, path);
-            }
             RecordingReplay.Write(path, output);
             if (options is not null)
             {

@@ -95,7 +95,7 @@ public sealed class WireVerifyCommandTests : IDisposable
         var (exitCode, _, error) = await RecordingCommandFixture.RunAsync("verify", path, "--config", none);
 
         Assert.Equal(2, exitCode);
-        Assert.Equal("wire: none.json: recording: required (recording.key checks recordings)\n", error);
+        Assert.Equal("wire: none.json: recording: required (recordings are checked with recording.key)\n", error);
     }
 
     [Fact]
