@@ -3,13 +3,17 @@ using Microsoft.Extensions.Hosting;
 using Wire.Gateway.Configuration;
 using Wire.Gateway.Demo;
 using Wire.Gateway.Hosting;
+using Wire.Gateway.Recording;
 
 namespace Wire.Gateway;
 
 /// <summary>The <c>wire</c> command line (DESIGN.md §4).</summary>
 internal static class WireCommandLine
 {
-    public static Task<int> InvokeAsync(string[] args)
+    public static Task<int> InvokeAsync(string[] args) => InvokeAsync(args, Console.Out, Console.Error);
+
+    /// <summary>Runs the command line with its output going to <paramref name="output"/> and <paramref name="error"/>.</summary>
+    internal static async Task<int> InvokeAsync(string[] args, TextWriter output, TextWriter error)
     {
         var root = new RootCommand("Wire: an inspecting, credential-holding gateway for PostgreSQL, SSH and HTTP.");
 
@@ -24,7 +28,33 @@ internal static class WireCommandLine
         demo.SetAction((parse, ct) => DemoCommand.RunAsync(parse.GetValue(portOption), Console.Out, ct));
         root.Subcommands.Add(demo);
 
-        return root.Parse(args).InvokeAsync();
+        var replayFile = new Argument<string>("FILE") { Description = "A recording (.jsonl)." };
+        var replayConfig = new Option<FileInfo>("--config") { Description = "Also verify the recording with recording.key from this config.", HelpName = "FILE" };
+        var replay = new Command("replay", "Print a session recording as a readable transcript.") { replayFile, replayConfig };
+        replay.SetAction(parse => ReplayCommand.Run(parse.GetValue(replayFile)!, parse.GetValue(replayConfig),
+            parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
+        root.Subcommands.Add(replay);
+
+        var verifyPath = new Argument<string>("PATH") { Description = "A recording, or a directory whose *.jsonl recordings are all checked." };
+        var verifyConfig = new Option<FileInfo>("--config")
+        {
+            Description = "The config whose recording.key signed the recordings.",
+            HelpName = "FILE",
+            Required = true,
+        };
+        var verify = new Command("verify", "Check recordings for edited, removed, reordered or truncated records.") { verifyPath, verifyConfig };
+        verify.SetAction(parse => VerifyCommand.Run(parse.GetValue(verifyPath)!, parse.GetValue(verifyConfig)!,
+            parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
+        root.Subcommands.Add(verify);
+
+        var parseResult = root.Parse(args);
+        var exitCode = await parseResult.InvokeAsync(new InvocationConfiguration { Output = output, Error = error }).ConfigureAwait(false);
+        // For verify and replay, exit 1 means a bad recording; a usage mistake is bad input (2), like a bad config.
+        if (parseResult.Errors.Count > 0 && (parseResult.CommandResult.Command == verify || parseResult.CommandResult.Command == replay))
+        {
+            return RecordingCommandSupport.BadInput;
+        }
+        return exitCode;
     }
 
     private static async Task<int> RunAsync(FileInfo configFile, bool checkOnly, CancellationToken ct)

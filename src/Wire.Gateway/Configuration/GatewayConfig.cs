@@ -162,7 +162,7 @@ internal sealed partial class GatewayConfig
 
     private void Read(ConfigReader root, List<X509Certificate2> certificates)
     {
-        root.EnsureOnly("identity", "postgres", "logging", "shutdownTimeout");
+        root.EnsureOnly("identity", "postgres", "logging", "shutdownTimeout", "recording");
 
         if (root.GetObject("identity") is { } identity)
         {
@@ -178,5 +178,6 @@ internal sealed partial class GatewayConfig
             LoggingLevel = logging.GetChoice("level", LogLevels, LogLevel.Information);
         }
         ShutdownTimeout = root.GetDuration("shutdownTimeout", TimeSpan.FromSeconds(30), allowZero: true);
+        ReadRecording(root);
     }
 }

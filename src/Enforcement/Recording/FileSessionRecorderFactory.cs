@@ -1,0 +1,88 @@
+using Microsoft.Extensions.Logging;
+
+namespace Wire.Enforcement.Recording;
+
+/// <summary>Records each session to <c>{Directory}/{sessionId}.jsonl</c> (docs/recording.md).</summary>
+public sealed class FileSessionRecorderFactory : ISessionRecorderFactory
+{
+    private readonly RecordingOptions _options;
+    private readonly byte[] _key;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly Func<string, Stream> _openStream;
+
+    /// <summary>Creates the factory and the recording directory if it is missing.</summary>
+    /// <param name="options">Where and how to record.</param>
+    /// <param name="timeProvider">The clock for record timestamps.</param>
+    /// <param name="loggerFactory">Creates the <c>Wire.Recording</c> logger.</param>
+    /// <exception cref="ArgumentException">An option is invalid.</exception>
+    /// <exception cref="IOException">The directory cannot be created.</exception>
+    public FileSessionRecorderFactory(RecordingOptions options, TimeProvider timeProvider, ILoggerFactory loggerFactory)
+        : this(options, timeProvider, loggerFactory, OpenFile)
+    {
+    }
+
+    /// <summary>Test seam: <paramref name="openStream"/> opens the stream for a recording path.</summary>
+    internal FileSessionRecorderFactory(RecordingOptions options, TimeProvider timeProvider, ILoggerFactory loggerFactory,
+        Func<string, Stream> openStream)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        options.Validate();
+        _options = options;
+        _key = options.Key.ToArray();
+        _timeProvider = timeProvider;
+        _logger = loggerFactory.CreateLogger("Wire.Recording");
+        _openStream = openStream;
+        Directory.CreateDirectory(options.Directory);
+    }
+
+    /// <inheritdoc />
+    public RecordingFailureMode OnFailure => _options.OnFailure;
+
+    /// <inheritdoc />
+    public ISessionRecorder Start(string sessionId, SessionStartEvent start)
+    {
+        if (!RecordingFormat.IsValidSessionId(sessionId))
+        {
+            throw new ArgumentException("A session id is 1 to 128 of [A-Za-z0-9_-], starting with a letter or digit.", nameof(sessionId));
+        }
+        ArgumentNullException.ThrowIfNull(start);
+
+        var path = Path.Combine(_options.Directory, sessionId + RecordingFormat.Extension);
+        Stream? stream = null;
+        Exception? openError = null;
+        try
+        {
+            // Again per session: the directory may have been moved away (archived) since startup.
+            Directory.CreateDirectory(_options.Directory);
+            stream = _openStream(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            openError = e;
+        }
+        var recorder = new FileSessionRecorder(sessionId, path, stream, openError, _key, _options.QueueCapacity, _timeProvider, _logger);
+        recorder.TryRecord(start);
+        return recorder;
+    }
+
+    // CreateNew: a recording is never appended to or overwritten. No write buffer: the recorder writes whole batches.
+    private static FileStream OpenFile(string path)
+    {
+        var options = new FileStreamOptions
+        {
+            Mode = FileMode.CreateNew,
+            Access = FileAccess.Write,
+            Share = FileShare.Read,
+            Options = FileOptions.Asynchronous,
+            BufferSize = 0,
+        };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+        return new FileStream(path, options);
+    }
+}

@@ -1,0 +1,32 @@
+namespace Wire.Enforcement.Recording;
+
+/// <summary>
+/// Records one session: append-only, hash-chained, signed. Events are queued and written off the caller's path, so
+/// nothing here blocks; the session decides with <see cref="IsHealthy"/> and <see cref="RecordingFailureMode"/> what
+/// to do when recording falls behind or fails.
+/// </summary>
+public interface ISessionRecorder : IAsyncDisposable
+{
+    /// <summary>The session's id, which also names its recording.</summary>
+    string SessionId { get; }
+
+    /// <summary>
+    /// False once a write failed or the queue overflowed (an event was refused). Stays false for the rest of the session.
+    /// </summary>
+    bool IsHealthy { get; }
+
+    /// <summary>
+    /// Queues <paramref name="recordEvent"/> and returns at once. False when it was not queued: the queue is full, the
+    /// recorder has failed, or the session was completed. Never throws for recording failures.
+    /// </summary>
+    /// <param name="recordEvent">The event; its strings must already be masked, and it must not change afterwards.</param>
+    bool TryRecord(RecordEvent recordEvent);
+
+    /// <summary>
+    /// Stops accepting events, writes what is queued and the final <c>session.end</c> record, and closes the recording.
+    /// Idempotent. Does not throw for recording failures (they show in <see cref="IsHealthy"/>).
+    /// </summary>
+    /// <param name="reason">Why the session ended, for the <c>session.end</c> record.</param>
+    /// <param name="cancellationToken">Stops waiting for the writer (which finishes on its own).</param>
+    ValueTask CompleteAsync(string reason, CancellationToken cancellationToken = default);
+}
