@@ -267,6 +267,9 @@ internal enum PgKeyword : byte
     /// <summary><c>GROUP</c></summary>
     Group,
 
+    /// <summary><c>GROUPING</c></summary>
+    Grouping,
+
     /// <summary><c>HASH</c></summary>
     Hash,
 
@@ -281,6 +284,9 @@ internal enum PgKeyword : byte
 
     /// <summary><c>ILIKE</c></summary>
     Ilike,
+
+    /// <summary><c>IMPORT</c></summary>
+    Import,
 
     /// <summary><c>IN</c></summary>
     In,

@@ -14,27 +14,24 @@ internal static class PgKeywords
     private static readonly int s_maxLength = s_spellings.Max(s => s.Length);
 
     /// <summary>
-    /// Words that, followed by <c>(</c>, are syntax rather than a function call (<c>IN (</c>, <c>EXISTS (</c>,
-    /// <c>OVER (</c>, <c>PRIMARY KEY (</c>, ...). CAST, COALESCE, GREATEST, LEAST and NULLIF are here too: they are
-    /// expression nodes in PostgreSQL, not catalog functions, and CAST runs exactly what <c>::</c> runs.
+    /// Reserved and column-name keywords that, followed by <c>(</c>, are always syntax (<c>IN (</c>, <c>EXISTS (</c>,
+    /// <c>ARRAY (</c>, <c>VALUES (</c>, ...): PostgreSQL does not let them name a function unquoted. CAST, COALESCE,
+    /// GREATEST, LEAST and NULLIF are here too: they are expression nodes, not catalog functions, and CAST runs exactly
+    /// what <c>::</c> runs. Unreserved keywords can name functions (<c>filter(x)</c>, <c>first(x)</c>), so the walker
+    /// treats them as syntax only where the grammar puts them (<c>) FILTER (</c>, <c>PRIMARY KEY (</c>, ...).
     /// </summary>
     private static readonly bool[] s_notAFunction = Set(
-        PgKeyword.All, PgKeyword.Also, PgKeyword.Analyse, PgKeyword.Analyze, PgKeyword.And, PgKeyword.Any, PgKeyword.Array,
-        PgKeyword.As, PgKeyword.Asc, PgKeyword.At, PgKeyword.Between, PgKeyword.By, PgKeyword.Case, PgKeyword.Cast,
-        PgKeyword.Check, PgKeyword.Cluster, PgKeyword.Coalesce, PgKeyword.Conflict, PgKeyword.Copy, PgKeyword.Default,
-        PgKeyword.Delete, PgKeyword.Desc, PgKeyword.Distinct, PgKeyword.Do, PgKeyword.Else, PgKeyword.End, PgKeyword.Enum,
-        PgKeyword.Escape, PgKeyword.Except, PgKeyword.Exclude, PgKeyword.Exists, PgKeyword.Explain, PgKeyword.Filter,
-        PgKeyword.First, PgKeyword.For, PgKeyword.From, PgKeyword.Greatest, PgKeyword.Group, PgKeyword.Hash, PgKeyword.Having,
-        PgKeyword.Identity, PgKeyword.Ilike, PgKeyword.In, PgKeyword.Include, PgKeyword.Inherits, PgKeyword.Insert,
-        PgKeyword.Instead, PgKeyword.Intersect, PgKeyword.Into, PgKeyword.Is, PgKeyword.Join, PgKeyword.Key, PgKeyword.Last,
-        PgKeyword.Lateral, PgKeyword.Least, PgKeyword.Like, PgKeyword.Limit, PgKeyword.List, PgKeyword.Materialized,
-        PgKeyword.Merge, PgKeyword.Not, PgKeyword.Nullif, PgKeyword.Nulls, PgKeyword.Offset, PgKeyword.On, PgKeyword.Only,
-        PgKeyword.Operator, PgKeyword.Options, PgKeyword.Or, PgKeyword.Order, PgKeyword.Over, PgKeyword.Overlaps,
-        PgKeyword.Partition, PgKeyword.Range, PgKeyword.References, PgKeyword.Reindex, PgKeyword.Repeatable, PgKeyword.Reset,
-        PgKeyword.Return, PgKeyword.Returning, PgKeyword.Row, PgKeyword.Rows, PgKeyword.Select, PgKeyword.Set, PgKeyword.Sets, PgKeyword.Similar,
-        PgKeyword.Some, PgKeyword.Symmetric, PgKeyword.Table, PgKeyword.Tablesample, PgKeyword.Then, PgKeyword.To,
-        PgKeyword.Uescape, PgKeyword.Union, PgKeyword.Unique, PgKeyword.Update, PgKeyword.Using, PgKeyword.Vacuum,
-        PgKeyword.Values, PgKeyword.When, PgKeyword.Where, PgKeyword.Window, PgKeyword.With, PgKeyword.Within, PgKeyword.Zone);
+        PgKeyword.All, PgKeyword.Analyse, PgKeyword.Analyze, PgKeyword.And, PgKeyword.Any, PgKeyword.Array, PgKeyword.As,
+        PgKeyword.Asc, PgKeyword.Between, PgKeyword.Case, PgKeyword.Cast, PgKeyword.Check, PgKeyword.Coalesce, PgKeyword.Default,
+        PgKeyword.Desc, PgKeyword.Distinct, PgKeyword.Do, PgKeyword.Else, PgKeyword.End, PgKeyword.Escape, PgKeyword.Except,
+        PgKeyword.Exclude, PgKeyword.Exists, PgKeyword.For, PgKeyword.From, PgKeyword.Greatest, PgKeyword.Group, PgKeyword.Grouping,
+        PgKeyword.Having, PgKeyword.Ilike, PgKeyword.In, PgKeyword.Intersect, PgKeyword.Into, PgKeyword.Is, PgKeyword.Join,
+        PgKeyword.Lateral, PgKeyword.Least, PgKeyword.Like, PgKeyword.Limit, PgKeyword.Not, PgKeyword.Nullif,
+        PgKeyword.Offset, PgKeyword.On, PgKeyword.Only, PgKeyword.Operator, PgKeyword.Or, PgKeyword.Order,
+        PgKeyword.References, PgKeyword.Returning, PgKeyword.Row, PgKeyword.Select, PgKeyword.Similar, PgKeyword.Some,
+        PgKeyword.Symmetric, PgKeyword.Table, PgKeyword.Tablesample, PgKeyword.Then, PgKeyword.To, PgKeyword.Union,
+        PgKeyword.Unique, PgKeyword.Using, PgKeyword.Values, PgKeyword.When, PgKeyword.Where, PgKeyword.Window,
+        PgKeyword.With);
 
     /// <summary>Type names that take a modifier in parentheses (<c>varchar(10)</c>, <c>numeric(10,2)</c>, <c>char(84)</c>).</summary>
     private static readonly bool[] s_typeWithModifier = Set(

@@ -114,6 +114,7 @@ internal ref partial struct PgStatementAnalyzer
                 Comment(i + 1);
                 return StatementKind.Other;
             case PgKeyword.Show:
+            case PgKeyword.Import:
             case PgKeyword.Fetch:
             case PgKeyword.Move:
             case PgKeyword.Close:

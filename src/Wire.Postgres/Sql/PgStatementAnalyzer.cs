@@ -82,7 +82,7 @@ internal ref partial struct PgStatementAnalyzer
 
         StatementKind kind = i < _tokens.Length ? AnalyzeHead(i) : StatementKind.Other;
         bool runs = !explain || analyze;
-        bool prepare = kind == StatementKind.Prepare;
+        bool prepare = kind == StatementKind.Prepare && !explain;
         IReadOnlyList<string> functions = PgNameList.Freeze(_functions);
         return new PgStatement
         {
@@ -241,12 +241,21 @@ internal ref partial struct PgStatementAnalyzer
 
     private readonly string NameText(int first, int last) => PgSqlText.Name(_sql, _tokens, first, last);
 
-    private void AddRelation(int first, int last) => (_relations ??= new PgNameList()).Add(NameText(first, last));
+    // An empty name comes only from a zero-length quoted identifier (""), which the server rejects with the whole text.
+    private void AddRelation(int first, int last) => AddName(ref _relations, NameText(first, last));
 
     private void AddFunction(int first, int last)
     {
-        (_functions ??= new PgNameList()).Add(NameText(first, last));
+        AddName(ref _functions, NameText(first, last));
         _opaqueCode = true;
+    }
+
+    private static void AddName(ref PgNameList? list, string name)
+    {
+        if (name.Length > 0)
+        {
+            (list ??= new PgNameList()).Add(name);
+        }
     }
 
     /// <summary>Reads a relation name at <paramref name="i"/> (skipping ONLY) and returns its last token, or i - 1 when there is none.</summary>
