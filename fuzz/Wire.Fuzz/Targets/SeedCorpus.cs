@@ -19,6 +19,7 @@ public static class SeedCorpus
         "pg-frontend-stream" => Frontend,
         "pg-startup" => Startup,
         "pg-scanner" => [.. Frontend, .. Backend],
+        "pg-sql" => Sql,
         _ => throw new ArgumentException($"No seed corpus for '{targetName}'.", nameof(targetName)),
     };
 
@@ -82,6 +83,40 @@ public static class SeedCorpus
         Concat(CString("user"), [0xC0, 0x80, 0], [0]),
         Concat(CString("user"), [0xED, 0xA0, 0x80, 0], [0]),
         Concat(CString("_pq_.compression"), CString("on"), CString("replication"), CString("database"), [0]),
+    ];
+
+    /// <summary>
+    /// SQL texts from the classifier's tests: every literal form, both string modes' trap, nested comments, function bodies,
+    /// data-modifying CTEs, unterminated constructs, broken UTF-8; the ones holding NUL are malformed Query strings.
+    /// </summary>
+    public static IReadOnlyList<byte[]> Sql { get; } =
+    [
+        .. new[]
+        {
+            "SELECT abalance FROM pgbench_accounts WHERE aid = $1",
+            "SELECT 'x\\''; DROP TABLE t; --'",
+            "SELECT E'\\''; DROP TABLE t; --'",
+            "SELECT U&'d\\0061t' UESCAPE '!', B'01', X'1F', N'n', $$a;b$$, $t$ $x$ ; $t$, \"q\"\"d\"",
+            "/* a /* nested ; */ b */ DrOp/**/TABLE \"A\".b; -- tail ;\nDELETE FROM t",
+            "WITH x AS (DELETE FROM t RETURNING *) INSERT INTO log SELECT * FROM x",
+            "MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN UPDATE SET a = s.a WHEN NOT MATCHED THEN INSERT VALUES (s.id)",
+            "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT CASE WHEN a THEN 1 END; SELECT 1 AS end; END; DROP TABLE t",
+            "CREATE RULE r AS ON INSERT TO t DO INSTEAD (INSERT INTO u VALUES (1); DELETE FROM v); SELECT 1",
+            "PREPARE p (int) AS UPDATE t SET a = (SELECT b FROM u) WHERE 1=1; EXECUTE p(1); EXPLAIN (ANALYZE) EXECUTE p(2)",
+            "COPY (SELECT * FROM t JOIN u USING (id)) TO PROGRAM 'gzip'; COPY t FROM STDIN",
+            "SELECT count(*) FILTER (WHERE x) OVER (PARTITION BY y), extract(year FROM d) FROM ONLY s.t AS a(b) TABLESAMPLE system (1)",
+            "SELECT 'a'\n-- continued\n'b', 'c' /* no */\n'd'; SELECT 1..2, 0x1F, 1e'x', a$$b",
+            "SELECT 'unterminated ; DROP",
+            "SELECT \"unterminated ; DROP",
+            "SELECT $q$ unterminated ; DROP",
+            "SELECT 1 /* unterminated ; DROP",
+            "((((((SELECT 1 FROM t)))))); ))) ((( ;",
+            "DECLARE c CURSOR FOR SELECT * INTO t2 FROM t; FETCH 10 FROM c",
+        }.Select(Encoding.UTF8.GetBytes),
+        [0xFF, 0xFE, (byte)'\'', 0xC3, (byte)';', 0xED, 0xA0, 0x80, (byte)'"', 0xF0],
+        Concat("SELECT 1"u8.ToArray(), [0], "; DROP TABLE t"u8.ToArray()),
+        Concat("SELECT '"u8.ToArray(), [0], "'"u8.ToArray()),
+        [0],
     ];
 
     private static List<byte[]> BuildBackend()
