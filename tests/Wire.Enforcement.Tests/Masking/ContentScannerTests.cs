@@ -110,6 +110,14 @@ public sealed class ContentScannerTests
     }
 
     [Fact]
+    public void Multi_byte_characters_are_boundaries()
+    {
+        Assert.Equal(["(415) 555-0100"], Matches("電話(415) 555-0100"));
+        Assert.Equal(["4111111111111111"], Matches("番号4111111111111111です"));
+        Assert.Equal(["bob@example.com"], Matches("ü bob@example.comü"));
+    }
+
+    [Fact]
     public void A_slice_is_scanned_as_it_stands_and_nothing_outside_it_changes()
     {
         byte[] buffer = Encoding.UTF8.GetBytes("x4111111111111111x|123-45-6789");
