@@ -10,6 +10,7 @@ public static class FuzzTargets
         new PgFrontendStreamFuzzTarget(),
         new PgStartupFuzzTarget(),
         new PgScannerFuzzTarget(),
+        new DetectorsFuzzTarget(),
     ];
 
     /// <summary>The target called <paramref name="name"/>.</summary>

@@ -177,8 +177,14 @@ public sealed partial class ContentScanner
                 (end, kind) = (JwtDetector.Match(text, position), DetectorKinds.Jwt);
                 break;
             case (byte)'-':
+                // The trigger is the last dash of "-----BEGIN"; fewer than four dashes before it is no block.
+                if (position < 4)
+                {
+                    return;
+                }
+
                 start = position - 4;
-                (end, kind) = start >= 0 ? (PemDetector.Match(text, start), DetectorKinds.Pem) : (-1, DetectorKinds.Pem);
+                (end, kind) = (PemDetector.Match(text, start), DetectorKinds.Pem);
                 break;
             default:
                 // A capital is marked only before a capital and two digits (IBAN) or as AKIA/ASIA, each
@@ -189,7 +195,8 @@ public sealed partial class ContentScanner
                 break;
         }
 
-        if (end > start)
+        // Every detector returns -1 or an end past its start.
+        if (end >= 0)
         {
             Hold(start, end, kind, ref cursor, ref hits);
         }
@@ -242,7 +249,7 @@ public sealed partial class ContentScanner
             }
         }
 
-        if (end > start)
+        if (end >= 0)
         {
             Hold(start, end, kind, ref cursor, ref hits);
             return;

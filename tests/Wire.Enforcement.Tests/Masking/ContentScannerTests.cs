@@ -132,6 +132,29 @@ public sealed class ContentScannerTests
     }
 
     [Fact]
+    public void Every_slice_of_a_mixed_text_masks_within_itself()
+    {
+        // Slices cut matches, BEGIN lines and multi-byte characters anywhere; the slice's edges are the text's.
+        byte[] text = Encoding.UTF8.GetBytes(
+            "ü ---BEGIN PRIVATE KEY-- 4111 1111 1111 1111 -----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY----- a@b.cc 電話 +44 20 7946 0958");
+        foreach (var style in Enum.GetValues<MaskStyle>())
+        {
+            var scanner = new ContentScanner(DetectorKinds.All, style, DocsKey);
+            for (int start = 0; start < text.Length; start += 3)
+            {
+                for (int length = 0; start + length <= text.Length; length += 5)
+                {
+                    byte[] copy = (byte[])text.Clone();
+                    var hits = new DetectorHit[16];
+                    int count = scanner.MaskInPlace(copy.AsSpan(start, length), hits);
+                    var shifted = hits.AsSpan(0, count).ToArray().Select(h => h with { Start = h.Start + start }).ToArray();
+                    AssertMaskInvariants(text, copy, shifted);
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void Empty_input_has_no_hits()
     {
         var scanner = new ContentScanner(DetectorKinds.All, MaskStyle.Digits, DocsKey);

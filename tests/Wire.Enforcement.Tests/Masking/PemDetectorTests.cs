@@ -67,5 +67,7 @@ public sealed class PemDetectorTests
     [InlineData("-----BEGIN PRIVATE KEY----\nMIIB\n-----END PRIVATE KEY-----")]
     [InlineData("-----BEGIN private key-----\nMIIB\n-----END private key-----")]
     [InlineData("-----BEGIN PRIVATE KEYS-----\nMIIB\n-----END PRIVATE KEYS-----")]
+    [InlineData("---BEGIN PRIVATE KEY--")]
+    [InlineData("-BEGIN PRIVATE KEY-----\nMIIB")]
     public void Ignores_public_material_and_malformed_lines(string text) => Assert.Empty(Matches(text, DetectorKinds.Pem));
 }
