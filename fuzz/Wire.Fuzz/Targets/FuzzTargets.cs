@@ -11,6 +11,7 @@ public static class FuzzTargets
         new PgStartupFuzzTarget(),
         new PgScannerFuzzTarget(),
         new PgSqlFuzzTarget(),
+        new DetectorsFuzzTarget(),
     ];
 
     /// <summary>The target called <paramref name="name"/>.</summary>

@@ -20,6 +20,7 @@ public static class SeedCorpus
         "pg-startup" => Startup,
         "pg-scanner" => [.. Frontend, .. Backend],
         "pg-sql" => Sql,
+        "detectors" => Detectors,
         _ => throw new ArgumentException($"No seed corpus for '{targetName}'.", nameof(targetName)),
     };
 
@@ -118,6 +119,37 @@ public static class SeedCorpus
         Concat("SELECT '"u8.ToArray(), [0], "'"u8.ToArray()),
         [0],
     ];
+    /// Text with one of each detector's matches and near misses, around multi-byte and invalid UTF-8
+    /// (rejected: not a value list), and the same values framed as value lists (accepted).
+    /// </summary>
+    public static IReadOnlyList<byte[]> Detectors { get; } = BuildDetectors();
+
+    private static List<byte[]> BuildDetectors()
+    {
+        string[] values =
+        [
+            "4111 1111 1111 1111", "378282246310005", "4111111111111112", "123-45-6789", "000-12-3456",
+            "alice.smith@example.com", "bob@localhost", "(415) 555-0100", "+44 (0)20 7946 0958", "4155550100",
+            "DE89 3704 0044 0532 0130 00", "DE88 3704 0044 0532 0130 00", "AKIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXAMPL",
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0",
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcN\n-----END RSA PRIVATE KEY-----",
+            "-----BEGIN PUBLIC KEY-----\nMFwwDQYJKo\n-----END PUBLIC KEY-----",
+        ];
+        byte[] ValueList(IReadOnlyList<string?> items) => Concat(
+            [Int16((short)items.Count), .. items.Select(v => v is null ? Int32(-1) : Concat(Int32(Encoding.UTF8.GetByteCount(v)), Encoding.UTF8.GetBytes(v)))]);
+
+        return
+        [
+            Encoding.UTF8.GetBytes(string.Join(" | ", values)),
+            Encoding.UTF8.GetBytes("Zahlung ✓ 4111-1111-1111-1111 für Jürgen, 電話(415) 555-0100。bob@example.com 🚀"),
+            Encoding.UTF8.GetBytes("{\"key\":\"-----BEGIN EC PRIVATE KEY-----\\nMHcCAQEEIBkg\\n-----END EC PRIVATE KEY-----\",\"t\":\"Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln\"}"),
+            Concat([0xFF, 0xC3], Encoding.UTF8.GetBytes("123-45-6789"), [0xE2, 0x82], Encoding.UTF8.GetBytes("a@b.cc"), [0xF0]),
+            ValueList(values),
+            ValueList(["x 4111111111111111.bob@example.com y", null, "", "2026-11-22T10:15:32Z 12:30 3.14159"]),
+            ValueList([]),
+            [],
+        ];
+    }
 
     private static List<byte[]> BuildBackend()
     {
