@@ -10,8 +10,8 @@ namespace Wire.Enforcement.Masking;
 /// anchored: digit runs shaped like the first or last group of a card, SSN or NANP number, <c>+</c>
 /// before a digit, <c>@</c>, two capitals before two digits, <c>AKIA</c>/<c>ASIA</c>, <c>eyJ</c> and
 /// <c>-BEG</c>. Only those are verified, in order; matches that overlap are merged and masked as one
-/// range. Text that contains none of them is passed over at several GB/s. The span is the whole world:
-/// its edges count as boundaries, so a value cut out of a larger buffer is scanned as it stands.
+/// range. Text that contains none of them is passed over at well over 1 GB/s per core. The span is the
+/// whole world: its edges count as boundaries, so a value cut out of a larger buffer is scanned as it stands.
 /// </remarks>
 public sealed partial class ContentScanner
 {
