@@ -95,15 +95,16 @@ public sealed partial class ContentScanner
         ulong runStarts = digits & ~((digits << 1) | (ByteClass.IsDigit(before) ? 1ul : 0ul));
         ulong afterSeparator = (separators << 1) | (before is (byte)' ' or (byte)'-' or (byte)'.' ? 1ul : 0ul);
 
-        // Ahead(m, k) has bit i set when byte i + k is in class m.
-        ulong four = digits & Ahead(digits, digitsAhead, 1) & Ahead(digits, digitsAhead, 2) & Ahead(digits, digitsAhead, 3);
+        // Ahead(m, a, k) has bit i set when byte i + k is in class m (a: the class bits of the look-ahead).
+        // Runs double up: bit i of two, four, eight is set when the 2, 4, 8 bytes from i on are all digits.
+        uint twoAhead = digitsAhead & (digitsAhead >> 1);
+        uint fourAhead = twoAhead & (twoAhead >> 2);
+        ulong two = digits & Ahead(digits, digitsAhead, 1);
+        ulong four = two & Ahead(two, twoAhead, 2);
+        ulong eight = four & Ahead(four, fourAhead, 4);
+        ulong thirteen = eight & Ahead(four, fourAhead, 8) & Ahead(digits, digitsAhead, 12);
         ulong exactlyFour = four & ~Ahead(digits, digitsAhead, 4);
-        ulong nextGroupOfFour = Ahead(groupJoins, joinsAhead, 4)
-            & Ahead(digits, digitsAhead, 5) & Ahead(digits, digitsAhead, 6) & Ahead(digits, digitsAhead, 7) & Ahead(digits, digitsAhead, 8);
-        ulong thirteen = four
-            & Ahead(digits, digitsAhead, 4) & Ahead(digits, digitsAhead, 5) & Ahead(digits, digitsAhead, 6) & Ahead(digits, digitsAhead, 7)
-            & Ahead(digits, digitsAhead, 8) & Ahead(digits, digitsAhead, 9) & Ahead(digits, digitsAhead, 10) & Ahead(digits, digitsAhead, 11)
-            & Ahead(digits, digitsAhead, 12);
+        ulong nextGroupOfFour = Ahead(groupJoins, joinsAhead, 4) & Ahead(four, fourAhead, 5);
         return runStarts & ((exactlyFour & (nextGroupOfFour | afterSeparator)) | thirteen);
     }
 

@@ -7,15 +7,15 @@ namespace Wire.Enforcement.Masking;
 /// </summary>
 /// <remarks>
 /// A vectorised pre-filter (<see cref="Triggers"/>) marks the few positions where a match can be
-/// anchored: a run of 4 digits (every card, SSN and NANP number has one), <c>+</c> before a digit,
-/// <c>@</c>, two capitals before two digits, <c>AKIA</c>/<c>ASIA</c>, <c>eyJ</c> and <c>-BEG</c>. Only
-/// those are verified, in order; matches that overlap are merged and masked as one range. Text that
-/// contains none of them is passed over at memory speed. The span is the whole world: its edges count
-/// as boundaries, so a value cut out of a larger buffer is scanned as it stands.
+/// anchored: digit runs shaped like the first or last group of a card, SSN or NANP number, <c>+</c>
+/// before a digit, <c>@</c>, two capitals before two digits, <c>AKIA</c>/<c>ASIA</c>, <c>eyJ</c> and
+/// <c>-BEG</c>. Only those are verified, in order; matches that overlap are merged and masked as one
+/// range. Text that contains none of them is passed over at well over 1 GB/s per core. The span is the
+/// whole world: its edges count as boundaries, so a value cut out of a larger buffer is scanned as it stands.
 /// </remarks>
 public sealed partial class ContentScanner
 {
-    /// <summary>How far before its first 4-digit run a number may start: <c>(415) 555-0100</c> and <c>1-800-555-0100</c> start 10 bytes before theirs.</summary>
+    /// <summary>How far before its 4-digit last group a number may start: <c>(415) 555-0100</c> and <c>1-800-555-0100</c> start 10 bytes before theirs.</summary>
     private const int NumberLookBack = 10;
 
     /// <summary>
@@ -203,10 +203,10 @@ public sealed partial class ContentScanner
     }
 
     /// <summary>
-    /// A run of 4 or more digits starts at <paramref name="position"/>. Only a few places can start a number
-    /// that holds it as its first such run: the run itself (every card starts with one), or 7 to 10 bytes
-    /// before when a separator precedes it (the last group of <c>123-45-6789</c>, <c>415-555-0100</c>,
-    /// <c>(415)555-0100</c>, <c>(415) 555-0100</c>, <c>1-800-555-0100</c>). When none matches, the number
+    /// A digit run the filter marked starts at <paramref name="position"/>. Only a few places can start a
+    /// number that holds it: the run itself (a card starts with its first group), or 7 to 10 bytes before
+    /// when a separator precedes it (it is then the last group of <c>123-45-6789</c>, <c>415-555-0100</c>,
+    /// <c>(415)555-0100</c>, <c>(415) 555-0100</c> or <c>1-800-555-0100</c>). When none matches, the number
     /// the run belongs to is passed over whole.
     /// </summary>
     private void OnDigits(ReadOnlySpan<byte> text, int position, ref ScanCursor cursor, ref HitCollector hits)

@@ -6,7 +6,10 @@ internal enum TriggerKinds
 {
     None = 0,
 
-    /// <summary>Four digits in a row: every card, SSN and NANP number has such a run.</summary>
+    /// <summary>
+    /// A digit run shaped like a card's first group (4 digits, a space or hyphen, 4 more), the last group
+    /// of an SSN or NANP number (4 digits after a space, hyphen or dot), or an unbroken card (13+ digits).
+    /// </summary>
     Digits = 1 << 0,
 
     /// <summary><c>+</c> before a digit: an E.164 number.</summary>
