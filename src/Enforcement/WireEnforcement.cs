@@ -1,5 +1,6 @@
 using Wire.Enforcement.Approvals;
 using Wire.Enforcement.Policy;
+using Wire.Enforcement.Recording;
 
 namespace Wire.Enforcement;
 
@@ -14,6 +15,15 @@ public sealed class WireEnforcement
 
     /// <summary>Where reviews go. Default: an <see cref="InMemoryApprovalBroker"/>.</summary>
     public IApprovalBroker Approvals { get; init; } = new InMemoryApprovalBroker();
+
+    /// <summary>Starts a recorder per session; null records nothing.</summary>
+    public ISessionRecorderFactory? Recorder { get; init; }
+
+    /// <summary>
+    /// The HMAC key of the <c>digits</c> mask style (equal values give equal masks under one key). Default: random per
+    /// process, so masks cannot be linked across restarts.
+    /// </summary>
+    public ReadOnlyMemory<byte> MaskingKey { get; init; } = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
 
     /// <summary>The clock for timeouts and timestamps.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;

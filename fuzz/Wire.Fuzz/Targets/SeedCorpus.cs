@@ -119,6 +119,8 @@ public static class SeedCorpus
         Concat("SELECT '"u8.ToArray(), [0], "'"u8.ToArray()),
         [0],
     ];
+
+    /// <summary>
     /// Text with one of each detector's matches and near misses, around multi-byte and invalid UTF-8
     /// (rejected: not a value list), and the same values framed as value lists (accepted).
     /// </summary>

@@ -123,6 +123,18 @@ public sealed class RuleSet
                     {
                         throw new RuleValidationException(index, string.Empty, "a mask rule needs columns or detectors");
                     }
+                    for (int d = 0; d < (rule.Detectors?.Count ?? 0); d++)
+                    {
+                        if (!Masking.DetectorNames.TryParse(rule.Detectors![d], out _))
+                        {
+                            throw new RuleValidationException(index, $"detectors[{d}]",
+                                $"must be one of {string.Join(", ", Masking.DetectorNames.All)}");
+                        }
+                    }
+                    if (rule.Style is { } style && !Masking.MaskStyles.TryParse(style, out _))
+                    {
+                        throw new RuleValidationException(index, "style", $"must be one of {string.Join(", ", Masking.MaskStyles.All)}");
+                    }
                     if (rule.HasStatementKeys)
                     {
                         throw new RuleValidationException(index, string.Empty,

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 namespace Wire.Enforcement.Recording;
 
 /// <summary>Records each session to <c>{Directory}/{sessionId}.jsonl</c> (docs/recording.md).</summary>
-public sealed class FileSessionRecorderFactory : ISessionRecorderFactory
+public sealed partial class FileSessionRecorderFactory : ISessionRecorderFactory
 {
     private readonly RecordingOptions _options;
     private readonly byte[] _key;
@@ -35,7 +35,15 @@ public sealed class FileSessionRecorderFactory : ISessionRecorderFactory
         _timeProvider = timeProvider;
         _logger = loggerFactory.CreateLogger("Wire.Recording");
         _openStream = openStream;
-        Directory.CreateDirectory(options.Directory);
+        try
+        {
+            Directory.CreateDirectory(options.Directory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            // Not fatal here: each session tries again, and a recorder that cannot write refuses statements (fail closed).
+            Log.DirectoryUnavailable(_logger, options.Directory, e.Message);
+        }
     }
 
     /// <inheritdoc />
@@ -84,5 +92,12 @@ public sealed class FileSessionRecorderFactory : ISessionRecorderFactory
             options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         }
         return new FileStream(path, options);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 2405, EventName = "RecordingDirectoryUnavailable", Level = LogLevel.Error,
+            Message = "Recording directory {Directory} cannot be created: {Reason}; sessions will refuse statements unless recording.onFailure is allow")]
+        public static partial void DirectoryUnavailable(ILogger logger, string directory, string reason);
     }
 }

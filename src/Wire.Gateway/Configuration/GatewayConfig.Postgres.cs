@@ -63,7 +63,7 @@ internal sealed partial class GatewayConfig
 
     private static PgLimits ReadLimits(ConfigReader limits)
     {
-        limits.EnsureOnly("maxFrameBytes", "maxInspectedFrameBytes", "handshakeTimeout", "connectTimeout");
+        limits.EnsureOnly("maxFrameBytes", "maxInspectedFrameBytes", "maxJudgedMessageBytes", "handshakeTimeout", "connectTimeout");
         var defaults = new PgLimits();
         var maxFrame = limits.GetInt("maxFrameBytes", MinPgFrameBytes, MaxPgFrameBytes, defaults.MaxFrameBytes);
         var maxInspected = limits.GetInt("maxInspectedFrameBytes", MinPgFrameBytes, MaxPgFrameBytes, Math.Min(defaults.MaxInspectedFrameBytes, maxFrame));
@@ -71,10 +71,16 @@ internal sealed partial class GatewayConfig
         {
             limits.Fail("maxInspectedFrameBytes", $"must not exceed {limits.PathOf("maxFrameBytes")}");
         }
+        var maxJudged = limits.GetInt("maxJudgedMessageBytes", MinPgFrameBytes, MaxPgFrameBytes, Math.Min(defaults.MaxJudgedMessageBytes, maxFrame));
+        if (maxJudged > maxFrame)
+        {
+            limits.Fail("maxJudgedMessageBytes", $"must not exceed {limits.PathOf("maxFrameBytes")}");
+        }
         return new PgLimits
         {
             MaxFrameBytes = maxFrame,
             MaxInspectedFrameBytes = maxInspected,
+            MaxJudgedMessageBytes = maxJudged,
             HandshakeTimeout = limits.GetDuration("handshakeTimeout", defaults.HandshakeTimeout),
             ConnectTimeout = limits.GetDuration("connectTimeout", defaults.ConnectTimeout),
         };

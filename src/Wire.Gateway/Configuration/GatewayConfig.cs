@@ -139,7 +139,7 @@ internal sealed partial class GatewayConfig
     }
 
     /// <summary>
-    /// The text of every section that only takes effect on restart (all but <c>identity</c> and <c>rules</c>),
+    /// The text of every section that only takes effect on restart (all but <c>identity</c>, <c>rules</c> and <c>policy</c>),
     /// so a reload can tell whether a restart is needed.
     /// </summary>
     public string RestartFingerprint { get; private set; } = string.Empty;
@@ -151,7 +151,7 @@ internal sealed partial class GatewayConfig
         {
             foreach (var property in root.EnumerateObject())
             {
-                if (property.Name is not ("identity" or "rules"))
+                if (property.Name is not ("identity" or "rules" or "policy"))
                 {
                     text.Append(property.Name).Append('=').Append(property.Value.GetRawText()).Append('\n');
                 }
@@ -162,12 +162,13 @@ internal sealed partial class GatewayConfig
 
     private void Read(ConfigReader root, List<X509Certificate2> certificates)
     {
-        root.EnsureOnly("identity", "postgres", "logging", "shutdownTimeout", "recording");
+        root.EnsureOnly("identity", "postgres", "rules", "policy", "recording", "logging", "shutdownTimeout");
 
         if (root.GetObject("identity") is { } identity)
         {
             ReadIdentity(identity);
         }
+        ReadRules(root);
         if (root.GetObject("postgres") is { } postgres)
         {
             Postgres = ReadPostgres(postgres, certificates);

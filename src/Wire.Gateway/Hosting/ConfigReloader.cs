@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Wire.Enforcement.Identity;
+using Wire.Enforcement.Policy;
 using Wire.Gateway.Configuration;
 
 namespace Wire.Gateway.Hosting;
@@ -17,6 +18,8 @@ internal sealed partial class ConfigReloader : IHostedService, IDisposable
 
     private readonly string _path;
     private readonly ReloadableIdentityValidator _identity;
+    private readonly RuleSetProvider? _rules;
+    private readonly bool _enforcementEnabled;
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private string _fingerprint;
@@ -24,8 +27,10 @@ internal sealed partial class ConfigReloader : IHostedService, IDisposable
     private PosixSignalRegistration? _sighup;
     private Timer? _timer;
 
-    public ConfigReloader(GatewayConfig initial, ReloadableIdentityValidator identity, ILoggerFactory loggerFactory)
+    public ConfigReloader(GatewayConfig initial, ReloadableIdentityValidator identity, RuleSetProvider? rules, ILoggerFactory loggerFactory)
     {
+        _rules = rules;
+        _enforcementEnabled = initial.EnforcementEnabled;
         _path = initial.ConfigPath;
         _fingerprint = initial.RestartFingerprint;
         _identity = identity;
@@ -97,13 +102,19 @@ internal sealed partial class ConfigReloader : IHostedService, IDisposable
 
             // The previous validator may still be serving a login in flight; it is left to the GC.
             _identity.Swap(validator);
+            _rules?.Update(next.Rules);
+            if (next.EnforcementEnabled != _enforcementEnabled)
+            {
+                // Sessions relayed without inspection cannot start judging halfway (their prepared statements are unknown).
+                Log.EnforcementRestartRequired(_logger);
+            }
             if (next.RestartFingerprint != _fingerprint)
             {
                 Log.RestartRequired(_logger);
                 _fingerprint = next.RestartFingerprint;
             }
 
-            Log.Reloaded(_logger, next.Tokens.Count, next.Oidc is not null);
+            Log.Reloaded(_logger, next.Tokens.Count, next.Oidc is not null, next.Rules.Rules.Count());
             Reloaded?.Invoke(true);
         }
     }
@@ -120,11 +131,14 @@ internal sealed partial class ConfigReloader : IHostedService, IDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(110, LogLevel.Information, "Config reloaded: identity now has {Tokens} static tokens (OIDC: {Oidc})")]
-        public static partial void Reloaded(ILogger logger, int tokens, bool oidc);
+        [LoggerMessage(110, LogLevel.Information, "Config reloaded: identity now has {Tokens} static tokens (OIDC: {Oidc}); {Rules} rules in force")]
+        public static partial void Reloaded(ILogger logger, int tokens, bool oidc, int rules);
 
         [LoggerMessage(111, LogLevel.Error, "Config reload failed, the running config stays in force: {Reason}")]
         public static partial void ReloadFailed(ILogger logger, string reason);
+
+        [LoggerMessage(113, LogLevel.Warning, "The rules key was added or removed: restart required to switch inspection of sessions on or off")]
+        public static partial void EnforcementRestartRequired(ILogger logger);
 
         [LoggerMessage(112, LogLevel.Warning, "Config sections other than identity and rules changed: restart required for them to take effect")]
         public static partial void RestartRequired(ILogger logger);

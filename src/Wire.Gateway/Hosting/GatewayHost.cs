@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Wire.Enforcement.Identity;
+using Wire.Enforcement.Policy;
 using Wire.Gateway.Configuration;
 
 namespace Wire.Gateway.Hosting;
@@ -24,7 +25,7 @@ internal static class GatewayHost
         // The reloader starts first, so a SIGHUP sent once the listeners are up is never missed.
         if (settings.Config is { ConfigPath.Length: > 0 } config && settings.IdentityValidator is ReloadableIdentityValidator reloadable)
         {
-            builder.Services.AddSingleton(sp => new ConfigReloader(config, reloadable, sp.GetRequiredService<ILoggerFactory>()));
+            builder.Services.AddSingleton(sp => new ConfigReloader(config, reloadable, settings.Rules, sp.GetRequiredService<ILoggerFactory>()));
             builder.Services.AddHostedService(sp => sp.GetRequiredService<ConfigReloader>());
         }
         builder.Services.AddSingleton<GatewayService>();
@@ -47,6 +48,8 @@ internal static class GatewayHost
         IdentityValidator = new ReloadableIdentityValidator(CreateIdentityValidator(config)),
         Config = config,
         Postgres = config.Postgres,
+        Rules = config.EnforcementEnabled ? new RuleSetProvider(config.Rules) : null,
+        Recording = config.Recording,
         LoggingLevel = config.LoggingLevel,
         ShutdownTimeout = config.ShutdownTimeout,
     };

@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Wire.Enforcement;
 using Wire.Enforcement.Identity;
+using Wire.Enforcement.Recording;
 using Wire.Postgres.Proxy;
 
 namespace Wire.Gateway.Hosting;
@@ -23,6 +25,15 @@ internal sealed partial class GatewayService : IHostedService, IAsyncDisposable
         _logger = loggerFactory.CreateLogger("Wire.Gateway");
     }
 
+    private WireEnforcement? CreateEnforcement() => _settings.Rules is { } rules
+        ? new WireEnforcement
+        {
+            Rules = rules,
+            Approvals = _settings.Approvals,
+            Recorder = _settings.Recording is { } recording ? new FileSessionRecorderFactory(recording, TimeProvider.System, _loggerFactory) : null,
+        }
+        : null;
+
     /// <summary>The PostgreSQL listener, once started.</summary>
     public PgProxyServer? Postgres => _postgres;
 
@@ -30,7 +41,7 @@ internal sealed partial class GatewayService : IHostedService, IAsyncDisposable
     {
         if (_settings.Postgres is { } pg)
         {
-            _postgres = new PgProxyServer(pg, _settings.IdentityValidator, _loggerFactory);
+            _postgres = new PgProxyServer(pg, _settings.IdentityValidator, _loggerFactory, CreateEnforcement());
             _postgres.Start();
             Log.Listening(_logger, "postgres", _postgres.LocalEndPoint.ToString(), pg.Targets.Count);
         }
@@ -72,6 +83,15 @@ internal sealed class GatewaySettings
     public required IIdentityValidator IdentityValidator { get; init; }
 
     public PgProxyOptions? Postgres { get; init; }
+
+    /// <summary>The rules in force; null when the config has no <c>rules</c>, <c>policy</c> or <c>recording</c> (sessions are relayed uninspected).</summary>
+    public Wire.Enforcement.Policy.RuleSetProvider? Rules { get; init; }
+
+    /// <summary>Where sessions are recorded; null records nothing.</summary>
+    public Wire.Enforcement.Recording.RecordingOptions? Recording { get; init; }
+
+    /// <summary>Where reviews go; one broker for every listener.</summary>
+    public Wire.Enforcement.Approvals.InMemoryApprovalBroker Approvals { get; init; } = new();
 
     /// <summary>The config file the settings came from, if any (enables hot reload of identity).</summary>
     public Configuration.GatewayConfig? Config { get; init; }

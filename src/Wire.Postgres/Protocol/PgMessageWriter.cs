@@ -159,6 +159,34 @@ internal static class PgMessageWriter
         w.Done();
     }
 
+    /// <summary>Query: one simple-protocol query string.</summary>
+    public static void WriteQuery(IBufferWriter<byte> writer, string sql)
+    {
+        var w = new Frame(writer, (byte)'Q', 4 + CStringLength(sql));
+        w.CString(sql);
+        w.Done();
+    }
+
+    /// <summary>Execute: run <paramref name="portal"/>, at most <paramref name="maxRows"/> rows (0: all).</summary>
+    public static void WriteExecute(IBufferWriter<byte> writer, string portal, int maxRows)
+    {
+        var w = new Frame(writer, (byte)'E', 4 + CStringLength(portal) + 4);
+        w.CString(portal);
+        w.Int32(maxRows);
+        w.Done();
+    }
+
+    /// <summary>FunctionCall of function <paramref name="oid"/> with no arguments and a text result.</summary>
+    public static void WriteFunctionCall(IBufferWriter<byte> writer, int oid)
+    {
+        var w = new Frame(writer, (byte)'F', 4 + 4 + 2 + 2 + 2);
+        w.Int32(oid);
+        w.Int16(0);
+        w.Int16(0);
+        w.Int16(0);
+        w.Done();
+    }
+
     /// <summary>Terminate.</summary>
     public static void WriteTerminate(IBufferWriter<byte> writer)
     {
@@ -196,6 +224,12 @@ internal static class PgMessageWriter
         {
             BinaryPrimitives.WriteInt32BigEndian(_span.Slice(_position), value);
             _position += 4;
+        }
+
+        public void Int16(short value)
+        {
+            BinaryPrimitives.WriteInt16BigEndian(_span.Slice(_position), value);
+            _position += 2;
         }
 
         public void Bytes(ReadOnlySpan<byte> value)

@@ -26,6 +26,22 @@ internal sealed class PgCancelRegistry
         }
     }
 
+    /// <summary>
+    /// Lets a session answer cancels itself first: <paramref name="cancelLocally"/> returns true when it cancelled
+    /// something Wire holds (a statement waiting for review), so nothing needs to reach the server.
+    /// </summary>
+    public void SetLocalCancel(int processId, Func<bool> cancelLocally)
+    {
+        if (_entries.TryGetValue(processId, out var entry))
+        {
+            entry.CancelLocally = cancelLocally;
+        }
+    }
+
+    /// <summary>Runs the session's own cancel handler for a verified key; true when that settled the cancel.</summary>
+    public bool TryCancelLocally(int processId) =>
+        _entries.TryGetValue(processId, out var entry) && entry.CancelLocally is { } cancel && cancel();
+
     /// <summary>Forgets a session's key.</summary>
     public void Unregister(int processId) => _entries.TryRemove(processId, out _);
 
@@ -53,5 +69,8 @@ internal sealed class PgCancelRegistry
         return false;
     }
 
-    private sealed record Entry(int Secret, IPEndPoint Upstream, int UpstreamProcessId, int UpstreamSecretKey);
+    private sealed record Entry(int Secret, IPEndPoint Upstream, int UpstreamProcessId, int UpstreamSecretKey)
+    {
+        public Func<bool>? CancelLocally { get; set; }
+    }
 }

@@ -37,6 +37,12 @@ public sealed class PgLimits
     /// <summary>Largest frame Wire buffers whole to inspect it (startup, authentication), bytes. Default 1 MiB.</summary>
     public int MaxInspectedFrameBytes { get; set; } = 1 << 20;
 
+    /// <summary>
+    /// Largest message Wire buffers whole to judge it when enforcement is on (Query, Parse, Bind, ...), bytes. A longer
+    /// one ends the session with 08P01. Default 64 MiB.
+    /// </summary>
+    public int MaxJudgedMessageBytes { get; set; } = 64 << 20;
+
     /// <summary>Time allowed from accept until the session is established (TLS, token, upstream login). Default 30 s.</summary>
     public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(30);
 

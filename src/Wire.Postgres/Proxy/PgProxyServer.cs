@@ -3,6 +3,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Wire.Enforcement;
 using Wire.Enforcement.Identity;
 using Wire.Enforcement.Transport;
 
@@ -22,8 +23,10 @@ public sealed class PgProxyServer : IAsyncDisposable
     /// <param name="options">Listener, TLS, limits and targets.</param>
     /// <param name="identityValidator">Turns the client's password (its token) into an identity.</param>
     /// <param name="loggerFactory">Where sessions log; null for none.</param>
-    public PgProxyServer(PgProxyOptions options, IIdentityValidator identityValidator, ILoggerFactory? loggerFactory = null)
+    /// <param name="enforcement">Rules, approvals and recording; null relays without inspecting (no rules configured).</param>
+    public PgProxyServer(PgProxyOptions options, IIdentityValidator identityValidator, ILoggerFactory? loggerFactory = null, WireEnforcement? enforcement = null)
     {
+        Enforcement = enforcement;
         Options = options ?? throw new ArgumentNullException(nameof(options));
         IdentityValidator = identityValidator ?? throw new ArgumentNullException(nameof(identityValidator));
         Logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Wire.Postgres");
@@ -57,6 +60,9 @@ public sealed class PgProxyServer : IAsyncDisposable
 
     internal PgProxyOptions Options { get; }
 
+    /// <summary>The enforcement services; null when sessions are relayed without inspection.</summary>
+    internal WireEnforcement? Enforcement { get; }
+
     internal IIdentityValidator IdentityValidator { get; }
 
     internal ILogger Logger { get; }
@@ -72,9 +78,26 @@ public sealed class PgProxyServer : IAsyncDisposable
     public Task StopAsync(CancellationToken drainToken) => _listener.StopAsync(drainToken);
 
     /// <summary>Stops at once, ending every session.</summary>
-    public ValueTask DisposeAsync() => _listener.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await _listener.DisposeAsync().ConfigureAwait(false);
+        foreach (var catalog in _catalogs.Values)
+        {
+            if (catalog.IsValueCreated)
+            {
+                catalog.Value.Dispose();
+            }
+        }
+    }
 
     internal PgTargetOptions? FindTarget(string name) => _targets.GetValueOrDefault(name);
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Enforcement.PgCatalog>> _catalogs = new(StringComparer.Ordinal);
+
+    /// <summary>The catalog cache of a target (one connection of Wire's own per target, opened on first use).</summary>
+    internal Enforcement.PgCatalog CatalogFor(PgTargetOptions target) =>
+        _catalogs.GetOrAdd(target.Name, _ => new Lazy<Enforcement.PgCatalog>(
+            () => new Enforcement.PgCatalog(target, Options.Limits, Logger, Enforcement?.Time ?? TimeProvider.System))).Value;
 
     private Task RunSessionAsync(Socket socket, CancellationToken ct)
     {

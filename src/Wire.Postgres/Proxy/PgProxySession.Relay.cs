@@ -1,9 +1,11 @@
 using System.Buffers;
+using System.Globalization;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using Wire.Enforcement;
 using Wire.Enforcement.Diagnostics;
 using Wire.Enforcement.Transport;
+using Wire.Postgres.Enforcement;
 using Wire.Postgres.Protocol;
 
 namespace Wire.Postgres.Proxy;
@@ -26,6 +28,7 @@ internal sealed partial class PgProxySession
         Violation,
         DestinationGone,
         Cancelled,
+        Unsupported,
     }
 
     /// <summary>
@@ -61,8 +64,22 @@ internal sealed partial class PgProxySession
         PipeReader upstreamIn = upstreamPipe.Pipe.Input;
         PipeWriter upstreamOut = upstreamPipe.Pipe.Output;
 
-        Task<PumpEnd> fromClient = PumpAsync(clientIn, upstreamOut, upstreamPipe.Pipe as IDirectSender, fromClient: true, clientPumpCts.Token);
-        Task<PumpEnd> fromUpstream = PumpAsync(upstreamIn, clientOut, clientPipe.Pipe as IDirectSender, fromClient: false, upstreamPumpCts.Token);
+        Task<PumpEnd> fromClient, fromUpstream;
+        if (_server.Enforcement is { } enforcement)
+        {
+            bool scs = !upstream.ServerParameters.TryGetValue("standard_conforming_strings", out var value) || value == "on";
+            _recorder = StartRecorder(enforcement);
+            _enforcer = new PgEnforcer(enforcement, _identity!, _target!.Name, Id.ToString(CultureInfo.InvariantCulture), scs, _recorder,
+                _server.CatalogFor(_target));
+            _server.CancelRegistry.SetLocalCancel(_wireProcessId, CancelReview);
+            fromClient = EnforcingPumpAsync(clientIn, upstreamOut, fromClient: true, clientPumpCts.Token);
+            fromUpstream = EnforcingPumpAsync(upstreamIn, clientOut, fromClient: false, upstreamPumpCts.Token);
+        }
+        else
+        {
+            fromClient = PumpAsync(clientIn, upstreamOut, upstreamPipe.Pipe as IDirectSender, fromClient: true, clientPumpCts.Token);
+            fromUpstream = PumpAsync(upstreamIn, clientOut, clientPipe.Pipe as IDirectSender, fromClient: false, upstreamPumpCts.Token);
+        }
 
         PgSessionEndReason reason;
         if (await Task.WhenAny(fromClient, fromUpstream).ConfigureAwait(false) == fromClient)
@@ -130,6 +147,13 @@ internal sealed partial class PgProxySession
                 case PumpEnd.DestinationGone:
                     await TryTerminateUpstreamAsync(upstreamOut).ConfigureAwait(false);
                     reason = PgSessionEndReason.ClientError;
+                    break;
+                case PumpEnd.Unsupported:
+                    Log.ProtocolViolation(_logger, Id, "client", "switched to a client encoding Wire cannot read safely");
+                    await TrySendFatalAsync(clientOut, _clientMidFrame, PgSqlState.FeatureNotSupported,
+                        "this client_encoding is not supported through Wire (its characters can contain ASCII bytes); use UTF8").ConfigureAwait(false);
+                    await TryTerminateUpstreamAsync(upstreamOut).ConfigureAwait(false);
+                    reason = PgSessionEndReason.ClientProtocolViolation;
                     break;
                 default:
                     await TrySendFatalAsync(clientOut, _clientMidFrame, PgSqlState.AdminShutdown, "terminating connection because the gateway is shutting down").ConfigureAwait(false);

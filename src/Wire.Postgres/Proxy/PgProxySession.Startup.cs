@@ -226,6 +226,12 @@ internal sealed partial class PgProxySession
             throw new PgRefusal(ex.SqlState, ex.Message);
         }
 
+        if (_upstream.ServerParameters.TryGetValue("client_encoding", out var encoding) && Enforcement.PgEnforcer.IsUnsafeEncoding(encoding))
+        {
+            throw new PgRefusal(PgSqlState.FeatureNotSupported,
+                $"client_encoding {encoding} is not supported through Wire (its characters can contain ASCII bytes); use UTF8");
+        }
+
         (_wireProcessId, int wireSecret) = _server.CancelRegistry.Register(_upstream.RemoteEndPoint, _upstream.ProcessId, _upstream.SecretKey);
 
         // The client sees the server's parameters and notices, but Wire's own cancel key.
@@ -287,6 +293,12 @@ internal sealed partial class PgProxySession
         if (!_server.CancelRegistry.TryResolve(processId, secretKey, out var upstream, out int upstreamProcessId, out int upstreamSecret))
         {
             Log.CancelUnknown(_logger, _clientEndPoint);
+            return;
+        }
+
+        if (_server.CancelRegistry.TryCancelLocally(processId))
+        {
+            // The statement was still waiting for review at Wire: the review is cancelled, the server ran nothing.
             return;
         }
 

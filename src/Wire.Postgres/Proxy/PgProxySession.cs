@@ -67,6 +67,7 @@ internal sealed partial class PgProxySession
                 _server.CancelRegistry.Unregister(_wireProcessId);
             }
 
+            await CompleteRecordingAsync(reason).ConfigureAwait(false);
             _upstream?.Dispose();
             _clientTls?.Dispose();
             _clientPipe.Dispose();
@@ -112,5 +113,17 @@ internal sealed partial class PgProxySession
 
         [LoggerMessage(2011, LogLevel.Warning, "Session {SessionId}: TLS handshake with {Client} failed: {Reason}")]
         public static partial void TlsFailed(ILogger logger, long sessionId, IPEndPoint client, string reason);
+
+        [LoggerMessage(2012, LogLevel.Information, "Session {SessionId}: review {ReviewId} requested by rule {Rule}")]
+        public static partial void ReviewRequested(ILogger logger, long sessionId, string reviewId, string rule);
+
+        [LoggerMessage(2013, LogLevel.Information, "Session {SessionId}: review {ReviewId} {Outcome} by {Approver}")]
+        public static partial void ReviewDecided(ILogger logger, long sessionId, string reviewId, string outcome, string approver);
+
+        [LoggerMessage(2015, LogLevel.Warning, "Session {SessionId}: catalog lookup failed, masking whole columns meanwhile: {Reason}")]
+        public static partial void CatalogFailed(ILogger logger, long sessionId, string reason);
+
+        [LoggerMessage(2014, LogLevel.Error, "Session {SessionId}: review {ReviewId} failed, statement refused: {Reason}")]
+        public static partial void ReviewFailed(ILogger logger, long sessionId, string reviewId, string reason);
     }
 }

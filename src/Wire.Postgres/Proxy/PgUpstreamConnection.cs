@@ -41,6 +41,9 @@ internal sealed class PgUpstreamConnection : IDisposable
 
     public byte TransactionStatus { get; private set; } = (byte)'I';
 
+    /// <summary>The server's parameters as reported at login (ParameterStatus), for example <c>standard_conforming_strings</c>.</summary>
+    public Dictionary<string, string> ServerParameters { get; } = new(StringComparer.Ordinal);
+
     /// <summary>The ParameterStatus and NoticeResponse frames of the login, verbatim, in order, to pass on to the client.</summary>
     public byte[] StartupFrames { get; private set; } = [];
 
@@ -245,6 +248,8 @@ internal sealed class PgUpstreamConnection : IDisposable
                     passOn.Write(status.WrittenSpan);
                     break;
                 case (byte)'S':
+                    RememberParameter(body.Span);
+                    goto case (byte)'N';
                 case (byte)'N':
                     passOn.WriteByte(type);
                     passOn.Write(LengthPrefix(body.Length + 4));
@@ -284,6 +289,21 @@ internal sealed class PgUpstreamConnection : IDisposable
                     ProtocolViolationException.Throw("unexpected message during login");
                     break;
             }
+        }
+    }
+
+    private void RememberParameter(ReadOnlySpan<byte> body)
+    {
+        int nameEnd = body.IndexOf((byte)0);
+        if (nameEnd <= 0)
+        {
+            return;
+        }
+        var rest = body[(nameEnd + 1)..];
+        int valueEnd = rest.IndexOf((byte)0);
+        if (valueEnd >= 0)
+        {
+            ServerParameters[System.Text.Encoding.UTF8.GetString(body[..nameEnd])] = System.Text.Encoding.UTF8.GetString(rest[..valueEnd]);
         }
     }
 

@@ -6,6 +6,7 @@ using System.Net;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using Wire.Enforcement;
 using Wire.Enforcement.Identity;
 using Wire.Postgres.Proxy;
 using Wire.Postgres.Tests.Infrastructure;
@@ -47,11 +48,17 @@ internal sealed class WireProxyHarness : IAsyncDisposable
     public ListLoggerProvider Logs { get; }
 
     /// <summary>Starts Wire. <paramref name="configure"/> sees the options with the default target already added.</summary>
+    /// <remarks>
+    /// Without <paramref name="enforcement"/>, <c>WIRE_TEST_ENFORCE=1</c> in the environment still runs sessions through the
+    /// enforcing pumps (with no rules), so the whole proxy suite also proves that inspection changes nothing a client sees.
+    /// </remarks>
     public static WireProxyHarness Start(
         PostgresFixture fixture,
         Action<PgProxyOptions>? configure = null,
-        IIdentityValidator? identityValidator = null)
+        IIdentityValidator? identityValidator = null,
+        WireEnforcement? enforcement = null)
     {
+        enforcement ??= Environment.GetEnvironmentVariable("WIRE_TEST_ENFORCE") == "1" ? new WireEnforcement() : null;
         var options = new PgProxyOptions { Listen = new IPEndPoint(IPAddress.Loopback, 0) };
         options.Targets.Add(Target(fixture));
         configure?.Invoke(options);
@@ -59,7 +66,7 @@ internal sealed class WireProxyHarness : IAsyncDisposable
         var logs = new ListLoggerProvider();
         var loggerFactory = LoggerFactory.Create(builder => builder.SetMinimumLevel(LogLevel.Debug).AddProvider(logs));
         var validator = identityValidator ?? new StaticTokenValidator([new StaticToken(Token, Subject, ["eng"])]);
-        var server = new PgProxyServer(options, validator, loggerFactory);
+        var server = new PgProxyServer(options, validator, loggerFactory, enforcement);
         server.Start();
         return new WireProxyHarness(fixture, options, server, loggerFactory, logs);
     }

@@ -1,0 +1,129 @@
+using System.Buffers.Text;
+using System.Text;
+using Wire.Enforcement.Approvals;
+using Wire.Enforcement.Policy;
+using Wire.Enforcement.Recording;
+using Wire.Postgres.Protocol;
+using Wire.Postgres.Sql;
+
+namespace Wire.Postgres.Enforcement;
+
+internal sealed partial class PgEnforcer
+{
+    // Server-pump counters of the execution in progress (rows and bytes sent to the client).
+    private long _resultRows;
+    private long _resultBytes;
+
+    /// <summary>
+    /// Whether new executions must be refused because recording failed or fell behind and <c>recording.onFailure</c>
+    /// is <c>deny</c> (fail closed).
+    /// </summary>
+    private bool RecordingRefuses =>
+        _recorder is { IsHealthy: false } && _enforcement.Recorder?.OnFailure != RecordingFailureMode.Allow;
+
+    /// <summary>Whether the server pump must count rows for results (only when recording).</summary>
+    public bool CountsRows => _recorder is not null;
+
+    private void Record(RecordEvent recordEvent) => _recorder?.TryRecord(recordEvent);
+
+    /// <summary>Records what was decided for each statement of an execution, with the client's own text.</summary>
+    private void RecordCommand(PgPrepared definition, ReadOnlySpan<byte> sql, Verdict verdict, string outcome, string? approver = null)
+    {
+        if (_recorder is null)
+        {
+            return;
+        }
+
+        var recorded = ToRecorded(verdict.Action);
+        if (definition.Statements.Count == 0)
+        {
+            Record(new CommandEvent(definition.Text ?? "", definition.Parameters, "other", recorded, verdict.Rule, approver, outcome));
+            return;
+        }
+        foreach (var statement in definition.Statements)
+        {
+            string text = !sql.IsEmpty && statement.Start + statement.Length <= sql.Length
+                ? Encoding.UTF8.GetString(sql.Slice(statement.Start, statement.Length))
+                : definition.Text ?? statement.NormalizedText;
+            Record(new CommandEvent(text, definition.Parameters, StatementKindNames.Name(statement.Kind), recorded, verdict.Rule, approver, outcome));
+        }
+    }
+
+    private void RecordReview(PgHeldMessage held, ApprovalDecision decision)
+    {
+        if (_recorder is null)
+        {
+            return;
+        }
+        string outcome = decision.Outcome switch
+        {
+            ApprovalOutcome.Approved => "approved",
+            ApprovalOutcome.Denied => "denied",
+            ApprovalOutcome.TimedOut => "timed-out",
+            _ => "cancelled",
+        };
+        Record(new CommandEvent(held.Request.Text, held.Request.Parameters, KindName(held.Request.Kinds), RecordedVerdict.Review,
+            held.Request.Rule, decision.Approver, outcome));
+    }
+
+    /// <summary>A statement completed: its result summary (never values).</summary>
+    private void RecordResult(ReadOnlySpan<byte> commandComplete, long started)
+    {
+        if (_recorder is null)
+        {
+            return;
+        }
+        var tag = commandComplete.IndexOf((byte)0) is var end and >= 0 ? commandComplete[..end] : commandComplete;
+        long rows = _resultRows;
+        int space = tag.LastIndexOf((byte)' ');
+        if (space >= 0 && Utf8Parser.TryParse(tag[(space + 1)..], out long tagged, out int consumed) && consumed == tag.Length - space - 1)
+        {
+            rows = tagged;
+        }
+        var duration = started == 0 ? TimeSpan.Zero : _enforcement.Time.GetElapsedTime(started);
+        var masked = _rowPlan is { } plan ? plan.TakeCounts() : EmptyMasked;
+        Record(new ResultEvent(rows, _resultBytes, masked, duration) { Status = tag.IsEmpty ? null : Encoding.UTF8.GetString(tag) });
+        _resultRows = 0;
+        _resultBytes = 0;
+    }
+
+    private static readonly IReadOnlyDictionary<string, long> EmptyMasked = new Dictionary<string, long>();
+
+    private void RecordServerError(ReadOnlySpan<byte> body)
+    {
+        if (_recorder is null)
+        {
+            return;
+        }
+        var error = PgErrorFields.Parse(body);
+        Record(new ErrorEvent(error.SqlState, error.Message));
+        _resultRows = 0;
+        _resultBytes = 0;
+    }
+
+    /// <summary>Counts one row frame of the result in progress.</summary>
+    public void CountRow(int frameLength)
+    {
+        _resultRows++;
+        _resultBytes += frameLength;
+    }
+
+    private static RecordedVerdict ToRecorded(PolicyAction action) => action switch
+    {
+        PolicyAction.Deny => RecordedVerdict.Deny,
+        PolicyAction.Review => RecordedVerdict.Review,
+        _ => RecordedVerdict.Allow,
+    };
+
+    private static string KindName(StatementKindSet kinds)
+    {
+        foreach (var kind in kinds.Kinds)
+        {
+            if (kind != StatementKind.Other)
+            {
+                return StatementKindNames.Name(kind);
+            }
+        }
+        return "other";
+    }
+}

@@ -1,0 +1,133 @@
+using Wire.Enforcement.Masking;
+using Wire.Enforcement.Policy;
+
+namespace Wire.Postgres.Enforcement;
+
+/// <summary>
+/// The mask rules of one session, compiled: column globs with their styles, and the content detectors with theirs
+/// (DESIGN.md §3-§4: every matching mask rule applies, union of columns, strictest style).
+/// </summary>
+internal sealed class PgMaskPolicy
+{
+    private readonly (string Glob, MaskStyle Style)[] _columns;
+    private readonly Dictionary<MaskStyle, ValueMasker> _maskers = [];
+
+    public PgMaskPolicy(IReadOnlyList<RuleDefinition> maskRules, ReadOnlySpan<byte> key)
+    {
+        var columns = new List<(string, MaskStyle)>();
+        var detectors = DetectorKinds.None;
+        var detectorStyle = MaskStyle.Partial;
+        bool anyDetector = false;
+        foreach (var rule in maskRules)
+        {
+            var style = rule.Style is { } name && MaskStyles.TryParse(name, out var parsed) ? parsed : MaskStyle.Full;
+            foreach (var glob in rule.Columns ?? [])
+            {
+                columns.Add((glob, style));
+            }
+            foreach (var detector in rule.Detectors ?? [])
+            {
+                if (DetectorNames.TryParse(detector, out var kind))
+                {
+                    detectors |= kind;
+                    detectorStyle = anyDetector ? MaskStyles.Strictest(detectorStyle, style) : style;
+                    anyDetector = true;
+                }
+            }
+            ScanAllText |= rule.DetectorScope == DetectorScope.All && rule.Detectors is { Count: > 0 };
+        }
+
+        _columns = [.. columns];
+        foreach (var style in Enum.GetValues<MaskStyle>())
+        {
+            _maskers[style] = new ValueMasker(style, key);
+        }
+        Full = _maskers[MaskStyle.Full];
+        Scanner = anyDetector ? new ContentScanner(detectors, _maskers[detectorStyle]) : null;
+
+        // Column names the rules name (the last part of each glob, unless it is a wildcard): a statement that mentions
+        // one may be computing with a masked value.
+        ColumnNames = [.. _columns.Select(c => c.Glob[(c.Glob.LastIndexOf('.') + 1)..]).Where(n => n.Length > 0 && !n.Contains('*') && !n.Contains('?'))
+            .Distinct(StringComparer.OrdinalIgnoreCase)];
+    }
+
+    /// <summary>Whether any rule masks anything: when not, results pass untouched.</summary>
+    public bool IsActive => _columns.Length > 0 || Scanner is not null;
+
+    /// <summary>Whether the rules name columns (then expression columns of statements over them are fully masked).</summary>
+    public bool HasColumnRules => _columns.Length > 0;
+
+    /// <summary>The detectors of all rules, with the strictest of their styles; null when no rule has detectors.</summary>
+    public ContentScanner? Scanner { get; }
+
+    /// <summary>Detectors run on every text value, not only on expression columns.</summary>
+    public bool ScanAllText { get; }
+
+    /// <summary>The <c>full</c> masker (unresolvable origins, expression columns of tainted statements).</summary>
+    public ValueMasker Full { get; }
+
+    /// <summary>Column names the rules name explicitly.</summary>
+    public IReadOnlyList<string> ColumnNames { get; }
+
+    public ValueMasker Masker(MaskStyle style) => _maskers[style];
+
+    /// <summary>
+    /// The style for a column of <paramref name="relation"/>, or null when no rule masks it. A column is masked when a
+    /// glob names it, its column in an ancestor (partitions, inheritance), or — for a view — any table column the view
+    /// reads (a view column may be computed from any of them). A relation the catalog cannot see is masked whole.
+    /// </summary>
+    public MaskStyle? StyleFor(PgRelationInfo relation, short attribute)
+    {
+        if (!relation.Exists)
+        {
+            return MaskStyle.Full;
+        }
+        if (_columns.Length == 0)
+        {
+            return null;
+        }
+
+        MaskStyle? style = null;
+        if (relation.Columns.TryGetValue(attribute, out var column))
+        {
+            Match(relation.Schema + "." + relation.Name + "." + column, ref style);
+            foreach (var ancestor in relation.Ancestors)
+            {
+                Match(ancestor + "." + column, ref style);
+            }
+        }
+        foreach (var dependency in relation.ViewDependencies)
+        {
+            Match(dependency, ref style);
+        }
+        return style;
+    }
+
+    /// <summary>Whether any column of <paramref name="relation"/> is masked (for whole-row references and expressions over it).</summary>
+    public bool MasksAnyColumnOf(PgRelationInfo relation)
+    {
+        if (!relation.Exists)
+        {
+            return true;
+        }
+        foreach (var attribute in relation.Columns.Keys)
+        {
+            if (StyleFor(relation, attribute) is not null)
+            {
+                return true;
+            }
+        }
+        return relation.ViewDependencies.Count > 0 && StyleFor(relation, -1) is not null;
+    }
+
+    private void Match(string qualifiedColumn, ref MaskStyle? style)
+    {
+        foreach (var (glob, ruleStyle) in _columns)
+        {
+            if (Glob.IsQualifiedMatch(glob, qualifiedColumn))
+            {
+                style = style is { } current ? MaskStyles.Strictest(current, ruleStyle) : ruleStyle;
+            }
+        }
+    }
+}

@@ -1,0 +1,204 @@
+using Npgsql;
+using Wire.Enforcement.Policy;
+using Wire.Postgres.Tests.Infrastructure;
+
+namespace Wire.Postgres.Tests.Enforcement;
+
+/// <summary>Masking in place (DESIGN.md §3) against the real server: aliases, expressions, views, partitions, binary results, errors.</summary>
+[Collection(PostgresCollection.Name)]
+public sealed class MaskingTests(PostgresFixture fixture)
+{
+    private static readonly string[] Psql = ["-X", "-A", "-t", "-v", "ON_ERROR_STOP=0"];
+
+    private const string Email = "alice@example.com";
+    private const string Ssn = "123-45-6789";
+
+    private static async Task<(EnforcementHarness H, string Customers)> StartAsync(PostgresFixture fixture)
+    {
+        string customers = "cust_" + Guid.NewGuid().ToString("n")[..10];
+        var rules = RuleSet.Create(
+        [
+            new RuleDefinition { Name = "no-drop", Action = PolicyAction.Deny, Statements = [StatementKind.Drop] },
+            new RuleDefinition
+            {
+                Name = "pii", Action = PolicyAction.Mask, Columns = [$"public.{customers}.email", "*.*.ssn"],
+                Detectors = ["email", "ssn", "card"], Style = "full",
+            },
+        ]);
+        var h = EnforcementHarness.Start(fixture, rules);
+        await h.DirectScalarAsync($"""
+            CREATE TABLE public.{customers} (id int PRIMARY KEY, name text, email text UNIQUE, ssn text, note text);
+            INSERT INTO public.{customers} VALUES (1, 'Alice', '{Email}', '{Ssn}', 'call me'), (2, 'Bob', 'bob@example.org', '234-56-7890', null);
+            CREATE VIEW public.{customers}_v AS SELECT id, name, email FROM public.{customers};
+            GRANT ALL ON public.{customers}, public.{customers}_v TO {PostgresFixture.ScramUser};
+            """);
+        return (h, customers);
+    }
+
+    private static string Stars(string value) => new('*', value.Length);
+
+    [Fact]
+    public async Task Column_rules_survive_aliases_and_star()
+    {
+        var (h, c) = await StartAsync(fixture);
+        await using var _ = h;
+        var result = await h.Wire.RunPsqlAsync(Psql, $"""
+            SELECT id, name, email, ssn AS x FROM {c} ORDER BY id;
+            SELECT * FROM {c} WHERE id = 1;
+            """);
+        Assert.DoesNotContain(Email, result.StandardOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain(Ssn, result.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains($"1|Alice|{Stars(Email)}|{Stars(Ssn)}", result.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains($"1|Alice|{Stars(Email)}|{Stars(Ssn)}|call me", result.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Expressions_over_masked_columns_are_masked_whole()
+    {
+        var (h, c) = await StartAsync(fixture);
+        await using var _ = h;
+        var result = await h.Wire.RunPsqlAsync(Psql, $"""
+            SELECT md5(ssn), upper(email), ssn || '', reverse(email) FROM {c} WHERE id = 1;
+            SELECT row_to_json(x) FROM {c} x WHERE id = 1;
+            SELECT string_agg(email, ',') FROM {c};
+            WITH s AS (SELECT ssn FROM {c}) SELECT substr(ssn, 1, 3) FROM s LIMIT 1;
+            SELECT (SELECT email FROM {c} WHERE id = 1) AS sub;
+            SELECT count(*) FROM {c};
+            """);
+        string output = result.StandardOutput;
+        Assert.DoesNotContain("alice", output, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("123", output, StringComparison.Ordinal);
+        Assert.DoesNotContain(Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData("123-45-6789"u8)), output, StringComparison.Ordinal);
+        Assert.DoesNotContain("moc.elpmaxe", output, StringComparison.Ordinal);
+        Assert.Contains("*", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Detectors_mask_expression_values_of_unrelated_statements()
+    {
+        var (h, _) = await StartAsync(fixture);
+        await using var __ = h;
+        var result = await h.Wire.RunPsqlAsync(Psql, """
+            SELECT 'mail bob@example.com now', 'card 4111 1111 1111 1111', 'plain text', 42;
+            """);
+        Assert.Contains($"mail {Stars("bob@example.com")} now|card {Stars("4111 1111 1111 1111")}|plain text|42", result.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Views_and_returning_and_cursors_are_masked()
+    {
+        var (h, c) = await StartAsync(fixture);
+        await using var _ = h;
+        var result = await h.Wire.RunPsqlAsync(Psql, $"""
+            SELECT email FROM {c}_v WHERE id = 1;
+            UPDATE {c} SET name = name WHERE id = 1 RETURNING email, ssn;
+            BEGIN;
+            DECLARE cur CURSOR FOR SELECT email FROM {c} ORDER BY id;
+            FETCH 1 FROM cur;
+            COMMIT;
+            """);
+        Assert.DoesNotContain(Email, result.StandardOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain(Ssn, result.StandardOutput, StringComparison.Ordinal);
+        Assert.True(result.StandardOutput.Split('\n').Count(l => l.Trim() == Stars(Email)) >= 2, result.StandardOutput);
+    }
+
+    [Fact]
+    public async Task Npgsql_binary_results_and_prepared_statements_are_masked()
+    {
+        var (h, c) = await StartAsync(fixture);
+        await using var _ = h;
+        await using var connection = await h.Wire.OpenClientAsync();
+        await using var command = new NpgsqlCommand($"SELECT email, ssn, id, name FROM {c} WHERE id = @id", connection);
+        command.Parameters.AddWithValue("id", 1);
+        await command.PrepareAsync();
+        for (int i = 0; i < 3; i++)
+        {
+            await using var reader = await command.ExecuteReaderAsync();
+            Assert.True(await reader.ReadAsync());
+            Assert.Equal(Stars(Email), reader.GetString(0));
+            Assert.Equal(Stars(Ssn), reader.GetString(1));
+            Assert.Equal(1, reader.GetInt32(2));
+            Assert.Equal("Alice", reader.GetString(3));
+        }
+
+        await using var unprepared = new NpgsqlCommand($"SELECT md5(email) FROM {c} WHERE id = 1", connection);
+        Assert.Equal(new string('*', 32), await unprepared.ExecuteScalarAsync());
+    }
+
+    [Fact]
+    public async Task Errors_and_notices_do_not_echo_masked_values()
+    {
+        var (h, c) = await StartAsync(fixture);
+        await using var _ = h;
+        var result = await h.Wire.RunPsqlAsync([.. Psql, "-v", "VERBOSITY=verbose"], $"""
+            INSERT INTO {c} VALUES (3, 'Eve', '{Email}', null, null);
+            SELECT '{Ssn}'::int;
+            DO $$ BEGIN RAISE NOTICE 'contact %', 'carol@example.net'; END $$;
+            """);
+        // psql echoes the client's own query text ("LINE 1: ...") from its input: that is not the server's doing.
+        string all = string.Join('\n', (result.StandardOutput + result.StandardError).Split('\n')
+            .Where(l => !l.StartsWith("LINE ", StringComparison.Ordinal) && !l.TrimStart().StartsWith('^')));
+        Assert.Contains("23505", all, StringComparison.Ordinal);
+        Assert.Contains("invalid input syntax for type integer", all, StringComparison.Ordinal);
+        Assert.DoesNotContain(Email, all, StringComparison.Ordinal);
+        Assert.DoesNotContain(Ssn, all, StringComparison.Ordinal);
+        Assert.DoesNotContain("carol@example.net", all, StringComparison.Ordinal);
+        Assert.Contains("contact *****************", all, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Copying_masked_data_elsewhere_is_denied()
+    {
+        var (h, c) = await StartAsync(fixture);
+        await using var _ = h;
+        var result = await h.Wire.RunPsqlAsync(Psql, $"""
+            CREATE TABLE {c}_copy AS SELECT ssn FROM {c};
+            SELECT ssn INTO {c}_copy2 FROM {c};
+            COPY (SELECT email FROM {c}) TO STDOUT;
+            SELECT 'still here';
+            """);
+        Assert.Equal(3, result.StandardError.Split("masked for you").Length - 1);
+        Assert.Contains("still here", result.StandardOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain(Email, result.StandardOutput, StringComparison.Ordinal);
+        Assert.False(await h.ExistsAsync(c + "_copy"));
+    }
+
+    [Fact]
+    public async Task A_table_created_in_the_open_transaction_is_masked_whole()
+    {
+        var (h, c) = await StartAsync(fixture);
+        await using var _ = h;
+        var result = await h.Wire.RunPsqlAsync(Psql, $"""
+            BEGIN;
+            CREATE TABLE {c}_new (v text);
+            INSERT INTO {c}_new VALUES ('visible?');
+            SELECT v FROM {c}_new;
+            ROLLBACK;
+            """);
+        Assert.DoesNotContain("visible?", result.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains(Stars("visible?"), result.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Notifications_and_set_config_carry_no_masked_value()
+    {
+        var (h, _) = await StartAsync(fixture);
+        await using var __ = h;
+        await using var connection = await h.Wire.OpenClientAsync();
+        string? payload = null;
+        connection.Notification += (_, e) => payload = e.Payload;
+        await using (var listen = new NpgsqlCommand("LISTEN wire_mask", connection))
+        {
+            await listen.ExecuteNonQueryAsync();
+        }
+        await using (var notify = new NpgsqlCommand($"SELECT pg_notify('wire_mask', 'to {Email}')", connection))
+        {
+            await notify.ExecuteNonQueryAsync();
+        }
+        await connection.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal($"to {Stars(Email)}", payload);
+
+        await using var setConfig = new NpgsqlCommand($"SELECT set_config('application_name', '{Email}', false)", connection);
+        Assert.Equal(Stars(Email), await setConfig.ExecuteScalarAsync());
+    }
+}
