@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using Microsoft.Extensions.Hosting;
 using Wire.Enforcement.Identity;
 using Wire.Gateway.Hosting;
+using Wire.Enforcement.Policy;
 using Wire.Postgres.Proxy;
 
 namespace Wire.Gateway.Demo;
@@ -59,12 +60,15 @@ internal static class DemoCommand
                 SslMode = PgSslMode.Disable,
             });
 
+            var recording = DemoRules.CreateRecording();
             var settings = new GatewaySettings
             {
                 IdentityValidator = new StaticTokenValidator([new StaticToken(Token, Subject, ["demo"])]),
                 Postgres = options,
+                Rules = new RuleSetProvider(DemoRules.Create()),
+                Recording = recording.Options,
                 ShutdownTimeout = TimeSpan.FromSeconds(5),
-                Started = service => PrintInstructions(output, service.Postgres!.LocalEndPoint, server),
+                Started = service => PrintInstructions(output, service.Postgres!.LocalEndPoint, server, recording),
             };
 
             using var host = GatewayHost.Build(settings);
@@ -84,7 +88,7 @@ internal static class DemoCommand
         return 0;
     }
 
-    private static void PrintInstructions(TextWriter output, IPEndPoint endPoint, LocalPostgresServer server)
+    private static void PrintInstructions(TextWriter output, IPEndPoint endPoint, LocalPostgresServer server, DemoRecording recording)
     {
         output.WriteLine();
         output.WriteLine($"Wire is listening on {endPoint} in front of a throwaway PostgreSQL (port {server.Port}).");
@@ -94,7 +98,12 @@ internal static class DemoCommand
         output.WriteLine($"  PGPASSWORD={Token} psql \"host={endPoint.Address} port={endPoint.Port} dbname={TargetName} user={Subject}\"");
         output.WriteLine();
         output.WriteLine(DemoData.Summary);
-        output.WriteLine("Press Ctrl-C to stop; the database is deleted.");
+        output.WriteLine(DemoRules.Summary);
+        output.WriteLine($"Sessions are recorded in {recording.Options.Directory}");
+        output.WriteLine($"  wire replay {recording.Options.Directory}/<session>.jsonl");
+        output.WriteLine($"  wire verify {recording.Options.Directory} --config {recording.ConfigPath}");
+        output.WriteLine();
+        output.WriteLine("Press Ctrl-C to stop; the database is deleted (the recordings are kept).");
         output.Flush();
     }
 }

@@ -61,12 +61,10 @@ internal sealed partial class PgEnforcer
         MissingNames.Clear();
         foreach (var statement in statements)
         {
+            string text = statement.NormalizedText;
             foreach (var word in mask.ColumnNames)
             {
-                if (ContainsWord(statement.NormalizedText, word))
-                {
-                    tainted = true;
-                }
+                tainted |= ContainsWord(text, word);
             }
             foreach (var relation in statement.Relations)
             {
@@ -79,14 +77,161 @@ internal sealed partial class PgEnforcer
                 {
                     MissingNames.Add(relation);
                 }
-                else if (_relations.Count == 0 || _relations.Exists(mask.MasksAnyColumnOf))
+                else if (_relations.Count == 0)
                 {
-                    // Not in the catalog Wire sees (created in the client's open transaction) or holding masked columns.
+                    // Not in the catalog Wire sees: created in the client's open transaction, or a CTE-like name Wire
+                    // cannot tell apart. Its values cannot be known to be clean.
                     tainted = true;
+                }
+                else
+                {
+                    foreach (var info in _relations)
+                    {
+                        tainted |= Computes(text, relation, info, mask);
+                    }
                 }
             }
         }
         return MissingNames.Count > 0 ? null : tainted;
+    }
+
+    /// <summary>
+    /// Whether a statement over <paramref name="info"/> may compute with its masked values: it names one of its masked
+    /// columns (for a view over masked data, any of its columns), or references its whole row (<c>row_to_json(c)</c>,
+    /// <c>c::text</c>, <c>c.*</c> inside an expression). <c>SELECT count(*) FROM customers</c> does neither.
+    /// </summary>
+    private static bool Computes(string text, string relation, PgRelationInfo info, PgMaskPolicy mask)
+    {
+        foreach (var (attribute, column) in info.Columns)
+        {
+            if (mask.StyleFor(info, attribute) is not null && ContainsWord(text, column))
+            {
+                return true;
+            }
+        }
+        if (!mask.MasksAnyColumnOf(info))
+        {
+            return false;
+        }
+        if (text.Contains(".*)", StringComparison.Ordinal) || text.Contains(".*::", StringComparison.Ordinal) || text.Contains(".*,", StringComparison.Ordinal) && text.Contains('(', StringComparison.Ordinal))
+        {
+            return true;
+        }
+        return WholeRowReference(text, relation[(relation.LastIndexOf('.') + 1)..]);
+    }
+
+    private static readonly HashSet<string> NotAliases = new(StringComparer.Ordinal)
+    {
+        "where", "join", "inner", "left", "right", "full", "cross", "natural", "on", "using", "group", "order", "limit", "offset",
+        "union", "except", "intersect", "lateral", "for", "window", "having", "set", "returning", "values", "fetch", "tablesample",
+        "only", "as", "select", "from", "into", "default", "do", "when", "then", "and", "or",
+    };
+
+    /// <summary>
+    /// Whether the relation's name or alias is used as a value: it occurs, not followed by a dot, more often than where it
+    /// is introduced (after FROM/JOIN/UPDATE/INTO/comma, or as the alias after the name).
+    /// </summary>
+    private static bool WholeRowReference(string text, string name)
+    {
+        var words = Words(text);
+        var names = new HashSet<string>(StringComparer.Ordinal) { name };
+        for (int i = 0; i < words.Count; i++)
+        {
+            if (words[i].Word == name && !words[i].Dotted)
+            {
+                int next = i + 1 < words.Count && words[i + 1].Word == "as" ? i + 2 : i + 1;
+                if (next < words.Count && !NotAliases.Contains(words[next].Word) && !words[next].Dotted && !words[next].AfterDot)
+                {
+                    names.Add(words[next].Word);
+                }
+            }
+        }
+
+        foreach (var candidate in names)
+        {
+            int uses = 0, introductions = 0;
+            for (int i = 0; i < words.Count; i++)
+            {
+                if (words[i].Word != candidate || words[i].Dotted || words[i].AfterDot)
+                {
+                    continue;
+                }
+                string previous = i > 0 ? words[i - 1].Word : "";
+                bool introduced = previous is "from" or "join" or "update" or "into" or "table" or "only" || words[i].AfterComma && previous.Length > 0
+                    || (candidate != name && (previous == name || previous == "as" && i > 1 && words[i - 2].Word == name));
+                if (introduced)
+                {
+                    introductions++;
+                }
+                else
+                {
+                    uses++;
+                }
+            }
+            if (uses > 0)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private readonly record struct TextWord(string Word, bool Dotted, bool AfterDot, bool AfterComma);
+
+    /// <summary>Unquoted words of normalized SQL, with whether a dot follows or precedes them and whether a comma precedes.</summary>
+    private static List<TextWord> Words(string text)
+    {
+        var words = new List<TextWord>();
+        int i = 0;
+        bool afterComma = false;
+        while (i < text.Length)
+        {
+            char c = text[i];
+            if (c == '\'')
+            {
+                // Literals are not names.
+                int end = text.IndexOf('\'', i + 1);
+                i = end < 0 ? text.Length : end + 1;
+                afterComma = false;
+                continue;
+            }
+            if (char.IsLetter(c) || c == '_' || c == '"')
+            {
+                int start = i;
+                if (c == '"')
+                {
+                    int end = text.IndexOf('"', i + 1);
+                    i = end < 0 ? text.Length : end + 1;
+                }
+                else
+                {
+                    while (i < text.Length && (char.IsLetterOrDigit(text[i]) || text[i] is '_' or '$'))
+                    {
+                        i++;
+                    }
+                }
+                string word = text[start..i].Trim('"');
+                int after = i;
+                while (after < text.Length && text[after] == ' ')
+                {
+                    after++;
+                }
+                int before = start - 1;
+                while (before >= 0 && text[before] == ' ')
+                {
+                    before--;
+                }
+                words.Add(new TextWord(word, after < text.Length && text[after] == '.', before >= 0 && text[before] == '.', afterComma));
+                afterComma = false;
+                continue;
+            }
+            if (c != ' ')
+            {
+                afterComma = c == ',';
+            }
+            i++;
+        }
+        return words;
     }
 
     private static bool ContainsWord(string text, string word)

@@ -29,7 +29,34 @@ public sealed partial class WireDemoTests
             await conn.OpenAsync();
             await using var cmd = new NpgsqlCommand("SELECT count(*) FROM customers", conn);
             Assert.Equal(200L, await cmd.ExecuteScalarAsync());
+
+            // The demo's rules: PII masked in place (length kept), DROP denied with the session kept.
+            await using var pii = new NpgsqlCommand("SELECT ssn, email, md5(ssn) FROM customers ORDER BY id LIMIT 1", conn);
+            await using (var reader = await pii.ExecuteReaderAsync())
+            {
+                Assert.True(await reader.ReadAsync());
+                Assert.Matches(@"^\*{7}\d{4}$", reader.GetString(0));
+                Assert.Matches(@"^\*+@[a-z.]+$", reader.GetString(1));
+                Assert.Equal(new string('*', 32), reader.GetString(2));
+            }
+            await using var drop = new NpgsqlCommand("DROP TABLE orders", conn);
+            var denied = await Assert.ThrowsAsync<PostgresException>(() => drop.ExecuteNonQueryAsync());
+            Assert.Equal("42501", denied.SqlState);
+            Assert.Equal("wire: denied by rule no-drop: not in the demo", denied.MessageText);
         }
+
+        // Recorded, and the printed verify command's config holds the key.
+        string directory = RecordingsPattern().Match(wire.Output).Groups[1].Value;
+        for (int i = 0; i < 100 && !Directory.EnumerateFiles(directory, "*.jsonl").Any(f => File.ReadAllText(f).Contains("session.end", StringComparison.Ordinal)); i++)
+        {
+            await Task.Delay(50);
+        }
+        var verification = Wire.Enforcement.Recording.RecordingVerifier.Verify(directory,
+            System.Text.Encoding.UTF8.GetBytes(System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(directory, "recording-config.json")))
+                .RootElement.GetProperty("recording").GetProperty("key").GetString()!));
+        Assert.NotEmpty(verification);
+        Assert.All(verification, v => Assert.True(v.IsValid, v.ToString()));
+        Assert.Contains(File.ReadAllText(verification[0].Path), "denied", StringComparison.Ordinal);
 
         wire.Signal(PosixSignal.SIGINT);
         Assert.Equal(0, await wire.WaitForExitAsync(TimeSpan.FromSeconds(30)));
@@ -41,4 +68,7 @@ public sealed partial class WireDemoTests
 
     [GeneratedRegex(@"throwaway PostgreSQL \(port (\d+)\)")]
     private static partial Regex ServerPortPattern();
+
+    [GeneratedRegex(@"Sessions are recorded in (\S+)")]
+    private static partial Regex RecordingsPattern();
 }
