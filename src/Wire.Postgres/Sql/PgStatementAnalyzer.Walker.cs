@@ -754,9 +754,11 @@ internal ref partial struct PgStatementAnalyzer
                 {
                     f.Clause = Clause.Set;
                     f.Step = Step.None;
+                    return i;
                 }
 
-                return i;
+                // Elsewhere "set" may name a function: set(x).
+                return -1;
             case PgKeyword.Into:
                 if (f.Verb == Verb.Select && f.Clause == Clause.Target)
                 {
@@ -807,6 +809,10 @@ internal ref partial struct PgStatementAnalyzer
                 }
 
                 return i;
+            case PgKeyword.Update when K(i - 1) == PgKeyword.Do && f.Counts:
+                // INSERT ... ON CONFLICT DO UPDATE: an upsert updates the rows it conflicts with.
+                _kinds = _kinds.With(StatementKind.Update);
+                return i;
             case PgKeyword.Then:
                 if (f.Verb == Verb.Merge)
                 {
@@ -837,42 +843,26 @@ internal ref partial struct PgStatementAnalyzer
                 f.RelationCteAware = false;
                 f.RelationList = false;
                 return i;
-            case PgKeyword.Inherits:
-                if (T(i + 1) == PgSqlTokenKind.OpenParen)
-                {
-                    SetNextParen(i + 1, FrameKind.RelationList);
-                }
-
+            case PgKeyword.Inherits when T(i - 1) == PgSqlTokenKind.CloseParen && T(i + 1) == PgSqlTokenKind.OpenParen:
+                // CREATE TABLE t (...) INHERITS (parents)
+                SetNextParen(i + 1, FrameKind.RelationList);
                 return i;
-            case PgKeyword.Like:
-                if (T(i - 1) is PgSqlTokenKind.OpenParen or PgSqlTokenKind.Comma)
-                {
-                    // CREATE TABLE t (LIKE other INCLUDING ALL)
-                    f.Step = Step.RelationName;
-                    f.RelationCteAware = false;
-                    f.RelationList = false;
-                }
-
+            case PgKeyword.Like when T(i - 1) is PgSqlTokenKind.OpenParen or PgSqlTokenKind.Comma && IsName(i + 1):
+                // CREATE TABLE t (LIKE other INCLUDING ALL)
+                f.Step = Step.RelationName;
+                f.RelationCteAware = false;
+                f.RelationList = false;
                 return i;
-            case PgKeyword.Partition:
-                if (K(i + 1) == PgKeyword.Of || K(i - 1) is PgKeyword.Attach or PgKeyword.Detach)
-                {
-                    f.Step = Step.RelationName;
-                    f.RelationCteAware = false;
-                    f.RelationList = false;
-                    return K(i + 1) == PgKeyword.Of ? i + 1 : i;
-                }
-
-                return i;
-            case PgKeyword.Begin:
-                if (K(i + 1) == PgKeyword.Atomic)
-                {
-                    // The body of a SQL-standard function: statements stored now, run later.
-                    NextStatement(ref f);
-                    return i + 1;
-                }
-
-                return i;
+            case PgKeyword.Partition when K(i + 1) == PgKeyword.Of || K(i - 1) is PgKeyword.Attach or PgKeyword.Detach:
+                // CREATE TABLE p1 PARTITION OF p, ALTER TABLE p ATTACH PARTITION p1
+                f.Step = Step.RelationName;
+                f.RelationCteAware = false;
+                f.RelationList = false;
+                return K(i + 1) == PgKeyword.Of ? i + 1 : i;
+            case PgKeyword.Begin when K(i + 1) == PgKeyword.Atomic:
+                // The body of a SQL-standard function: statements stored now, run later.
+                NextStatement(ref f);
+                return i + 1;
             case PgKeyword.Do:
                 if (_ruleActions && f.Verb == Verb.None)
                 {
