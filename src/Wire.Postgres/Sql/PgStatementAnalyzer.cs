@@ -67,7 +67,18 @@ internal ref partial struct PgStatementAnalyzer
         ReadOnlySpan<byte> sql, ReadOnlySpan<PgSqlToken> tokens, ReadOnlySpan<PgKeyword> keywords, bool allowPrepare)
     {
         var analyzer = new PgStatementAnalyzer(sql, tokens, keywords, allowPrepare);
-        return analyzer.Run();
+        try
+        {
+            return analyzer.Run();
+        }
+        finally
+        {
+            if (analyzer._frames.Length > 0)
+            {
+                // Frames hold no references, so the pool needs no clearing.
+                System.Buffers.ArrayPool<Frame>.Shared.Return(analyzer._frames);
+            }
+        }
     }
 
     private PgStatement Run()
