@@ -18,8 +18,8 @@ internal sealed class PgStatement
 
     /// <summary>
     /// The statement with comments removed, every run of whitespace and comments turned into one space, unquoted words
-    /// lower-cased (ASCII), constants and quoted identifiers verbatim, trimmed, without the <c>;</c>.
-    /// Invalid UTF-8 appears as U+FFFD.
+    /// lower-cased (ASCII), constants and quoted identifiers verbatim (a constant continued across lines keeps the text
+    /// between its pieces), trimmed, without the <c>;</c>. Invalid UTF-8 appears as U+FFFD.
     /// </summary>
     public required string NormalizedText { get; init; }
 
@@ -27,7 +27,9 @@ internal sealed class PgStatement
     public required StatementKind Kind { get; init; }
 
     /// <summary>
-    /// <see cref="Kind"/> plus every kind the execution also performs (data-modifying CTEs, MERGE actions, SELECT INTO, ...).
+    /// <see cref="Kind"/> plus every kind the execution also performs: data-modifying CTEs, MERGE actions, INSERT ... ON
+    /// CONFLICT DO UPDATE (Update), SELECT INTO (Create), CREATE TABLE/MATERIALIZED VIEW AS (Select, and Execute for
+    /// AS EXECUTE), VACUUM ANALYZE (Analyze), the statement under EXPLAIN ANALYZE. A plain EXPLAIN is only Other.
     /// </summary>
     public required StatementKindSet Kinds { get; init; }
 
@@ -54,7 +56,10 @@ internal sealed class PgStatement
     public required IReadOnlyList<string> Relations { get; init; }
 
     /// <summary>
-    /// Every function called (a name directly followed by <c>(</c> that is not syntax), normalized, distinct, in first-seen order.
+    /// Every function called (a name directly followed by <c>(</c> that is not syntax), normalized, distinct, in first-seen
+    /// order. Not calls: keyword syntax (<c>IN (</c>, <c>OVER (</c>, ...), type modifiers, column lists, aliases, names in
+    /// signatures (<c>CREATE FUNCTION f(</c>), and CAST, COALESCE, GREATEST, LEAST, NULLIF (expression nodes, not catalog
+    /// functions). Special-syntax functions (<c>extract</c>, <c>substring</c>, <c>trim</c>, ...) are reported.
     /// </summary>
     public required IReadOnlyList<string> Functions { get; init; }
 
