@@ -68,7 +68,9 @@ public sealed class PgSqlLexerProperties
             PgSqlScript cached = cache.Classify(input.Bytes, mode);
             Assert.Same(cached, cache.Classify(input.Bytes.ToArray(), mode));
             Assert.Equal(direct.DependsOnStringMode, cached.DependsOnStringMode);
-            Assert.Equal(direct.Statements.Select(s => (s.Start, s.Length, s.Kind, s.NormalizedText)), cached.Statements.Select(s => (s.Start, s.Length, s.Kind, s.NormalizedText)));
+            Assert.Equal(
+                direct.Statements.Select(s => (s.Start, s.Length, s.Kind, s.NormalizedText)),
+                cached.Statements.Select(s => (s.Start, s.Length, s.Kind, s.NormalizedText)));
         }
     }
 

@@ -40,7 +40,7 @@ public sealed class PgSqlFuzzTarget : IFuzzTarget
             Require(standard.Statements.Count == escaping.Statements.Count, "the string modes split a mode-independent text differently");
             for (int i = 0; i < standard.Statements.Count; i++)
             {
-                RequireSame(standard.Statements[i], escaping.Statements[i], "the string modes classify a mode-independent statement differently");
+                RequireSame(standard.Statements[i], escaping.Statements[i], "the string modes classify a mode-independent statement apart");
             }
         }
     }
@@ -94,7 +94,7 @@ public sealed class PgSqlFuzzTarget : IFuzzTarget
         int end = 0;
         while (lexer.Next(out PgSqlToken token))
         {
-            Require(token.Start >= end && token.Length > 0 && token.End <= sql.Length, "a token is out of order, empty or outside the input");
+            Require(token.Start >= end && token.Length > 0 && token.End <= sql.Length, "a token is out of order, empty or outside");
             Require(tokens.Count < sql.Length, "the lexer returned more tokens than there are bytes");
             end = token.End;
             tokens.Add(token);
@@ -108,10 +108,8 @@ public sealed class PgSqlFuzzTarget : IFuzzTarget
     {
         Require(statement.Kinds.Contains(statement.Kind), "Kinds lacks Kind");
         Require(statement.NormalizedText.Length > 0, "normalized text is empty");
-        Require(statement.Relations.All(r => r.Length > 0) && statement.Relations.Distinct(StringComparer.Ordinal).Count() == statement.Relations.Count,
-            "relations hold an empty or repeated name");
-        Require(statement.Functions.All(f => f.Length > 0) && statement.Functions.Distinct(StringComparer.Ordinal).Count() == statement.Functions.Count,
-            "functions hold an empty or repeated name");
+        Require(AreDistinctNames(statement.Relations), "relations hold an empty or repeated name");
+        Require(AreDistinctNames(statement.Functions), "functions hold an empty or repeated name");
         Require(statement.Functions.Count == 0 || statement.OpaqueCode || statement.Kind == Wire.Enforcement.Policy.StatementKind.Prepare,
             "a statement calls functions but is not opaque");
         if (statement.Prepared is { } prepared)
@@ -121,6 +119,9 @@ public sealed class PgSqlFuzzTarget : IFuzzTarget
             CheckStatement(prepared, prepared.Start, end);
         }
     }
+
+    private static bool AreDistinctNames(IReadOnlyList<string> names)
+        => names.All(n => n.Length > 0) && names.Distinct(StringComparer.Ordinal).Count() == names.Count;
 
     private static void RequireSame(PgStatement a, PgStatement b, string what)
     {

@@ -38,7 +38,7 @@ internal sealed class PgNameList
         }
     }
 
-    /// <summary>A read-only snapshot of the names (shared empty list when there is none).</summary>
+    /// <summary>A read-only view of the names (a shared empty list when there is none); the list must not be added to after.</summary>
     public static IReadOnlyList<string> Freeze(PgNameList? list)
-        => list is null || list._names.Count == 0 ? [] : new ReadOnlyCollection<string>([.. list._names]);
+        => list is null || list._names.Count == 0 ? [] : new ReadOnlyCollection<string>(list._names);
 }

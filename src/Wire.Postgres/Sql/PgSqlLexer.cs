@@ -205,7 +205,9 @@ internal ref struct PgSqlLexer
         }
     }
 
-    /// <summary>An unquoted word, or one of the prefixed literals <c>E'</c> <c>B'</c> <c>X'</c> <c>N'</c> <c>U&amp;'</c> <c>U&amp;"</c>.</summary>
+    /// <summary>
+    /// An unquoted word, or one of the prefixed literals <c>E'</c> <c>B'</c> <c>X'</c> <c>N'</c> <c>U&amp;'</c> <c>U&amp;"</c>.
+    /// </summary>
     /// <remarks>
     /// A prefix only counts where a token starts: in <c>aE'x'</c> the word <c>aE</c> is longer, as flex's longest match makes it.
     /// </remarks>
@@ -227,7 +229,8 @@ internal ref struct PgSqlLexer
                 case 'n':
                     // The server reads N'...' as NCHAR followed by an ordinary constant, so the ordinary rules apply.
                     kind = PgSqlTokenKind.String;
-                    return ReadQuoted(start + 2, _standardConformingStrings ? QuoteMode.Standard : QuoteMode.Escape, plain: true, out flags);
+                    QuoteMode mode = _standardConformingStrings ? QuoteMode.Standard : QuoteMode.Escape;
+                    return ReadQuoted(start + 2, mode, plain: true, out flags);
             }
         }
         else if (lower == 'u' && At(start + 1) == '&')

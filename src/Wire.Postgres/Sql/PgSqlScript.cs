@@ -8,7 +8,9 @@ internal sealed class PgSqlScript
 {
     /// <summary>Creates a script.</summary>
     /// <param name="statements">The statements in text order; empty ones already dropped.</param>
-    /// <param name="dependsOnStringMode">Whether the other <c>standard_conforming_strings</c> setting could split the text differently.</param>
+    /// <param name="dependsOnStringMode">
+    /// Whether the other <c>standard_conforming_strings</c> setting could split the text differently.
+    /// </param>
     public PgSqlScript(IReadOnlyList<PgStatement> statements, bool dependsOnStringMode)
     {
         Statements = statements;

@@ -166,7 +166,9 @@ internal static class PgSqlText
         return written;
     }
 
-    /// <summary>The escape character of a <c>U&amp;"..."</c> identifier: the one named by a following <c>UESCAPE 'c'</c>, else backslash.</summary>
+    /// <summary>
+    /// The escape character of a <c>U&amp;"..."</c> identifier: the one named by a following <c>UESCAPE 'c'</c>, else backslash.
+    /// </summary>
     private static byte EscapeCharacter(ReadOnlySpan<byte> sql, ReadOnlySpan<PgSqlToken> tokens, int i)
     {
         if (i + 2 < tokens.Length && IsUescapeClause(sql, tokens, i + 1) && tokens[i + 2].Kind == PgSqlTokenKind.String)

@@ -26,7 +26,9 @@ internal struct PgSqlTokenBuffer : IDisposable
             }
 
             _tokens[_count] = token;
-            _keywords[_count] = token.Kind == PgSqlTokenKind.Word ? PgKeywords.Lookup(sql.Slice(token.Start, token.Length)) : PgKeyword.None;
+            _keywords[_count] = token.Kind == PgSqlTokenKind.Word
+                ? PgKeywords.Lookup(sql.Slice(token.Start, token.Length))
+                : PgKeyword.None;
             if ((token.Flags & PgSqlTokenFlags.PlainBackslash) != 0)
             {
                 HasPlainBackslash = true;

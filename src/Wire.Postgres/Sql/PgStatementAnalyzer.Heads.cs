@@ -233,7 +233,9 @@ internal ref partial struct PgStatementAnalyzer
     /// <summary>Reads the relation after the keyword at <paramref name="keyword"/> (ON t, TO t); -1 when the keyword is missing.</summary>
     private int ReadRelationAfter(int keyword) => keyword < 0 ? -1 : ReadRelation(keyword + 1);
 
-    /// <summary>Walks the definition after <paramref name="last"/>, or from <paramref name="fallback"/> when the head did not parse.</summary>
+    /// <summary>
+    /// Walks the definition after <paramref name="last"/>, or from <paramref name="fallback"/> when the head did not parse.
+    /// </summary>
     private void WalkAfter(int last, int fallback)
         => Walk(last >= fallback ? last + 1 : fallback, _tokens.Length, atStatementStart: false, counts: false);
 

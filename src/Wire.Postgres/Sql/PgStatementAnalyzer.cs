@@ -48,7 +48,8 @@ internal ref partial struct PgStatementAnalyzer
     /// <summary>Set by CREATE RULE: DO [ALSO|INSTEAD] introduces the rule's action statements.</summary>
     private bool _ruleActions;
 
-    private PgStatementAnalyzer(ReadOnlySpan<byte> sql, ReadOnlySpan<PgSqlToken> tokens, ReadOnlySpan<PgKeyword> keywords, bool allowPrepare)
+    private PgStatementAnalyzer(
+        ReadOnlySpan<byte> sql, ReadOnlySpan<PgSqlToken> tokens, ReadOnlySpan<PgKeyword> keywords, bool allowPrepare)
     {
         _sql = sql;
         _tokens = tokens;
@@ -62,10 +63,22 @@ internal ref partial struct PgStatementAnalyzer
     /// <param name="tokens">The statement's tokens, without the terminating <c>;</c>; at least one.</param>
     /// <param name="keywords">The keyword of each token (<see cref="PgKeyword.None"/> for non-words).</param>
     /// <param name="allowPrepare">False for the body of a PREPARE, which may not be another PREPARE.</param>
-    public static PgStatement Analyze(ReadOnlySpan<byte> sql, ReadOnlySpan<PgSqlToken> tokens, ReadOnlySpan<PgKeyword> keywords, bool allowPrepare)
+    public static PgStatement Analyze(
+        ReadOnlySpan<byte> sql, ReadOnlySpan<PgSqlToken> tokens, ReadOnlySpan<PgKeyword> keywords, bool allowPrepare)
     {
         var analyzer = new PgStatementAnalyzer(sql, tokens, keywords, allowPrepare);
-        return analyzer.Run();
+        try
+        {
+            return analyzer.Run();
+        }
+        finally
+        {
+            if (analyzer._frames.Length > 0)
+            {
+                // Frames hold no references, so the pool needs no clearing.
+                System.Buffers.ArrayPool<Frame>.Shared.Return(analyzer._frames);
+            }
+        }
     }
 
     private PgStatement Run()
@@ -129,7 +142,9 @@ internal ref partial struct PgStatementAnalyzer
         return i;
     }
 
-    /// <summary>Whether the option list between <paramref name="open"/> and <paramref name="close"/> turns an option on (last one wins).</summary>
+    /// <summary>
+    /// Whether the option list between <paramref name="open"/> and <paramref name="close"/> turns an option on (last one wins).
+    /// </summary>
     private readonly bool OptionIsOn(int open, int close, PgKeyword option, PgKeyword alternative)
     {
         bool on = false;
@@ -141,7 +156,7 @@ internal ref partial struct PgStatementAnalyzer
                 continue;
             }
 
-            if (K(itemStart) == option || K(itemStart) == alternative)
+            if (IsOption(itemStart, option) || IsOption(itemStart, alternative))
             {
                 on = itemStart + 1 >= i || !IsFalseValue(itemStart + 1);
             }
@@ -152,17 +167,68 @@ internal ref partial struct PgStatementAnalyzer
         return on;
     }
 
+    /// <summary>
+    /// Whether the option name at <paramref name="i"/> is <paramref name="option"/>: an unquoted word in any case, or a
+    /// quoted identifier spelled exactly in lower case (the server compares option names after folding, so
+    /// <c>("analyze")</c> is ANALYZE too).
+    /// </summary>
+    private readonly bool IsOption(int i, PgKeyword option)
+    {
+        if (K(i) == option)
+        {
+            return true;
+        }
+
+        if (T(i) != PgSqlTokenKind.QuotedIdentifier)
+        {
+            return false;
+        }
+
+        // Only EXPLAIN and VACUUM options get here, so building the name as a string costs nothing that matters.
+        string name = NameText(i, i);
+        ReadOnlySpan<byte> spelling = PgKeywords.Spelling(option);
+        if (name.Length != spelling.Length)
+        {
+            return false;
+        }
+
+        for (int c = 0; c < name.Length; c++)
+        {
+            if (name[c] != spelling[c])
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Whether an option value reads as false: 0, or false/off as a word, a quoted identifier or a string, in any case
+    /// (the server's defGetBoolean); anything else is true or an error.
+    /// </summary>
     private readonly bool IsFalseValue(int i)
     {
         PgSqlToken token = _tokens[i];
         ReadOnlySpan<byte> text = _sql.Slice(token.Start, token.Length);
-        return token.Kind switch
+        switch (token.Kind)
         {
-            PgSqlTokenKind.Word => K(i) is PgKeyword.False or PgKeyword.Off,
-            PgSqlTokenKind.Number => text.IndexOfAnyExcept((byte)'0') < 0,
-            PgSqlTokenKind.String => System.Text.Ascii.EqualsIgnoreCase(text, "'false'"u8) || System.Text.Ascii.EqualsIgnoreCase(text, "'off'"u8),
-            _ => false,
-        };
+            case PgSqlTokenKind.Word:
+                return K(i) is PgKeyword.False or PgKeyword.Off;
+            case PgSqlTokenKind.Number:
+                return text.IndexOfAnyExcept((byte)'0') < 0;
+            case PgSqlTokenKind.String:
+            case PgSqlTokenKind.QuotedIdentifier:
+                if (text.Length < 2 || text[0] != text[^1] || (token.Flags & PgSqlTokenFlags.Continued) != 0)
+                {
+                    return false;
+                }
+
+                ReadOnlySpan<byte> value = text[1..^1];
+                return System.Text.Ascii.EqualsIgnoreCase(value, "false"u8) || System.Text.Ascii.EqualsIgnoreCase(value, "off"u8);
+            default:
+                return false;
+        }
     }
 
     private readonly PgSqlTokenKind T(int i) => (uint)i < (uint)_tokens.Length ? _tokens[i].Kind : NoToken;
@@ -258,7 +324,9 @@ internal ref partial struct PgStatementAnalyzer
         }
     }
 
-    /// <summary>Reads a relation name at <paramref name="i"/> (skipping ONLY) and returns its last token, or i - 1 when there is none.</summary>
+    /// <summary>
+    /// Reads a relation name at <paramref name="i"/> (skipping ONLY) and returns its last token, or i - 1 when there is none.
+    /// </summary>
     private int ReadRelation(int i)
     {
         if (K(i) == PgKeyword.Only)

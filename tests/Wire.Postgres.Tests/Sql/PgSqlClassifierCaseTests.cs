@@ -35,7 +35,11 @@ public sealed class PgSqlClassifierCaseTests
         { "INSERT INTO t (update, delete) VALUES (1, 2)", "Insert", "t", "", "" },
         { "INSERT INTO t DEFAULT VALUES", "Insert", "t", "", "" },
         { "INSERT INTO t AS x (a) OVERRIDING SYSTEM VALUE VALUES (1) RETURNING x.a", "Insert", "t", "", "" },
-        { "INSERT INTO t VALUES (1) ON CONFLICT (id) DO UPDATE SET a = excluded.a", "Insert", "t", "", "" },
+        { "INSERT INTO t VALUES (1) ON CONFLICT (id) DO UPDATE SET a = excluded.a", "Insert+Update", "t", "", "" },
+        {
+            "INSERT INTO t (a) SELECT a FROM u ON CONFLICT (lower(a)) WHERE a > 0 DO UPDATE SET a = 1",
+            "Insert+Update", "t,u", "lower", "Copies Opaque"
+        },
         { "INSERT INTO t VALUES (1) ON CONFLICT ON CONSTRAINT c DO NOTHING", "Insert", "t", "", "" },
         { "UPDATE t SET a = 1 WHERE id = 2", "Update", "t", "", "" },
         { "UPDATE ONLY t AS x SET a = 1 WHERE x.id = 1", "Update", "t", "", "" },
@@ -59,7 +63,10 @@ public sealed class PgSqlClassifierCaseTests
         { "CREATE OR REPLACE TEMP RECURSIVE VIEW v (n) AS VALUES (1)", "Create", "v", "", "" },
         { "CREATE VIEW v (a, b) AS VALUES (1, 2)", "Create", "v", "", "" },
         { "CREATE TEMP TABLE t AS SELECT * FROM u", "Create+Select", "t,u", "", "Copies" },
-        { "CREATE UNLOGGED TABLE IF NOT EXISTS t (a, b) WITH (fillfactor = 70) AS TABLE u WITH NO DATA", "Create+Select", "t,u", "", "Copies" },
+        {
+            "CREATE UNLOGGED TABLE IF NOT EXISTS t (a, b) WITH (fillfactor = 70) AS TABLE u WITH NO DATA",
+            "Create+Select", "t,u", "", "Copies"
+        },
         { "CREATE TABLE t AS EXECUTE p (1)", "Create+Select+Execute", "t", "", "Copies" },
         { "CREATE MATERIALIZED VIEW m AS SELECT * FROM t WITH NO DATA", "Create+Select", "m,t", "", "Copies" },
         { "CREATE INDEX i ON t (a)", "Create", "t", "", "" },
@@ -199,7 +206,10 @@ public sealed class PgSqlClassifierCaseTests
         // WITH
         { "WITH x AS (DELETE FROM t RETURNING *) SELECT * FROM x", "Select+Delete", "t", "", "NoWhere Cte" },
         { "WITH x AS (SELECT * FROM t) DELETE FROM u WHERE id IN (SELECT id FROM x)", "Delete", "t,u", "", "" },
-        { "WITH RECURSIVE r(n) AS (VALUES (1) UNION ALL SELECT n + 1 FROM r WHERE n < 10) SELECT sum(n) FROM r", "Select", "", "sum", "Opaque" },
+        {
+            "WITH RECURSIVE r(n) AS (VALUES (1) UNION ALL SELECT n + 1 FROM r WHERE n < 10) SELECT sum(n) FROM r",
+            "Select", "", "sum", "Opaque"
+        },
         {
             "WITH u AS (UPDATE t SET a = 1 WHERE id = 1 RETURNING *), i AS (INSERT INTO log SELECT * FROM u) SELECT count(*) FROM i",
             "Select+Update+Insert", "t,log", "count", "Cte Copies Opaque"
@@ -223,6 +233,12 @@ public sealed class PgSqlClassifierCaseTests
         { "EXPLAIN (ANALYZE false) DELETE FROM t", "Other", "t", "", "Explain" },
         { "EXPLAIN (ANALYZE off, ANALYZE on) DELETE FROM t WHERE a = 1", "Delete", "t", "", "Explain" },
         { "EXPLAIN (FORMAT JSON) DELETE FROM t", "Other", "t", "", "Explain" },
+        { "EXPLAIN (\"analyze\") DELETE FROM t", "Delete", "t", "", "NoWhere Explain" },
+        { "EXPLAIN (\"ANALYZE\") DELETE FROM t", "Other", "t", "", "Explain" },
+        { "EXPLAIN (ANALYZE 'OFF') DELETE FROM t", "Other", "t", "", "Explain" },
+        { "EXPLAIN (ANALYZE \"off\", VERBOSE) DELETE FROM t", "Other", "t", "", "Explain" },
+        { "EXPLAIN (ANALYZE 0) DELETE FROM t", "Other", "t", "", "Explain" },
+        { "EXPLAIN (ANALYZE 1) DELETE FROM t", "Delete", "t", "", "NoWhere Explain" },
         { "EXPLAIN VERBOSE SELECT f(x) FROM t", "Other", "t", "f", "Opaque Explain" },
         { "EXPLAIN ANALYSE VERBOSE SELECT 1", "Select", "", "", "Explain" },
         { "EXPLAIN ANALYZE EXECUTE p(1)", "Execute", "", "", "Explain" },
@@ -289,9 +305,13 @@ public sealed class PgSqlClassifierCaseTests
         // Functions and what is not one
         { "SELECT * FROM generate_series(1, 10) AS g(i)", "Select", "", "generate_series", "Opaque" },
         { "SELECT * FROM t, LATERAL unnest(t.arr) WITH ORDINALITY AS u(x, n)", "Select", "t", "unnest", "Opaque" },
-        { "SELECT * FROM ROWS FROM (generate_series(1, 2), unnest(ARRAY[1])) AS x(a, b)", "Select", "", "generate_series,unnest", "Opaque" },
         {
-            "SELECT x FROM t WHERE a IN (1, 2) AND EXISTS (SELECT 1) AND b = ANY (ARRAY[1]) AND c = ALL (SELECT 1) AND NOT (d OR (e AND f))",
+            "SELECT * FROM ROWS FROM (generate_series(1, 2), unnest(ARRAY[1])) AS x(a, b)",
+            "Select", "", "generate_series,unnest", "Opaque"
+        },
+        {
+            "SELECT x FROM t WHERE a IN (1, 2) AND EXISTS (SELECT 1) AND b = ANY (ARRAY[1]) AND c = ALL (SELECT 1) "
+            + "AND NOT (d OR (e AND f))",
             "Select", "t", "", ""
         },
         { "SELECT count(*) FILTER (WHERE x > 0) OVER (PARTITION BY y ORDER BY z) FROM t", "Select", "t", "count", "Opaque" },
@@ -303,7 +323,10 @@ public sealed class PgSqlClassifierCaseTests
             "Select", "t", "", ""
         },
         { "SELECT pg_catalog.now(), \"MyFunc\"(1), S.F(2)", "Select", "", "pg_catalog.now,MyFunc,s.f", "Opaque" },
-        { "SELECT extract(year FROM d), substring(s FROM 1 FOR 2), trim(BOTH ' ' FROM s) FROM t", "Select", "t", "extract,substring,trim", "Opaque" },
+        {
+            "SELECT extract(year FROM d), substring(s FROM 1 FOR 2), trim(BOTH ' ' FROM s) FROM t",
+            "Select", "t", "extract,substring,trim", "Opaque"
+        },
         { "SELECT left(s, 2), right(s, 2), replace(s, 'a', 'b') FROM t", "Select", "t", "left,right,replace", "Opaque" },
         { "SELECT a FROM t GROUP BY ROLLUP (a), CUBE (b), GROUPING SETS ((a), (b))", "Select", "t", "", "" },
         { "SELECT cube(1)", "Select", "", "cube", "Opaque" },
@@ -316,6 +339,27 @@ public sealed class PgSqlClassifierCaseTests
         { "SELECT x FROM t ORDER BY f(x) DESC NULLS LAST LIMIT (10) OFFSET (5)", "Select", "t", "f", "Opaque" },
         { "SELECT * FROM t WHERE id = ANY($1::int[]) AND a LIKE 'x%' ESCAPE '!'", "Select", "t", "", "" },
         { "SELECT f(x) AS y, g (1) FROM t", "Select", "t", "f,g", "Opaque" },
+        { "SELECT filter(a), first(b), key(c), last(d), set(e), hash(f), options(g), over(h), zone(i) FROM t", "Select", "t",
+            "filter,first,key,last,set,hash,options,over,zone", "Opaque" },
+        { "SELECT * FROM t ORDER BY a FETCH FIRST (5) ROWS ONLY", "Select", "t", "", "" },
+        { "SELECT grouping(a), a FROM t GROUP BY GROUPING SETS ((a), ())", "Select", "t", "", "" },
+        { "SELECT * FROM t WHERE ts AT TIME ZONE ('UTC') > now()", "Select", "t", "now", "Opaque" },
+        { "SELECT f() FROM t WHERE x IN (SELECT y FROM u) AND z = (SELECT max(z) FROM v)", "Select", "t,u,v", "f,max", "Opaque" },
+        { "SELECT unknown_word (SELECT a FROM secrets)", "Select", "secrets", "unknown_word", "Opaque" },
+        { "SELECT * FROM ONLY (secrets)", "Select", "secrets", "", "" },
+        { "SELECT * FROM t UNION TABLE secrets", "Select", "t,secrets", "", "" },
+        { "SELECT * FROM t WHERE a = ANY (TABLE secrets)", "Select", "t,secrets", "", "" },
+        { "IMPORT FOREIGN SCHEMA r FROM SERVER s INTO l", "Other", "", "", "" },
+        {
+            "SELECT (1), ROW(1), ARRAY(SELECT 1), ARRAY[1], x = SOME (SELECT 1) FROM (SELECT 1) s JOIN (t JOIN u ON (true)) ON (true) "
+            + "WHERE (a) AND (b) OR (c) AND NOT (d) AND e IN (1) AND EXISTS (SELECT 1) AND (f) OVERLAPS (g)",
+            "Select", "t,u", "", ""
+        },
+        { "DELETE FROM t WHERE (x) RETURNING (a)", "Delete", "t", "", "" },
+        { "UPDATE t SET (a, b) = (SELECT 1, 2) WHERE (c)", "Update", "t", "", "Copies" },
+        { "WITH x(a, b) AS (SELECT 1, 2), y (c) AS (VALUES (3)) SELECT * FROM x, y", "Select", "", "", "" },
+        { "SELECT * FROM t AS a (x, y) JOIN u b (z) USING (id)", "Select", "t,u", "", "" },
+        { "SELECT a::numeric(5), b::character varying(3), c::timestamptz(0), d::bit(2) FROM t", "Select", "t", "", "" },
         { "SELECT * FROM t WHERE (a, b) IN ((1, 2)) AND x BETWEEN (1) AND (2)", "Select", "t", "", "" },
     };
 
