@@ -74,6 +74,27 @@ public sealed class MaskingTests(PostgresFixture fixture)
     }
 
     [Fact]
+    public async Task Whole_row_references_and_renamed_view_columns_are_masked_but_counts_are_not()
+    {
+        var (h, c) = await StartAsync(fixture);
+        await using var _ = h;
+        await h.DirectScalarAsync($"CREATE VIEW public.{c}_r AS SELECT id, email AS contact FROM public.{c}; GRANT ALL ON public.{c}_r TO {PostgresFixture.ScramUser}");
+        var result = await h.Wire.RunPsqlAsync(Psql, $"""
+            SELECT md5(x::text) FROM {c} x WHERE id = 1;
+            SELECT {c}::text FROM {c} WHERE id = 1;
+            SELECT md5(contact) FROM {c}_r WHERE id = 1;
+            SELECT count(*), max(id) FROM {c};
+            SELECT count(*) FROM {c} x WHERE x.id > 0;
+            """);
+        var lines = result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(new string('*', 32), lines[0]);
+        Assert.DoesNotContain("alice", lines[1], StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(new string('*', 32), lines[2]);
+        Assert.Equal("2|2", lines[3]);
+        Assert.Equal("2", lines[4]);
+    }
+
+    [Fact]
     public async Task Detectors_mask_expression_values_of_unrelated_statements()
     {
         var (h, _) = await StartAsync(fixture);

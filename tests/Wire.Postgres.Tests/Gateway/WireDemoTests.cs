@@ -56,7 +56,7 @@ public sealed partial class WireDemoTests
                 .RootElement.GetProperty("recording").GetProperty("key").GetString()!));
         Assert.NotEmpty(verification);
         Assert.All(verification, v => Assert.True(v.IsValid, v.ToString()));
-        Assert.Contains(File.ReadAllText(verification[0].Path), "denied", StringComparison.Ordinal);
+        Assert.Contains("\"outcome\":\"denied\"", File.ReadAllText(verification[0].Path), StringComparison.Ordinal);
 
         wire.Signal(PosixSignal.SIGINT);
         Assert.Equal(0, await wire.WaitForExitAsync(TimeSpan.FromSeconds(30)));
