@@ -26,6 +26,23 @@ internal sealed partial class PgEnforcer
 
     private void Record(RecordEvent recordEvent) => _recorder?.TryRecord(recordEvent);
 
+    /// <summary>
+    /// Text as recordings and approvers may see it: with the session's content detectors applied (DESIGN.md §4: text,
+    /// parameters and results are masked before they are recorded).
+    /// </summary>
+    private string MaskText(string text)
+    {
+        if (MaskPolicy.Scanner is not { } scanner || text.Length == 0)
+        {
+            return text;
+        }
+        var bytes = Encoding.UTF8.GetBytes(text);
+        return scanner.MaskInPlace(bytes) > 0 ? Encoding.UTF8.GetString(bytes) : text;
+    }
+
+    private IReadOnlyList<string?>? MaskTexts(IReadOnlyList<string?>? values) =>
+        values is null || MaskPolicy.Scanner is null ? values : [.. values.Select(v => v is null ? null : MaskText(v))];
+
     /// <summary>Records what was decided for each statement of an execution, with the client's own text.</summary>
     private void RecordCommand(PgPrepared definition, ReadOnlySpan<byte> sql, Verdict verdict, string outcome, string? approver = null)
     {
@@ -37,7 +54,7 @@ internal sealed partial class PgEnforcer
         var recorded = ToRecorded(verdict.Action);
         if (definition.Statements.Count == 0)
         {
-            Record(new CommandEvent(definition.Text ?? "", definition.Parameters, "other", recorded, verdict.Rule, approver, outcome));
+            Record(new CommandEvent(MaskText(definition.Text ?? ""), MaskTexts(definition.Parameters), "other", recorded, verdict.Rule, approver, outcome));
             return;
         }
         foreach (var statement in definition.Statements)
@@ -45,7 +62,8 @@ internal sealed partial class PgEnforcer
             string text = !sql.IsEmpty && statement.Start + statement.Length <= sql.Length
                 ? Encoding.UTF8.GetString(sql.Slice(statement.Start, statement.Length))
                 : definition.Text ?? statement.NormalizedText;
-            Record(new CommandEvent(text, definition.Parameters, StatementKindNames.Name(statement.Kind), recorded, verdict.Rule, approver, outcome));
+            Record(new CommandEvent(MaskText(text), MaskTexts(definition.Parameters), StatementKindNames.Name(statement.Kind), recorded, verdict.Rule, approver,
+                outcome));
         }
     }
 
@@ -95,8 +113,9 @@ internal sealed partial class PgEnforcer
         {
             return;
         }
+        // The body was masked in place before this runs, so the message is already clean.
         var error = PgErrorFields.Parse(body);
-        Record(new ErrorEvent(error.SqlState, error.Message));
+        Record(new ErrorEvent(error.SqlState, MaskText(error.Message)));
         _resultRows = 0;
         _resultBytes = 0;
     }

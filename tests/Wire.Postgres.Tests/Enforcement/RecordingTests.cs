@@ -66,6 +66,41 @@ public sealed class RecordingTests(PostgresFixture fixture) : IDisposable
     }
 
     [Fact]
+    public async Task Recorded_text_and_parameters_are_masked()
+    {
+        var rules = Wire.Enforcement.Policy.RuleSet.Create(
+        [
+            new Wire.Enforcement.Policy.RuleDefinition
+            {
+                Name = "pii", Action = Wire.Enforcement.Policy.PolicyAction.Mask, Detectors = ["ssn", "email"],
+            },
+        ]);
+        await using (var h = EnforcementHarness.Start(fixture, rules, Factory(_dir)))
+        {
+            await using var connection = await h.Wire.OpenClientAsync();
+            await using var command = new NpgsqlCommand("SELECT '123-45-6789' AS s, @p AS e", connection);
+            command.Parameters.AddWithValue("p", "carol@example.net");
+            await using (var reader = await command.ExecuteReaderAsync())
+            {
+                Assert.True(await reader.ReadAsync());
+                Assert.Equal("***********", reader.GetString(0));
+                Assert.Equal("*****************", reader.GetString(1));
+            }
+        }
+
+        string file = Assert.Single(Directory.GetFiles(_dir, "*.jsonl"));
+        for (int i = 0; i < 100 && !File.ReadAllText(file).Contains("session.end", StringComparison.Ordinal); i++)
+        {
+            await Task.Delay(50);
+        }
+        string text = await File.ReadAllTextAsync(file);
+        Assert.Contains("SELECT '***********' AS s", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("123-45-6789", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("carol@example.net", text, StringComparison.Ordinal);
+        Assert.True(RecordingVerifier.VerifyFile(file, Key).IsValid);
+    }
+
+    [Fact]
     public async Task A_failing_recorder_refuses_statements_with_58000()
     {
         // A recording directory whose parent is a regular file cannot be created: the recorder is unhealthy from the start.
