@@ -49,6 +49,7 @@ internal sealed partial class PgCatalog : IDisposable
     private readonly Lock _cacheLock = new();
     private readonly Dictionary<uint, (PgRelationInfo Info, long Expires)> _cache = [];
     private readonly Dictionary<string, (uint[] Oids, long Expires)> _names = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (bool UserDefined, long Expires)> _functions = new(StringComparer.Ordinal);
     private PgUpstreamConnection? _connection;
 
     public PgCatalog(PgTargetOptions target, PgLimits limits, ILogger logger, TimeProvider time)
@@ -93,6 +94,7 @@ internal sealed partial class PgCatalog : IDisposable
             foreach (var name in names)
             {
                 _names[name] = ([], expires);
+                _functions[name] = (true, expires);
             }
         }
     }
@@ -104,6 +106,7 @@ internal sealed partial class PgCatalog : IDisposable
         {
             _cache.Clear();
             _names.Clear();
+            _functions.Clear();
         }
     }
 
@@ -177,6 +180,57 @@ internal sealed partial class PgCatalog : IDisposable
             foreach (var (name, oids) in found)
             {
                 _names[name] = ([.. oids], expires);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Whether a function name (as SQL wrote it) may be user-defined: some function of that name lives outside
+    /// pg_catalog and information_schema, or none is known (created in the client's open transaction). False when the
+    /// name must be looked up first.
+    /// </summary>
+    public bool TryGetFunction(string name, out bool userDefined)
+    {
+        lock (_cacheLock)
+        {
+            if (_functions.TryGetValue(name, out var entry) && entry.Expires > _time.GetTimestamp())
+            {
+                userDefined = entry.UserDefined;
+                return true;
+            }
+        }
+        userDefined = true;
+        return false;
+    }
+
+    /// <summary>Looks up function names (see <see cref="TryGetFunction"/>).</summary>
+    public async Task ResolveFunctionsAsync(IReadOnlyCollection<string> names, CancellationToken ct)
+    {
+        var plain = names.ToDictionary(n => n, n => n[(n.LastIndexOf('.') + 1)..], StringComparer.Ordinal);
+        var builtIn = new HashSet<string>(StringComparer.Ordinal);
+        var userDefined = new HashSet<string>(StringComparer.Ordinal);
+        await _connectionLock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            string sql = "SELECT p.proname, bool_or(n.nspname NOT IN ('pg_catalog', 'information_schema')) FROM pg_catalog.pg_proc p " +
+                "JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE p.proname IN (" +
+                string.Join(", ", plain.Values.Distinct().Select(Literal)) + ") GROUP BY p.proname";
+            foreach (var row in await QueryWithRetryAsync(sql, ct).ConfigureAwait(false))
+            {
+                (row[1] == "t" ? userDefined : builtIn).Add(row[0]!);
+            }
+        }
+        finally
+        {
+            _connectionLock.Release();
+        }
+
+        long expires = Expiry();
+        lock (_cacheLock)
+        {
+            foreach (var (name, function) in plain)
+            {
+                _functions[name] = (!builtIn.Contains(function) || userDefined.Contains(function), expires);
             }
         }
     }

@@ -199,7 +199,10 @@ internal sealed partial class PgEnforcer
         {
             CountRow(body.Length + 5);
         }
-        _rowPlan.Apply(body);
+        if (_rowPlan.HasWork)
+        {
+            _rowPlan.Apply(body);
+        }
         return PgBackendAction.Forward;
     }
 

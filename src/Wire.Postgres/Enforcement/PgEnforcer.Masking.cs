@@ -23,6 +23,8 @@ internal sealed partial class PgEnforcer
 
     public List<uint> MissingOids { get; } = [];
 
+    public List<string> MissingFunctions { get; } = [];
+
     public PgCatalog? Catalog => _catalog;
 
     /// <summary>The session's mask rules, compiled; rebuilt when the rules reload.</summary>
@@ -59,9 +61,27 @@ internal sealed partial class PgEnforcer
 
         bool tainted = false;
         MissingNames.Clear();
+        MissingFunctions.Clear();
         foreach (var statement in statements)
         {
             string text = statement.NormalizedText;
+            foreach (var function in statement.Functions)
+            {
+                // A user-defined function may read masked columns and return them under any name (a set-returning
+                // function in FROM, a scalar one in the select list): its results are treated like expressions over them.
+                if (_catalog is null)
+                {
+                    tainted = true;
+                }
+                else if (!_catalog.TryGetFunction(function, out bool userDefined))
+                {
+                    MissingFunctions.Add(function);
+                }
+                else
+                {
+                    tainted |= userDefined;
+                }
+            }
             foreach (var word in mask.ColumnNames)
             {
                 tainted |= ContainsWord(text, word);
@@ -92,7 +112,7 @@ internal sealed partial class PgEnforcer
                 }
             }
         }
-        return MissingNames.Count > 0 ? null : tainted;
+        return MissingNames.Count > 0 || MissingFunctions.Count > 0 ? null : tainted;
     }
 
     /// <summary>

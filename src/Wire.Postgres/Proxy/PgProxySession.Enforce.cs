@@ -423,11 +423,16 @@ internal sealed partial class PgProxySession
         var catalog = enforcer.Catalog!;
         string[] names = [.. enforcer.MissingNames];
         uint[] oids = [.. enforcer.MissingOids];
+        string[] functions = [.. enforcer.MissingFunctions];
         try
         {
             if (names.Length > 0)
             {
                 await catalog.ResolveNamesAsync(names, ct).ConfigureAwait(false);
+            }
+            if (functions.Length > 0)
+            {
+                await catalog.ResolveFunctionsAsync(functions, ct).ConfigureAwait(false);
             }
             if (oids.Length > 0)
             {
@@ -437,7 +442,7 @@ internal sealed partial class PgProxySession
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             Log.CatalogFailed(_logger, Id, ex.Message);
-            catalog.MarkUnresolvable(oids, names);
+            catalog.MarkUnresolvable(oids, [.. names, .. functions]);
         }
     }
 

@@ -95,6 +95,42 @@ public sealed class MaskingTests(PostgresFixture fixture)
     }
 
     [Fact]
+    public async Task Partitions_binary_cursors_and_functions_over_masked_columns_are_masked()
+    {
+        var (h, c) = await StartAsync(fixture);
+        await using var _ = h;
+        await h.DirectScalarAsync($"""
+            CREATE TABLE public.{c}_part (id int, ssn text) PARTITION BY RANGE (id);
+            CREATE TABLE public.{c}_part_1 PARTITION OF public.{c}_part FOR VALUES FROM (0) TO (100);
+            INSERT INTO public.{c}_part VALUES (1, '{Ssn}');
+            CREATE FUNCTION public.{c}_contacts() RETURNS TABLE (who text) LANGUAGE sql AS 'SELECT email FROM public.{c}';
+            GRANT ALL ON public.{c}_part, public.{c}_part_1 TO {PostgresFixture.ScramUser};
+            """);
+        // The rule names public.<customers>.email and *.*.ssn: the partition's ssn is covered through its parent as well.
+        var result = await h.Wire.RunPsqlAsync(Psql, $"""
+            SELECT ssn FROM {c}_part_1;
+            SELECT who FROM {c}_contacts();
+            SELECT upper(who) FROM {c}_contacts();
+            """);
+        Assert.DoesNotContain(Ssn, result.StandardOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain("ALICE", result.StandardOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain(Email, result.StandardOutput, StringComparison.Ordinal);
+
+        // A BINARY cursor: rows in binary format, masked type-aware (text types as text).
+        await using var connection = await h.Wire.OpenClientAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var declare = new NpgsqlCommand($"DECLARE bc BINARY CURSOR FOR SELECT email, id FROM {c} ORDER BY id", connection, transaction))
+        {
+            await declare.ExecuteNonQueryAsync();
+        }
+        await using var fetch = new NpgsqlCommand("FETCH 1 FROM bc", connection, transaction);
+        await using var reader = await fetch.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.Equal(Stars(Email), reader.GetString(0));
+        Assert.Equal(1, reader.GetInt32(1));
+    }
+
+    [Fact]
     public async Task Detectors_mask_expression_values_of_unrelated_statements()
     {
         var (h, _) = await StartAsync(fixture);
