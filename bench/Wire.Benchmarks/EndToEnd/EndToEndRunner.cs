@@ -11,7 +11,7 @@ internal static class EndToEndRunner
     {
         if (args.Length == 0)
         {
-            Console.Error.WriteLine("usage: e2e pg [--smoke] [--seconds N] [--rounds N]");
+            Console.Error.WriteLine("usage: e2e pg|pg-mask [--smoke] [--seconds N] [--rounds N]");
             return 2;
         }
 
@@ -19,7 +19,8 @@ internal static class EndToEndRunner
         string markdown = args[0] switch
         {
             "pg" => await PgEndToEnd.RunAsync(settings).ConfigureAwait(false),
-            _ => throw new ArgumentException($"unknown protocol \"{args[0]}\" (known: pg)"),
+            "pg-mask" => await PgMaskEndToEnd.RunAsync(settings).ConfigureAwait(false),
+            _ => throw new ArgumentException($"unknown workload \"{args[0]}\" (known: pg, pg-mask)"),
         };
 
         Console.WriteLine(markdown);

@@ -23,7 +23,8 @@ internal sealed class WireGatewayProcess : IAsyncDisposable
     /// <summary>The gateway's process id (for its CPU time).</summary>
     public int Pid => _process.Id;
 
-    public static async Task<WireGatewayProcess> StartAsync(LocalPostgresServer server, string role, string password, string token)
+    /// <param name="extraConfig">Top-level config keys to add, as JSON members (for example <c>"rules": []</c>); empty for none.</param>
+    public static async Task<WireGatewayProcess> StartAsync(LocalPostgresServer server, string role, string password, string token, string extraConfig = "")
     {
         string directory = Directory.CreateTempSubdirectory("wire-bench-").FullName;
         int port;
@@ -41,6 +42,7 @@ internal sealed class WireGatewayProcess : IAsyncDisposable
                 "targets": [ { "name": "bench", "host": "{{server.Host}}", "port": {{server.Port}}, "database": "bench",
                                "username": "{{role}}", "password": "env:WIRE_BENCH_DB_PASSWORD", "sslMode": "disable" } ]
               },
+              {{(extraConfig.Length == 0 ? "" : extraConfig + ",")}}
               "logging": { "level": "warning" }
             }
             """).ConfigureAwait(false);
