@@ -87,6 +87,33 @@ public sealed class PgMaskPlanProperties
         }
     }
 
+    [Property(MaxTest = 500)]
+    public void Copy_rows_keep_their_length_and_structure(byte[] row, bool csv, bool binary, bool header)
+    {
+        var format = new PgCopyFormat(csv, csv ? (byte)',' : (byte)'\t', (byte)'"', (byte)'"', header, "t", null, Understood: true);
+        var masker = new PgCopyMasker(format, binary, [(Full, null, 25u), (null, Scanner, 25u), (Full, null, 23u)], Full);
+        var data = row.ToArray();
+        try
+        {
+            masker.Apply(data);
+        }
+        catch (ProtocolViolationException)
+        {
+            return;
+        }
+        Assert.Equal(row.Length, data.Length);
+        for (int i = 0; i < row.Length; i++)
+        {
+            // Masks write '*' or digits only, never over a delimiter or the row's final line end.
+            if (data[i] != row[i])
+            {
+                Assert.True(data[i] == '*' || data[i] is >= (byte)'0' and <= (byte)'9' || binary, $"byte {i}: {row[i]} -> {data[i]}");
+                Assert.False(!binary && !csv && row[i] == format.Delimiter, $"delimiter at {i} was masked");
+                Assert.False(!binary && i == row.Length - 1 && row[i] == '\n', "the row's line end was masked");
+            }
+        }
+    }
+
     private static byte[] Build(byte[]?[] values)
     {
         var stream = new MemoryStream();

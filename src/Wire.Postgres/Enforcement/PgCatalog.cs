@@ -29,14 +29,14 @@ internal sealed partial class PgCatalog : IDisposable
             JOIN pg_catalog.pg_rewrite w ON w.ev_class = x.base
             JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = w.oid
              AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjsubid > 0 AND d.refobjid <> x.base)
-        SELECT 'c', c.oid, a.attnum, n.nspname, c.relname, a.attname FROM rel r
+        SELECT 'c', c.oid, a.attnum, n.nspname, c.relname, a.attname, a.atttypid FROM rel r
           JOIN pg_catalog.pg_class c ON c.oid = r.oid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
           LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
         UNION ALL
-        SELECT 'a', a.rel, 0, n.nspname, c.relname, NULL FROM anc a
+        SELECT 'a', a.rel, 0, n.nspname, c.relname, NULL, NULL FROM anc a
           JOIN pg_catalog.pg_class c ON c.oid = a.anc JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE a.anc <> a.rel
         UNION ALL
-        SELECT 'd', x.rel, 0, n.nspname, c.relname, t.attname FROM deps x
+        SELECT 'd', x.rel, 0, n.nspname, c.relname, t.attname, NULL FROM deps x
           JOIN pg_catalog.pg_class c ON c.oid = x.base JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
           JOIN pg_catalog.pg_attribute t ON t.attrelid = x.base AND t.attnum = x.attnum
         """;
@@ -329,7 +329,7 @@ internal sealed partial class PgCatalog : IDisposable
 
     private static void AddRow(string?[] row, Dictionary<uint, PgRelationInfo> found)
     {
-        if (row.Length != 6)
+        if (row.Length != 7)
         {
             ProtocolViolationException.Throw("unexpected catalog row");
         }
@@ -349,6 +349,7 @@ internal sealed partial class PgCatalog : IDisposable
                 if (column is not null)
                 {
                     info.Columns[attnum] = column;
+                    info.ColumnTypes[attnum] = uint.Parse(row[6] ?? "0", CultureInfo.InvariantCulture);
                 }
                 break;
             case "a" when found.TryGetValue(oid, out var child):

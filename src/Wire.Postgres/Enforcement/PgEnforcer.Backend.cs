@@ -18,7 +18,8 @@ internal sealed partial class PgEnforcer
     /// <summary>Whether the server pump must hand this response type, whole, to <see cref="OnBackendMessage"/>.</summary>
     public bool IsTracked(byte type) => type is (byte)'1' or (byte)'2' or (byte)'3' or (byte)'t' or (byte)'T' or (byte)'n'
         or (byte)'C' or (byte)'I' or (byte)'s' or (byte)'E' or (byte)'Z' or (byte)'S'
-        || (type is (byte)'D' or (byte)'N' or (byte)'A' or (byte)'V' && Masks);
+        || (type is (byte)'D' or (byte)'N' or (byte)'A' or (byte)'V' or (byte)'H' && Masks)
+        || (type is (byte)'d' or (byte)'c' && _copyMasker is not null);
 
     /// <summary>Whether <paramref name="encoding"/> (a <c>client_encoding</c> value) is one Wire refuses.</summary>
     public static bool IsUnsafeEncoding(string encoding)
@@ -70,6 +71,14 @@ internal sealed partial class PgEnforcer
                     return PgBackendAction.Forward;
                 case (byte)'D':
                     return OnDataRow(body);
+                case (byte)'H':
+                    return OnCopyOut(body);
+                case (byte)'d':
+                    _copyMasker?.Apply(body);
+                    return PgBackendAction.Forward;
+                case (byte)'c':
+                    _copyMasker = null;
+                    return PgBackendAction.Forward;
                 case (byte)'T':
                     if (!OnRowDescription(body))
                     {
@@ -203,6 +212,68 @@ internal sealed partial class PgEnforcer
         {
             _rowPlan.Apply(body);
         }
+        return PgBackendAction.Forward;
+    }
+
+    private PgCopyMasker? _copyMasker;
+
+    /// <summary>CopyOutResponse: rows of a COPY TO STDOUT follow; they are masked like the columns they come from.</summary>
+    private PgBackendAction OnCopyOut(ReadOnlySpan<byte> body)
+    {
+        _copyMasker = null;
+        if (!Masks || body.Length < 3 || _pending.Count == 0)
+        {
+            return PgBackendAction.Forward;
+        }
+        bool binary = body[0] == 1;
+        int count = BinaryPrimitives.ReadInt16BigEndian(body[1..]);
+        ref var head = ref _pending.Head;
+        var statements = head.Statements?.Statements ?? [];
+        var statement = head.Kind == PgPendingKind.Query && head.Completed < statements.Count ? statements[head.Completed]
+            : statements.FirstOrDefault(s => s.Kinds.Contains(StatementKind.CopyTo));
+        var format = statement is null ? new PgCopyFormat(false, (byte)'\t', (byte)'"', (byte)'"', false, null, null, Understood: false)
+            : PgCopyFormat.Parse(statement.NormalizedText);
+
+        var mask = MaskPolicy;
+        var columns = new (Wire.Enforcement.Masking.ValueMasker?, Wire.Enforcement.Masking.ContentScanner?, uint)[Math.Max(count, 0)];
+        PgRelationInfo? relation = null;
+        if (format.Relation is { } name)
+        {
+            _relations.Clear();
+            if (_catalog is null || !_catalog.TryGetByName(name, _relations) || _relations.Count != 1)
+            {
+                // Not known for sure (not found, or the same name in several schemas): every field is masked.
+                relation = PgRelationInfo.Missing;
+            }
+            else
+            {
+                relation = _relations[0];
+            }
+        }
+
+        short[] attributes = relation is null || !relation.Exists ? []
+            : format.Columns is { } named ? [.. named.Select(n => relation.Columns.FirstOrDefault(c => c.Value == n).Key)]
+            : [.. relation.Columns.Keys.Order()];
+        for (int i = 0; i < columns.Length; i++)
+        {
+            if (relation is null)
+            {
+                // COPY (query): its columns are expressions.
+                columns[i] = head.Tainted ? (mask.Full, null, 0u) : (null, mask.Scanner, 0u);
+            }
+            else if (!relation.Exists || i >= attributes.Length || attributes[i] == 0)
+            {
+                columns[i] = (mask.Full, null, 0u);
+            }
+            else
+            {
+                short attribute = attributes[i];
+                uint type = relation.ColumnTypes.GetValueOrDefault(attribute);
+                columns[i] = mask.StyleFor(relation, attribute) is { } style ? (mask.Masker(style), null, type)
+                    : (null, mask.ScanAllText ? mask.Scanner : null, type);
+            }
+        }
+        _copyMasker = new PgCopyMasker(format, binary, columns, mask.Full);
         return PgBackendAction.Forward;
     }
 

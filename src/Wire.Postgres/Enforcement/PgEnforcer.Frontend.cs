@@ -310,7 +310,7 @@ internal sealed partial class PgEnforcer
     /// <summary>
     /// Whether the execution computes with masked data (see <see cref="IsTainted"/>); false when the catalog must be asked
     /// first. A tainted statement that copies data elsewhere (CREATE TABLE AS, SELECT INTO, INSERT ... SELECT, COPY to a
-    /// file or program), and a COPY TO of masked data (COPY rows are not masked yet), are refused.
+    /// file or program) is refused.
     /// </summary>
     private bool TryTaint(PgPrepared definition, out bool tainted, out Verdict? refusal)
     {
@@ -333,10 +333,6 @@ internal sealed partial class PgEnforcer
             if (tainted && statement.CopiesData)
             {
                 refusal = Verdict.Deny(null, "the statement copies data that is masked for you");
-            }
-            else if (statement.Kinds.Contains(StatementKind.CopyTo) && (tainted || MaskPolicy.ScanAllText))
-            {
-                refusal = Verdict.Deny(null, "COPY TO of data that is masked for you is not supported; use SELECT");
             }
         }
         return true;

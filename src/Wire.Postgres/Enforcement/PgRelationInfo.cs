@@ -19,6 +19,9 @@ internal sealed class PgRelationInfo
     /// <summary>Column names by attribute number.</summary>
     public Dictionary<short, string> Columns { get; } = [];
 
+    /// <summary>Column type OIDs by attribute number.</summary>
+    public Dictionary<short, uint> ColumnTypes { get; } = [];
+
     /// <summary><c>schema.name</c> of every ancestor (pg_inherits, transitively).</summary>
     public List<string> Ancestors { get; } = [];
 

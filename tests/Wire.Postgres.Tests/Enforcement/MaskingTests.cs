@@ -211,13 +211,40 @@ public sealed class MaskingTests(PostgresFixture fixture)
         var result = await h.Wire.RunPsqlAsync(Psql, $"""
             CREATE TABLE {c}_copy AS SELECT ssn FROM {c};
             SELECT ssn INTO {c}_copy2 FROM {c};
-            COPY (SELECT email FROM {c}) TO STDOUT;
+            COPY (SELECT email FROM {c}) TO '/tmp/wire-should-not-exist.txt';
             SELECT 'still here';
             """);
         Assert.Equal(3, result.StandardError.Split("masked for you").Length - 1);
         Assert.Contains("still here", result.StandardOutput, StringComparison.Ordinal);
         Assert.DoesNotContain(Email, result.StandardOutput, StringComparison.Ordinal);
         Assert.False(await h.ExistsAsync(c + "_copy"));
+    }
+
+    [Fact]
+    public async Task Copy_to_stdout_rows_are_masked_in_every_format()
+    {
+        var (h, c) = await StartAsync(fixture);
+        await using var _ = h;
+        var result = await h.Wire.RunPsqlAsync(["-X", "-q", "-v", "ON_ERROR_STOP=0"], $"""
+            COPY {c} TO STDOUT;
+            COPY {c} (id, email) TO STDOUT WITH (FORMAT csv, HEADER);
+            COPY (SELECT upper(email), 'x@y.org' FROM {c} ORDER BY id) TO STDOUT (FORMAT csv);
+            """);
+        string output = result.StandardOutput;
+        Assert.DoesNotContain(Email, output, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain(Ssn, output, StringComparison.Ordinal);
+        Assert.Contains($"1\tAlice\t{Stars(Email)}\t{Stars(Ssn)}\tcall me", output, StringComparison.Ordinal);
+        Assert.Contains("2\tBob\t" + Stars("bob@example.org") + "\t" + Stars("234-56-7890") + "\t\\N", output, StringComparison.Ordinal);
+        Assert.Contains($"id,email\n1,{Stars(Email)}\n", output, StringComparison.Ordinal);
+        Assert.Contains($"{Stars(Email)},*******", output, StringComparison.Ordinal);
+
+        await using var connection = await h.Wire.OpenClientAsync();
+        await using var export = await connection.BeginBinaryExportAsync($"COPY {c} (id, email, ssn, name) TO STDOUT (FORMAT binary)");
+        Assert.Equal(4, await export.StartRowAsync());
+        Assert.Equal(1, await export.ReadAsync<int>());
+        Assert.Equal(Stars(Email), await export.ReadAsync<string>());
+        Assert.Equal(Stars(Ssn), await export.ReadAsync<string>());
+        Assert.Equal("Alice", await export.ReadAsync<string>());
     }
 
     [Fact]
