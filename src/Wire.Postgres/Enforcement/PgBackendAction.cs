@@ -12,6 +12,9 @@ internal enum PgBackendAction : byte
     /// <summary>The session switched to a client encoding Wire cannot read safely: end it (0A000).</summary>
     UnsupportedEncoding,
 
+    /// <summary>Drop it: the answer to a message Wire sent itself.</summary>
+    Drop,
+
     /// <summary>Look up <see cref="PgEnforcer.MissingOids"/> in the catalog, then hand the same message in again.</summary>
     NeedCatalog,
 }

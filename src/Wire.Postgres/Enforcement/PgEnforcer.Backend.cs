@@ -108,6 +108,13 @@ internal sealed partial class PgEnforcer
                     (head.Portal ? _portals : _statements).Remove(head.Name!);
                     _pending.Dequeue();
                     break;
+                case (byte)'n' when head.Kind == PgPendingKind.WireDescribePortal:
+                    _portalShapes[head.Name!] = ([], []);
+                    _pending.Dequeue();
+                    return PgBackendAction.Drop;
+                case (byte)'T' when head.Kind == PgPendingKind.WireDescribePortal:
+                    _pending.Dequeue();
+                    return PgBackendAction.Drop;
                 case (byte)'n' when head.Kind == PgPendingKind.DescribePortal:
                     _portalShapes[head.Name!] = ([], []);
                     _pending.Dequeue();
@@ -159,7 +166,7 @@ internal sealed partial class PgEnforcer
                 _statementShapes[head.Name!] = fields;
                 _shapeNames[head.Name!] = names;
                 break;
-            case PgPendingKind.DescribePortal:
+            case PgPendingKind.DescribePortal or PgPendingKind.WireDescribePortal:
                 _portalShapes[head.Name!] = (fields, names);
                 break;
         }

@@ -14,6 +14,12 @@ internal sealed partial class PgEnforcer
     // Client-pump state: only the client pump touches these.
     private bool _skipUntilSync;
     private byte _replacementType;
+    private string? _injectDescribe;
+
+    // Which statements and portals have had (or are having) their result shape described, so Wire knows the shape of
+    // the rows an Execute returns; an Execute of any other portal gets Wire's own Describe first.
+    private readonly HashSet<string> _describedStatements = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, bool> _describedPortals = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Judges one whole client message (type byte and body) and tells the pump what to do with it. Registers what
@@ -123,6 +129,13 @@ internal sealed partial class PgEnforcer
         }
     }
 
+    /// <summary>Writes the message Wire sends ahead of the last one judged <see cref="PgFrontendAction.InjectBefore"/>.</summary>
+    public void WriteInjected(IBufferWriter<byte> output)
+    {
+        PgMessageWriter.WriteDescribe(output, (byte)'P', _injectDescribe!);
+        _injectDescribe = null;
+    }
+
     private PgFrontendAction Replace(byte type, string sqlState, string message)
     {
         _replacementType = type;
@@ -167,6 +180,7 @@ internal sealed partial class PgEnforcer
 
         var definition = Classify(sql, Encoding.UTF8.GetString(sql));
         _statements.AddPending(name, definition);
+        _describedStatements.Remove(name);
         _pending.Enqueue(new PgPending { Kind = PgPendingKind.Parse, Name = name, Definition = definition });
     }
 
@@ -212,6 +226,7 @@ internal sealed partial class PgEnforcer
         _candidates.RemoveRange(start, _candidates.Count - start);
 
         _portals.AddPending(portal, definition);
+        _describedPortals[portal] = _describedStatements.Contains(statement);
         _pending.Enqueue(new PgPending
         {
             Kind = PgPendingKind.Bind,
@@ -242,6 +257,17 @@ internal sealed partial class PgEnforcer
         }
         var policy = Policy;
         var verdict = refusal ?? (definition.IsUnknown && policy.AllowsEverything ? Verdict.Allow() : Judge(definition, policy));
+        if (verdict.Action == PolicyAction.Allow && !RecordingRefuses && Masks && !_describedPortals.GetValueOrDefault(portal))
+        {
+            // No row may pass without a plan: ask the server for this portal's shape first (the answer stays at Wire).
+            _pending.Enqueue(new PgPending { Kind = PgPendingKind.WireDescribePortal, Name = portal });
+            _describedPortals[portal] = true;
+            _injectDescribe = portal;
+            Decide(verdict, (byte)PgFrontendMessageType.Execute, definition, default,
+                new PgPending { Kind = PgPendingKind.Execute, Name = portal, Statements = definition, Changes = DefinitionChanges(definition), Tainted = tainted },
+                out held);
+            return PgFrontendAction.InjectBefore;
+        }
         return Decide(verdict, (byte)PgFrontendMessageType.Execute, definition, default,
             new PgPending { Kind = PgPendingKind.Execute, Name = portal, Statements = definition, Changes = DefinitionChanges(definition), Tainted = tainted },
             out held);
@@ -259,6 +285,17 @@ internal sealed partial class PgEnforcer
         }
 
         bool portal = what == (byte)'P';
+        if (describe)
+        {
+            if (portal)
+            {
+                _describedPortals[name] = true;
+            }
+            else
+            {
+                _describedStatements.Add(name);
+            }
+        }
         _pending.Enqueue(describe
             ? new PgPending { Kind = portal ? PgPendingKind.DescribePortal : PgPendingKind.DescribeStatement, Name = name }
             : new PgPending { Kind = PgPendingKind.Close, Portal = portal, Name = name });

@@ -15,6 +15,9 @@ internal enum PgFrontendAction : byte
     /// <summary>Hold it until the review decides (<see cref="PgEnforcer.Resolve"/>).</summary>
     Review,
 
+    /// <summary>Send <see cref="PgEnforcer.WriteInjected"/> first (Wire's own Describe), then the message as it is.</summary>
+    InjectBefore,
+
     /// <summary>Look up <see cref="PgEnforcer.MissingNames"/> in the catalog, then hand the same message in again.</summary>
     NeedCatalog,
 }

@@ -35,6 +35,9 @@ internal enum PgPendingKind : byte
 
     /// <summary>Sync: ReadyForQuery.</summary>
     Sync,
+
+    /// <summary>Wire's own Describe of a portal about to run: its RowDescription or NoData is kept, not forwarded.</summary>
+    WireDescribePortal,
 }
 
 /// <summary>One expected response. <see cref="Name"/> and <see cref="Definition"/> are set for Parse, Bind and Close.</summary>

@@ -167,6 +167,15 @@ internal static class PgMessageWriter
         w.Done();
     }
 
+    /// <summary>Describe of a statement ('S') or portal ('P').</summary>
+    public static void WriteDescribe(IBufferWriter<byte> writer, byte what, string name)
+    {
+        var w = new Frame(writer, (byte)'D', 4 + 1 + CStringLength(name));
+        w.Byte(what);
+        w.CString(name);
+        w.Done();
+    }
+
     /// <summary>Execute: run <paramref name="portal"/>, at most <paramref name="maxRows"/> rows (0: all).</summary>
     public static void WriteExecute(IBufferWriter<byte> writer, string portal, int maxRows)
     {

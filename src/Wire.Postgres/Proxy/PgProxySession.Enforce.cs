@@ -396,6 +396,18 @@ internal sealed partial class PgProxySession
                 break;
             }
 
+            if (decision == 5)
+            {
+                // Wire's own message goes ahead of this one, which then starts the next run.
+                outcome.Written += Emit(destination, buffer.Slice(runStart, frameStart));
+                long before = destination.UnflushedBytes;
+                enforcer.WriteInjected(destination);
+                outcome.Written += destination.UnflushedBytes - before;
+                runStart = frameStart;
+                outcome.Consumed = reader.Position;
+                continue;
+            }
+
             if (decision != 0)
             {
                 // Dropped or replaced: send the run before it, then the replacement (if any).
@@ -461,6 +473,7 @@ internal sealed partial class PgProxySession
                 PgFrontendAction.Drop => 1,
                 PgFrontendAction.Replace => 2,
                 PgFrontendAction.NeedCatalog => 4,
+                PgFrontendAction.InjectBefore => 5,
                 _ => 3,
             };
         }
@@ -478,6 +491,10 @@ internal sealed partial class PgProxySession
                 break;
             case 2:
                 enforcer.WriteReplacement(destination);
+                break;
+            case 5:
+                enforcer.WriteInjected(destination);
+                destination.Write(frame);
                 break;
             case 16 + (int)PgBackendAction.Replace:
                 enforcer.WriteBackendReplacement(destination);

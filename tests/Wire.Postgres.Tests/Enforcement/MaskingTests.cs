@@ -248,6 +248,31 @@ public sealed class MaskingTests(PostgresFixture fixture)
     }
 
     [Fact]
+    public async Task A_portal_executed_without_describe_gets_wires_own_describe()
+    {
+        var (h, c) = await StartAsync(fixture);
+        await using var _ = h;
+        await using var client = await Proxy.RawPgClient.ConnectAsync(h.Wire.Port);
+        await client.LoginAsync();
+
+        // Parse, Bind, Execute, Sync: the client never asks for the shape, Wire does (and keeps the answer to itself).
+        byte[] parse = [.. Proxy.RawPgClient.CString(""), .. Proxy.RawPgClient.CString($"SELECT email, id, name FROM {c} ORDER BY id"), 0, 0];
+        byte[] bind = [.. Proxy.RawPgClient.CString(""), .. Proxy.RawPgClient.CString(""), 0, 0, 0, 0, 0, 0];
+        byte[] execute = [.. Proxy.RawPgClient.CString(""), 0, 0, 0, 0];
+        byte[] batch = [.. Proxy.RawPgClient.Message('P', parse), .. Proxy.RawPgClient.Message('B', bind),
+            .. Proxy.RawPgClient.Message('E', execute), .. Proxy.RawPgClient.Message('S', [])];
+        await client.SendAsync(batch);
+        var messages = await client.ReadUntilAsync('Z');
+
+        Assert.Equal("12DDCZ", string.Concat(messages.Select(m => m.Tag)));
+        var first = messages[2].Body;
+        string row = System.Text.Encoding.UTF8.GetString(first);
+        Assert.DoesNotContain(Email, row, StringComparison.Ordinal);
+        Assert.Contains(Stars(Email), row, StringComparison.Ordinal);
+        Assert.Contains("Alice", row, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_table_created_in_the_open_transaction_is_masked_whole()
     {
         var (h, c) = await StartAsync(fixture);
