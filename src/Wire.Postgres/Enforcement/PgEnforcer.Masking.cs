@@ -10,8 +10,7 @@ internal sealed partial class PgEnforcer
     private readonly PgCatalog? _catalog;
     private readonly byte[] _maskKey;
     private readonly List<PgRelationInfo> _relations = [];
-    private PgMaskPolicy? _mask;
-    private SessionPolicy? _maskSource;
+    private MaskState? _mask;
 
     // Server-pump state: result shapes of described statements and portals, and the plan of the rows now arriving.
     private readonly Dictionary<string, PgField[]> _statementShapes = new(StringComparer.Ordinal);
@@ -27,23 +26,26 @@ internal sealed partial class PgEnforcer
 
     public PgCatalog? Catalog => _catalog;
 
-    /// <summary>The session's mask rules, compiled; rebuilt when the rules reload.</summary>
+    /// <summary>The session's mask rules, compiled; rebuilt when the rules reload (both pumps read it, so one reference).</summary>
     private PgMaskPolicy MaskPolicy
     {
         get
         {
             var policy = Policy;
-            if (_mask is null || !ReferenceEquals(_maskSource, policy))
+            var state = Volatile.Read(ref _mask);
+            if (state is null || !ReferenceEquals(state.Source, policy))
             {
-                _mask = new PgMaskPolicy(policy.MaskRules, _maskKey);
-                _maskSource = policy;
+                state = new MaskState(policy, new PgMaskPolicy(policy.MaskRules, _maskKey));
+                Volatile.Write(ref _mask, state);
             }
-            return _mask;
+            return state.Mask;
         }
     }
 
-    /// <summary>Whether results are masked at all in this session (read by the server pump for every row).</summary>
-    public bool Masks => _mask?.IsActive ?? MaskPolicy.IsActive;
+    /// <summary>Whether results are masked at all in this session (read by the server pump for every frame).</summary>
+    public bool Masks => MaskPolicy.IsActive;
+
+    private sealed record MaskState(SessionPolicy Source, PgMaskPolicy Mask);
 
     /// <summary>
     /// Whether a statement may compute with masked values (DESIGN.md §3): it reads a relation with a masked column (a view
@@ -310,7 +312,7 @@ internal sealed partial class PgEnforcer
     /// <summary>Masks the detector-visible fields of an ErrorResponse or NoticeResponse in place.</summary>
     private void MaskNoticeFields(Span<byte> body)
     {
-        if (_mask?.Scanner is not { } scanner)
+        if (MaskPolicy.Scanner is not { } scanner)
         {
             return;
         }
@@ -334,7 +336,7 @@ internal sealed partial class PgEnforcer
 
     private void MaskNotification(Span<byte> body)
     {
-        if (_mask?.Scanner is not { } scanner || body.Length < 4)
+        if (MaskPolicy.Scanner is not { } scanner || body.Length < 4)
         {
             return;
         }
@@ -350,7 +352,7 @@ internal sealed partial class PgEnforcer
 
     private void MaskParameterValue(Span<byte> body)
     {
-        if (_mask?.Scanner is not { } scanner)
+        if (MaskPolicy.Scanner is not { } scanner)
         {
             return;
         }
@@ -365,7 +367,7 @@ internal sealed partial class PgEnforcer
 
     private void MaskFunctionResult(Span<byte> body)
     {
-        if (_mask?.Scanner is not { } scanner || body.Length < 4)
+        if (MaskPolicy.Scanner is not { } scanner || body.Length < 4)
         {
             return;
         }

@@ -21,7 +21,7 @@ public sealed class WireRunTests(PostgresFixture pg) : IDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private string WriteConfig(int port, string token, string passwordFile = "db-password")
+    private string WriteConfig(int port, string token, string passwordFile = "db-password", string extra = "")
     {
         File.WriteAllText(Path.Combine(_directory, passwordFile), pg.ScramPassword + "\n");
         string json = $$"""
@@ -32,6 +32,7 @@ public sealed class WireRunTests(PostgresFixture pg) : IDisposable
                 "targets": [ { "name": "app", "host": "127.0.0.1", "port": {{pg.Port}}, "database": "app",
                                "username": "{{PostgresFixture.ScramUser}}", "password": "file:{{passwordFile}}", "sslMode": "disable" } ]
               },
+              {{(extra.Length == 0 ? "" : extra + ",")}}
               "shutdownTimeout": "00:00:05"
             }
             """;
@@ -197,5 +198,40 @@ public sealed class WireRunTests(PostgresFixture pg) : IDisposable
 
         Assert.True(wire.CountLines("Config reloaded") > before, wire.Output);
         Assert.False(wire.HasExited);
+    }
+
+    [Fact]
+    public async Task RulesReloadIntoOpenSessions()
+    {
+        int port = FreePort();
+        string noRules = "\"rules\": []";
+        string path = WriteConfig(port, "rules-token", extra: noRules);
+        await using var wire = WireProcess.Start("run", "--config", path);
+        await wire.WaitForAsync("Listening for postgres", TimeSpan.FromSeconds(30));
+
+        await using var conn = new NpgsqlConnection(ConnectionString(port, "rules-token"));
+        await conn.OpenAsync();
+        await using var select = new NpgsqlCommand("SELECT 'alice@example.com'", conn);
+        Assert.Equal("alice@example.com", await select.ExecuteScalarAsync());
+
+        // The same session, after the file changes: a deny rule and a mask rule apply to its next executions.
+        int before = wire.CountLines("Config reloaded");
+        WriteConfig(port, "rules-token", extra: """
+            "rules": [
+              { "name": "no-pg-sleep", "action": "deny", "functions": ["pg_sleep*"], "message": "no sleeping" },
+              { "name": "pii", "action": "mask", "detectors": ["email"] }
+            ]
+            """);
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (wire.CountLines("Config reloaded") == before && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+        Assert.Contains("2 rules in force", wire.Output, StringComparison.Ordinal);
+
+        Assert.Equal("*****************", await select.ExecuteScalarAsync());
+        await using var sleep = new NpgsqlCommand("SELECT pg_sleep(0)", conn);
+        var denied = await Assert.ThrowsAsync<PostgresException>(() => sleep.ExecuteNonQueryAsync());
+        Assert.Equal("wire: denied by rule no-pg-sleep: no sleeping", denied.MessageText);
     }
 }
