@@ -66,6 +66,13 @@ public sealed class RuleDefinition
     /// <summary>Key <c>style</c> (mask): the mask style name; default <c>full</c>.</summary>
     public string? Style { get; init; }
 
+    /// <summary>
+    /// Key <c>expressions</c> (mask): what happens to a statement that computes with a masked column (a function,
+    /// operator, cast, aggregate or whole-row reference over it): <c>mask</c> its computed values whole (default) or
+    /// <c>refuse</c> it (42501).
+    /// </summary>
+    public ExpressionHandling Expressions { get; init; }
+
     /// <summary>Whether any statement-level key (statements, noWhere, relations, functions, pattern) is set.</summary>
     public bool HasStatementKeys =>
         Statements is not null || NoWhere is not null || Relations is not null || Functions is not null || Pattern is not null;

@@ -151,6 +151,10 @@ public sealed class RuleSet
             {
                 throw new RuleValidationException(index, "message", "only a deny rule has this key");
             }
+            if (rule.Action != PolicyAction.Mask && rule.Expressions != ExpressionHandling.Mask)
+            {
+                throw new RuleValidationException(index, "expressions", "only a mask rule has this key");
+            }
             if (rule.Action != PolicyAction.Mask && (rule.Columns is not null || rule.Detectors is not null || rule.Style is not null))
             {
                 throw new RuleValidationException(index, rule.Columns is not null ? "columns" : rule.Detectors is not null ? "detectors" : "style",

@@ -24,6 +24,12 @@ internal sealed partial class GatewayConfig
         ["all"] = DetectorScope.All,
     };
 
+    private static readonly Dictionary<string, ExpressionHandling> ExpressionChoices = new(StringComparer.Ordinal)
+    {
+        ["mask"] = ExpressionHandling.Mask,
+        ["refuse"] = ExpressionHandling.Refuse,
+    };
+
     private static readonly Dictionary<string, WireProtocol> Protocols = new(StringComparer.Ordinal)
     {
         ["postgres"] = WireProtocol.Postgres,
@@ -75,7 +81,7 @@ internal sealed partial class GatewayConfig
     {
         rule.EnsureOnly(
             "name", "action", "protocols", "targets", "subjects", "groups", "exceptSubjects", "exceptGroups", "statements", "noWhere",
-            "relations", "functions", "pattern", "message", "approvers", "timeout", "columns", "detectors", "detectorScope", "style");
+            "relations", "functions", "pattern", "message", "approvers", "timeout", "columns", "detectors", "detectorScope", "style", "expressions");
 
         return new RuleDefinition
         {
@@ -99,6 +105,7 @@ internal sealed partial class GatewayConfig
             Detectors = OptionalStrings(rule, "detectors"),
             DetectorScope = rule.GetChoice("detectorScope", DetectorScopes, DetectorScope.Expressions),
             Style = rule.GetString("style"),
+            Expressions = rule.GetChoice("expressions", ExpressionChoices, ExpressionHandling.Mask),
         };
     }
 

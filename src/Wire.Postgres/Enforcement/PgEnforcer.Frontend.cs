@@ -360,7 +360,7 @@ internal sealed partial class PgEnforcer
 
         var statements = new List<PgStatement>();
         Collect(definition, statements);
-        if (IsTainted(statements) is not { } result)
+        if (IsTainted(statements, out bool computes) is not { } result)
         {
             return false;
         }
@@ -371,6 +371,10 @@ internal sealed partial class PgEnforcer
             {
                 refusal = Verdict.Deny(null, "the statement copies data that is masked for you");
             }
+        }
+        if (computes && MaskPolicy.RefuseExpressions)
+        {
+            refusal ??= Verdict.Deny(null, "the statement computes with masked columns (function, operator, cast, aggregate or whole row)");
         }
         return true;
 

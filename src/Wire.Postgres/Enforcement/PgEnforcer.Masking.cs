@@ -53,8 +53,12 @@ internal sealed partial class PgEnforcer
     /// expression columns are then masked whole, since detectors cannot recognise md5, base64 or substrings. False with
     /// <see cref="MissingNames"/> filled when the catalog must be asked first.
     /// </summary>
-    private bool? IsTainted(IReadOnlyList<PgStatement> statements)
+    private bool? IsTainted(IReadOnlyList<PgStatement> statements) => IsTainted(statements, out _);
+
+    /// <summary>As above; <paramref name="computes"/> tells whether a masked column is used inside an expression (not only read).</summary>
+    private bool? IsTainted(IReadOnlyList<PgStatement> statements, out bool computes)
     {
+        computes = false;
         var mask = MaskPolicy;
         if (!mask.HasColumnRules)
         {
@@ -82,11 +86,16 @@ internal sealed partial class PgEnforcer
                 else
                 {
                     tainted |= userDefined;
+                    computes |= userDefined;
                 }
             }
             foreach (var word in mask.ColumnNames)
             {
-                tainted |= ContainsWord(text, word);
+                if (ContainsWord(text, word))
+                {
+                    tainted = true;
+                    computes |= UsedInExpression(text, word);
+                }
             }
             foreach (var relation in statement.Relations)
             {
@@ -109,7 +118,11 @@ internal sealed partial class PgEnforcer
                 {
                     foreach (var info in _relations)
                     {
-                        tainted |= Computes(text, relation, info, mask);
+                        if (Computes(text, relation, info, mask, out bool inExpression))
+                        {
+                            tainted = true;
+                            computes |= inExpression;
+                        }
                     }
                 }
             }
@@ -122,25 +135,93 @@ internal sealed partial class PgEnforcer
     /// columns (for a view over masked data, any of its columns), or references its whole row (<c>row_to_json(c)</c>,
     /// <c>c::text</c>, <c>c.*</c> inside an expression). <c>SELECT count(*) FROM customers</c> does neither.
     /// </summary>
-    private static bool Computes(string text, string relation, PgRelationInfo info, PgMaskPolicy mask)
+    private static bool Computes(string text, string relation, PgRelationInfo info, PgMaskPolicy mask, out bool inExpression)
     {
+        inExpression = false;
+        bool names = false;
         foreach (var (attribute, column) in info.Columns)
         {
             if (mask.StyleFor(info, attribute) is not null && ContainsWord(text, column))
             {
-                return true;
+                names = true;
+                inExpression |= UsedInExpression(text, column);
             }
         }
         if (!mask.MasksAnyColumnOf(info))
         {
-            return false;
+            return names;
         }
-        if (text.Contains(".*)", StringComparison.Ordinal) || text.Contains(".*::", StringComparison.Ordinal) || text.Contains(".*,", StringComparison.Ordinal) && text.Contains('(', StringComparison.Ordinal))
+        if (text.Contains(".*)", StringComparison.Ordinal) || text.Contains(".*::", StringComparison.Ordinal) || text.Contains(".*,", StringComparison.Ordinal) && text.Contains('(', StringComparison.Ordinal)
+            || WholeRowReference(text, relation[(relation.LastIndexOf('.') + 1)..]))
         {
+            inExpression = true;
             return true;
         }
-        return WholeRowReference(text, relation[(relation.LastIndexOf('.') + 1)..]);
+        return names;
     }
+
+    /// <summary>
+    /// Whether some occurrence of <paramref name="column"/> is more than a plain item of a select list (<c>SELECT a, ssn
+    /// FROM</c>, possibly qualified or aliased): inside a function call, next to an operator, in WHERE or ORDER BY.
+    /// </summary>
+    private static bool UsedInExpression(string text, string column)
+    {
+        for (int i = text.IndexOf(column, StringComparison.OrdinalIgnoreCase); i >= 0; i = text.IndexOf(column, i + 1, StringComparison.OrdinalIgnoreCase))
+        {
+            int end = i + column.Length;
+            if ((i > 0 && (char.IsLetterOrDigit(text[i - 1]) || text[i - 1] is '_' or '$')) || (end < text.Length && (char.IsLetterOrDigit(text[end]) || text[end] is '_' or '$')))
+            {
+                continue;
+            }
+            int start = i;
+            if (start > 0 && text[start - 1] == '.')
+            {
+                // Qualified (c.ssn): the qualifier belongs to the item.
+                start--;
+                while (start > 0 && (char.IsLetterOrDigit(text[start - 1]) || text[start - 1] is '_' or '$' or '"'))
+                {
+                    start--;
+                }
+            }
+            string before = text[..start].TrimEnd();
+            string after = text[end..].TrimStart();
+            bool itemStart = before.EndsWith(',') || EndsWithWord(before, "select") || EndsWithWord(before, "distinct");
+            bool itemEnd = after.Length == 0 || after[0] is ',' or ';' || StartsWithWord(after, "from") || StartsWithWord(after, "as");
+            if (!itemStart || !itemEnd || !InSelectList(text, start))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>Whether position <paramref name="at"/> sits directly in a select list (top level, or a subquery's), not in call arguments.</summary>
+    private static bool InSelectList(string text, int at)
+    {
+        int depth = 0;
+        for (int i = at - 1; i >= 0; i--)
+        {
+            if (text[i] == ')')
+            {
+                depth++;
+            }
+            else if (text[i] == '(')
+            {
+                if (depth == 0)
+                {
+                    return text[(i + 1)..].TrimStart().StartsWith("select", StringComparison.Ordinal);
+                }
+                depth--;
+            }
+        }
+        return true;
+    }
+
+    private static bool EndsWithWord(string text, string word) =>
+        text.EndsWith(word, StringComparison.Ordinal) && (text.Length == word.Length || !char.IsLetterOrDigit(text[^(word.Length + 1)]));
+
+    private static bool StartsWithWord(string text, string word) =>
+        text.StartsWith(word, StringComparison.Ordinal) && (text.Length == word.Length || !char.IsLetterOrDigit(text[word.Length]) && text[word.Length] != '_');
 
     private static readonly HashSet<string> NotAliases = new(StringComparer.Ordinal)
     {

@@ -35,6 +35,7 @@ internal sealed class PgMaskPolicy
                 }
             }
             ScanAllText |= rule.DetectorScope == DetectorScope.All && rule.Detectors is { Count: > 0 };
+            RefuseExpressions |= rule.Expressions == ExpressionHandling.Refuse && rule.Columns is { Count: > 0 };
         }
 
         _columns = [.. columns];
@@ -62,6 +63,9 @@ internal sealed class PgMaskPolicy
 
     /// <summary>Detectors run on every text value, not only on expression columns.</summary>
     public bool ScanAllText { get; }
+
+    /// <summary>A rule says <c>"expressions": "refuse"</c>: statements computing with masked columns are refused.</summary>
+    public bool RefuseExpressions { get; }
 
     /// <summary>The <c>full</c> masker (unresolvable origins, expression columns of tainted statements).</summary>
     public ValueMasker Full { get; }

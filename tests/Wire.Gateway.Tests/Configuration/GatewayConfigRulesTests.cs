@@ -73,6 +73,8 @@ public sealed class GatewayConfigRulesTests : IDisposable
     [InlineData("{ 'rules': [ { 'name': 'a', 'action': 'mask', 'detectors': ['email', 'passport'] } ] }", "rules[0].detectors[1]: must be one of card, ssn, email")]
     [InlineData("{ 'rules': [ { 'name': 'a', 'action': 'mask', 'columns': ['x'], 'style': 'blur' } ] }", "rules[0].style: must be one of partial, email, digits, full")]
     [InlineData("{ 'policy': { 'default': 'deny' } }", "policy.default: unknown key")]
+    [InlineData("{ 'rules': [ { 'name': 'a', 'action': 'mask', 'columns': ['x'], 'expressions': 'drop' } ] }", "rules[0].expressions: must be one of mask, refuse")]
+    [InlineData("{ 'rules': [ { 'name': 'a', 'action': 'deny', 'expressions': 'refuse' } ] }", "rules[0].expressions: only a mask rule has this key")]
     [InlineData("{ 'rules': { 'name': 'a' } }", "rules: must be an array")]
     public void Invalid_rules_name_the_key(string json, string expected)
     {

@@ -131,6 +131,33 @@ public sealed class MaskingTests(PostgresFixture fixture)
     }
 
     [Fact]
+    public async Task With_expressions_refuse_computing_with_masked_columns_is_denied()
+    {
+        string c = "cust_" + Guid.NewGuid().ToString("n")[..10];
+        await using var h = EnforcementHarness.Start(fixture, RuleSet.Create(
+        [
+            new RuleDefinition { Name = "pii", Action = PolicyAction.Mask, Columns = [$"public.{c}.email", $"public.{c}.ssn"], Expressions = ExpressionHandling.Refuse },
+        ]));
+        await h.DirectScalarAsync($"""
+            CREATE TABLE public.{c} (id int PRIMARY KEY, name text, email text, ssn text);
+            INSERT INTO public.{c} VALUES (1, 'Alice', '{Email}', '{Ssn}');
+            GRANT ALL ON public.{c} TO {PostgresFixture.ScramUser};
+            """);
+        var result = await h.Wire.RunPsqlAsync(Psql, $"""
+            SELECT id, email, ssn AS x FROM {c};
+            SELECT x.email, name FROM {c} x;
+            SELECT count(*) FROM {c};
+            SELECT md5(ssn) FROM {c};
+            SELECT count(*) FROM {c} WHERE ssn LIKE '1%';
+            SELECT row_to_json(x) FROM {c} x;
+            SELECT upper(name) || email FROM {c};
+            """);
+        var lines = result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal([$"1|{Stars(Email)}|{Stars(Ssn)}", $"{Stars(Email)}|Alice", "1"], lines);
+        Assert.Equal(4, result.StandardError.Split("computes with masked columns").Length - 1);
+    }
+
+    [Fact]
     public async Task Detectors_mask_expression_values_of_unrelated_statements()
     {
         var (h, _) = await StartAsync(fixture);
