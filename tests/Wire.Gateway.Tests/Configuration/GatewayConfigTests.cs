@@ -14,7 +14,12 @@ public sealed class GatewayConfigTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    internal static string? Env(string name) => name == "APP_DB_PASSWORD" ? "app-db-secret" : null;
+    internal static string? Env(string name) => name switch
+    {
+        "APP_DB_PASSWORD" => "app-db-secret",
+        "WIRE_RECORDING_KEY" => "a-recording-key-that-is-long-enough-32",
+        _ => null,
+    };
 
     /// <summary>Config text with single quotes for double quotes, so cases read well in C#.</summary>
     internal static string Json(string text) => text.Replace('\'', '"');
@@ -41,6 +46,10 @@ public sealed class GatewayConfigTests : IDisposable
         Assert.True(File.Exists(oidc.JwksFile));
         Assert.Null(oidc.MetadataAddress);
         Assert.True(oidc.RequireHttpsMetadata);
+
+        Assert.True(config.EnforcementEnabled);
+        Assert.Equal(4, config.Rules.Rules.Count());
+        Assert.NotNull(config.Recording);
 
         var pg = Assert.IsType<PgProxyOptions>(config.Postgres);
         Assert.Equal(new IPEndPoint(IPAddress.Loopback, 6432), pg.Listen);
