@@ -158,6 +158,41 @@ public sealed class MaskingTests(PostgresFixture fixture)
     }
 
     [Fact]
+    public async Task Detector_scope_all_scans_table_columns_and_fast_path_results()
+    {
+        string t = "notes_" + Guid.NewGuid().ToString("n")[..10];
+        await using var h = EnforcementHarness.Start(fixture, RuleSet.Create(
+        [
+            new RuleDefinition { Name = "content", Action = PolicyAction.Mask, Detectors = ["email"], DetectorScope = DetectorScope.All },
+        ]));
+        await h.DirectScalarAsync($"""
+            CREATE TABLE public.{t} (id int, note text);
+            INSERT INTO public.{t} VALUES (1, 'write to bob@example.com please');
+            GRANT ALL ON public.{t} TO {PostgresFixture.ScramUser};
+            """);
+        var result = await h.Wire.RunPsqlAsync(Psql, $"SELECT note FROM {t};\n");
+        Assert.Equal($"write to {Stars("bob@example.com")} please", result.StandardOutput.Trim());
+
+        // A fast-path FunctionCall (protocol 'F') returning an email: its result goes through the detectors too.
+        uint lower = Convert.ToUInt32(await h.DirectScalarAsync("SELECT 'pg_catalog.btrim(text)'::regprocedure::oid"), System.Globalization.CultureInfo.InvariantCulture);
+        await using var client = await Proxy.RawPgClient.ConnectAsync(h.Wire.Port);
+        await client.LoginAsync();
+        byte[] argument = System.Text.Encoding.UTF8.GetBytes("  carol@example.net  ");
+        var body = new byte[4 + 2 + 2 + 4 + argument.Length + 2];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(body, lower);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt16BigEndian(body.AsSpan(4), 0); // argument formats: all text
+        System.Buffers.Binary.BinaryPrimitives.WriteInt16BigEndian(body.AsSpan(6), 1); // one argument
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(body.AsSpan(8), argument.Length);
+        argument.CopyTo(body.AsSpan(12));
+        System.Buffers.Binary.BinaryPrimitives.WriteInt16BigEndian(body.AsSpan(12 + argument.Length), 0); // result format: text
+        await client.SendAsync(Proxy.RawPgClient.Message('F', body));
+        var messages = await client.ReadUntilAsync('Z');
+        var response = Assert.Single(messages, m => m.Tag == 'V');
+        string value = System.Text.Encoding.UTF8.GetString(response.Body.AsSpan(4));
+        Assert.Equal(Stars("carol@example.net"), value);
+    }
+
+    [Fact]
     public async Task Detectors_mask_expression_values_of_unrelated_statements()
     {
         var (h, _) = await StartAsync(fixture);
