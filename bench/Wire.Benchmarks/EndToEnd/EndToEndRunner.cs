@@ -11,7 +11,7 @@ internal static class EndToEndRunner
     {
         if (args.Length == 0)
         {
-            Console.Error.WriteLine("usage: e2e pg|pg-mask [--smoke] [--seconds N] [--rounds N]");
+            Console.Error.WriteLine("usage: e2e pg|pg-mask [--smoke] [--seconds N] [--rounds N] [--modes simple,extended,prepared] [--clients 1,8]");
             return 2;
         }
 
@@ -50,26 +50,35 @@ internal static class EndToEndRunner
     }
 }
 
-/// <summary>How long and how often to measure.</summary>
-internal sealed record EndToEndSettings(bool Smoke, int Seconds, int Rounds)
+/// <summary>How long and how often to measure, and which pgbench modes and client counts.</summary>
+internal sealed record EndToEndSettings(bool Smoke, int Seconds, int Rounds, IReadOnlyList<string> Modes, IReadOnlyList<int> Clients)
 {
     public static EndToEndSettings Parse(string[] args)
     {
         bool smoke = args.Contains("--smoke");
-        int seconds = smoke ? 2 : 20;
+        int seconds = smoke ? 1 : 10;
         int rounds = smoke ? 1 : 3;
+        IReadOnlyList<string> modes = smoke ? ["extended"] : ["simple", "extended", "prepared"];
+        IReadOnlyList<int> clients = smoke ? [1, 2] : [1, 8];
         for (int i = 0; i < args.Length - 1; i++)
         {
-            if (args[i] == "--seconds")
+            switch (args[i])
             {
-                seconds = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture);
-            }
-            else if (args[i] == "--rounds")
-            {
-                rounds = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture);
+                case "--seconds":
+                    seconds = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture);
+                    break;
+                case "--rounds":
+                    rounds = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture);
+                    break;
+                case "--modes":
+                    modes = args[i + 1].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                    break;
+                case "--clients":
+                    clients = [.. args[i + 1].Split(',', StringSplitOptions.RemoveEmptyEntries).Select(c => int.Parse(c, System.Globalization.CultureInfo.InvariantCulture))];
+                    break;
             }
         }
 
-        return new EndToEndSettings(smoke, seconds, rounds);
+        return new EndToEndSettings(smoke, seconds, rounds, modes, clients);
     }
 }

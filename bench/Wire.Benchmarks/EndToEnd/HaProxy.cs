@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Wire.Gateway.Demo;
+
+namespace Wire.Benchmarks.EndToEnd;
+
+/// <summary>
+/// HAProxy in TCP mode in front of a <see cref="LocalPostgresServer"/>: a plain forwarder that reads nothing, the floor
+/// any proxy is measured against.
+/// </summary>
+internal sealed class HaProxy : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly string _directory;
+
+    private HaProxy(Process process, string directory, int port)
+    {
+        _process = process;
+        _directory = directory;
+        Port = port;
+    }
+
+    public int Port { get; }
+
+    public int Pid => _process.Id;
+
+    /// <summary>Starts HAProxy (Debian package <c>haproxy</c>); null when it is not installed.</summary>
+    public static async Task<HaProxy?> TryStartAsync(LocalPostgresServer server)
+    {
+        string? binary = new[] { "/usr/sbin/haproxy", "/usr/bin/haproxy" }.FirstOrDefault(File.Exists);
+        if (binary is null)
+        {
+            return null;
+        }
+
+        string directory = Directory.CreateTempSubdirectory("wire-haproxy-").FullName;
+        int port;
+        using (var listener = new TcpListener(IPAddress.Loopback, 0))
+        {
+            listener.Start();
+            port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        }
+
+        string config = $"""
+            global
+                maxconn 1000
+            defaults
+                mode tcp
+                timeout connect 5s
+                timeout client 10m
+                timeout server 10m
+            listen pg
+                bind 127.0.0.1:{port}
+                server pg {server.Host}:{server.Port}
+            """;
+        string path = Path.Combine(directory, "haproxy.cfg");
+        await File.WriteAllTextAsync(path, config + "\n").ConfigureAwait(false);
+
+        var info = new ProcessStartInfo(binary) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
+        info.ArgumentList.Add("-db");
+        info.ArgumentList.Add("-f");
+        info.ArgumentList.Add(path);
+        var process = Process.Start(info)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var proxy = new HaProxy(process, directory, port);
+        for (int i = 0; i < 100; i++)
+        {
+            try
+            {
+                using var probe = new TcpClient();
+                await probe.ConnectAsync(IPAddress.Loopback, port).ConfigureAwait(false);
+                return proxy;
+            }
+            catch (SocketException)
+            {
+                if (process.HasExited)
+                {
+                    break;
+                }
+                await Task.Delay(100).ConfigureAwait(false);
+            }
+        }
+
+        await proxy.DisposeAsync().ConfigureAwait(false);
+        throw new InvalidOperationException("haproxy did not start");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync().ConfigureAwait(false);
+        }
+        _process.Dispose();
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
