@@ -84,7 +84,7 @@ public sealed partial class FileSessionRecorderFactory : ISessionRecorderFactory
             Mode = FileMode.CreateNew,
             Access = FileAccess.Write,
             Share = FileShare.Read,
-            Options = FileOptions.Asynchronous,
+            Options = FileOptions.None,
             BufferSize = 0,
         };
         if (!OperatingSystem.IsWindows())
