@@ -17,7 +17,10 @@ namespace Wire.Postgres.Proxy;
 internal sealed class PgHandshakeIO : IResettable, IDisposable
 {
     private const int MaxPooledBufferBytes = 64 * 1024;
-    private static readonly ObjectPool<PgHandshakeIO> Pool = new DefaultObjectPoolProvider().Create<PgHandshakeIO>();
+    // Not DefaultObjectPoolProvider.Create: for an IDisposable type it builds a pool that disposes what it cannot keep,
+    // and Dispose here returns to that pool, so a full pool recursed until the stack overflowed (seen with eight
+    // clients and catalog lookups at once). This pool drops what it cannot keep; TryReset has wiped it first.
+    private static readonly ObjectPool<PgHandshakeIO> Pool = new DefaultObjectPool<PgHandshakeIO>(new DefaultPooledObjectPolicy<PgHandshakeIO>());
 
     private readonly ArrayBufferWriter<byte> _out = new(256);
     private byte[] _buffer = new byte[512];
