@@ -143,7 +143,8 @@ internal sealed partial class FileSessionRecorder : ISessionRecorder
 
                 // Group commit: a busy session would otherwise wake this loop (a thread-pool hop and a write) for every
                 // record; letting records gather for a few milliseconds costs a little delay on disk, not on the session.
-                if (Volatile.Read(ref _completing) == 0)
+                // Under pressure (an eighth of the queue waiting) no pause: keep writing so the queue cannot fill.
+                if (Volatile.Read(ref _completing) == 0 && reader.Count < _capacity / 8)
                 {
                     await Task.Delay(CoalesceDelay).ConfigureAwait(false);
                 }
@@ -223,7 +224,7 @@ internal sealed partial class FileSessionRecorder : ISessionRecorder
             throw new IOException("The recording file is no longer at its path; its directory was removed or replaced.");
         }
     }
-    private static readonly TimeSpan CoalesceDelay = TimeSpan.FromMilliseconds(5);
+    private static readonly TimeSpan CoalesceDelay = TimeSpan.FromMilliseconds(2);
     private long _lastPathCheck;
 
     private void Fail(Exception exception)

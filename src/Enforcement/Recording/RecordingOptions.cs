@@ -7,7 +7,7 @@ public sealed class RecordingOptions
     public const int MinKeyBytes = 32;
 
     /// <summary>The default <see cref="QueueCapacity"/>.</summary>
-    public const int DefaultQueueCapacity = 1024;
+    public const int DefaultQueueCapacity = 16384;
 
     /// <summary>The largest accepted <see cref="QueueCapacity"/>.</summary>
     public const int MaxQueueCapacity = 1_000_000;

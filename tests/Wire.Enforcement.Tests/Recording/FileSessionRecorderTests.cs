@@ -106,7 +106,7 @@ public sealed class FileSessionRecorderTests : IDisposable
             var recorder = factory.Start(id, RecordingFixture.StartEvent);
             for (var i = 0; i < 200; i++)
             {
-                // A queue of 1024 is never full here: every event must be accepted.
+                // The default queue is never full here: every event must be accepted.
                 Assert.True(recorder.TryRecord(new CommandEvent($"SELECT {i} -- {id}", null, "select", RecordedVerdict.Allow, null, null, "allowed")));
             }
             await recorder.CompleteAsync("client disconnected");

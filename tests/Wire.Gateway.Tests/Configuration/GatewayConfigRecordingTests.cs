@@ -39,7 +39,7 @@ public sealed class GatewayConfigRecordingTests : IDisposable
         Assert.Equal(Path.Combine(_dir.Path, "recordings"), recording.Directory);
         Assert.Equal(Encoding.UTF8.GetBytes(Key), recording.Key.ToArray());
         Assert.Equal(RecordingFailureMode.Deny, recording.OnFailure);
-        Assert.Equal(1024, recording.QueueCapacity);
+        Assert.Equal(RecordingOptions.DefaultQueueCapacity, recording.QueueCapacity);
         // Loading a config changes nothing on disk; the recorder creates the directory.
         Assert.False(Directory.Exists(recording.Directory));
     }
