@@ -37,4 +37,12 @@ public static class WireDiagnostics
     /// <summary>Bytes relayed, tagged with <c>wire.direction</c> (<c>to_upstream</c> or <c>to_client</c>).</summary>
     public static readonly Counter<long> BytesRelayed =
         Meter.CreateCounter<long>("wire.bytes", "By", "Bytes relayed between client and upstream.");
+
+    /// <summary>
+    /// The latency Wire adds per relayed batch of messages: from the read that completed them to their hand-over to the
+    /// other side's socket (judging, masking and any catalog lookup included; a review's wait is not). Tagged with
+    /// <c>wire.direction</c>. Measured only while a listener is attached.
+    /// </summary>
+    public static readonly Histogram<double> AddedLatency =
+        Meter.CreateHistogram<double>("wire.proxy.added_latency", "ms", "Latency Wire adds to each relayed batch of messages.");
 }

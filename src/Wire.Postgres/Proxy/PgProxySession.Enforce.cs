@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
@@ -82,6 +83,7 @@ internal sealed partial class PgProxySession
                     return PumpEnd.Cancelled;
                 }
 
+                long started = WireDiagnostics.AddedLatency.Enabled ? Stopwatch.GetTimestamp() : 0;
                 ReadOnlySequence<byte> buffer = result.Buffer;
                 var batch = ProcessBatch(enforcer, buffer, destination, fromClient, ref state);
                 long written = batch.Written;
@@ -140,6 +142,10 @@ internal sealed partial class PgProxySession
                     if (flush.IsCanceled)
                     {
                         return PumpEnd.Cancelled;
+                    }
+                    if (started != 0)
+                    {
+                        WireDiagnostics.AddedLatency.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, tag);
                     }
                 }
 

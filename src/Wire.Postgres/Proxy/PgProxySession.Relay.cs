@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Globalization;
 using System.IO.Pipelines;
 using System.Net.Sockets;
@@ -202,6 +203,7 @@ internal sealed partial class PgProxySession
                     return PumpEnd.Cancelled;
                 }
 
+                long started = WireDiagnostics.AddedLatency.Enabled ? Stopwatch.GetTimestamp() : 0;
                 ReadOnlySequence<byte> buffer = result.Buffer;
                 PgScanStatus status = scanner.Scan(buffer, out SequencePosition consumed);
                 bool terminated = status == PgScanStatus.Terminated;
@@ -256,6 +258,11 @@ internal sealed partial class PgProxySession
                     {
                         return PumpEnd.Cancelled;
                     }
+                }
+
+                if (started != 0 && forwardLength > 0)
+                {
+                    WireDiagnostics.AddedLatency.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, tag);
                 }
 
                 if (violation is not null)
