@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Wire.Gateway.Demo;
 
 namespace Wire.Benchmarks.EndToEnd;
@@ -35,12 +33,7 @@ internal sealed class HaProxy : IAsyncDisposable
         }
 
         string directory = Directory.CreateTempSubdirectory("wire-haproxy-").FullName;
-        int port;
-        using (var listener = new TcpListener(IPAddress.Loopback, 0))
-        {
-            listener.Start();
-            port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
+        int port = PeerProcess.FreePort();
 
         string config = $"""
             global
@@ -67,42 +60,14 @@ internal sealed class HaProxy : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var proxy = new HaProxy(process, directory, port);
-        for (int i = 0; i < 100; i++)
+        if (await PeerProcess.WaitForPortAsync(process, port).ConfigureAwait(false))
         {
-            try
-            {
-                using var probe = new TcpClient();
-                await probe.ConnectAsync(IPAddress.Loopback, port).ConfigureAwait(false);
-                return proxy;
-            }
-            catch (SocketException)
-            {
-                if (process.HasExited)
-                {
-                    break;
-                }
-                await Task.Delay(100).ConfigureAwait(false);
-            }
+            return proxy;
         }
 
         await proxy.DisposeAsync().ConfigureAwait(false);
         throw new InvalidOperationException("haproxy did not start");
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync().ConfigureAwait(false);
-        }
-        _process.Dispose();
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public async ValueTask DisposeAsync() => await PeerProcess.StopAsync(_process, _directory).ConfigureAwait(false);
 }

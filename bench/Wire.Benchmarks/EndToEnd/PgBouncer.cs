@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Wire.Gateway.Demo;
 
 namespace Wire.Benchmarks.EndToEnd;
@@ -35,7 +33,7 @@ internal sealed class PgBouncer : IAsyncDisposable
         }
 
         string directory = Directory.CreateTempSubdirectory("wire-pgbouncer-").FullName;
-        int port = FreePort();
+        int port = PeerProcess.FreePort();
         string config = $"""
             [databases]
             bench = host={server.Host} port={server.Port} dbname=bench
@@ -67,53 +65,20 @@ internal sealed class PgBouncer : IAsyncDisposable
         info.ArgumentList.Add(Path.Combine(directory, "pgbouncer.ini"));
         var process = Process.Start(info)!;
         var bouncer = new PgBouncer(process, directory, port);
-        for (int i = 0; i < 100; i++)
+        if (await PeerProcess.WaitForPortAsync(process, port).ConfigureAwait(false))
         {
-            try
-            {
-                using var probe = new TcpClient();
-                await probe.ConnectAsync(IPAddress.Loopback, port).ConfigureAwait(false);
-                return bouncer;
-            }
-            catch (SocketException)
-            {
-                if (process.HasExited)
-                {
-                    break;
-                }
-
-                await Task.Delay(100).ConfigureAwait(false);
-            }
+            return bouncer;
         }
 
         string log = File.Exists(Path.Combine(directory, "pgbouncer.log")) ? await File.ReadAllTextAsync(Path.Combine(directory, "pgbouncer.log")).ConfigureAwait(false) : "";
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+        }
+        string error = await process.StandardError.ReadToEndAsync().ConfigureAwait(false);
         await bouncer.DisposeAsync().ConfigureAwait(false);
-        throw new InvalidOperationException("pgbouncer did not start: " + log + await process.StandardError.ReadToEndAsync().ConfigureAwait(false));
+        throw new InvalidOperationException("pgbouncer did not start: " + log + error);
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync().ConfigureAwait(false);
-        }
-
-        _process.Dispose();
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-
-    }
+    public async ValueTask DisposeAsync() => await PeerProcess.StopAsync(_process, _directory).ConfigureAwait(false);
 }

@@ -65,14 +65,7 @@ internal sealed partial class PgProxySession
         var tag = fromClient ? ToUpstreamTag : ToClientTag;
         var state = new BatchState();
 
-        using var registration = ct.UnsafeRegister(
-            static s =>
-            {
-                var (reader, writer) = ((PipeReader, PipeWriter))s!;
-                reader.CancelPendingRead();
-                writer.CancelPendingFlush();
-            },
-            (source, destination));
+        using var registration = RegisterPumpCancellation(ct, source, destination);
         try
         {
             while (true)
@@ -134,14 +127,9 @@ internal sealed partial class PgProxySession
                 if (written > 0)
                 {
                     WireDiagnostics.BytesRelayed.Add(written, tag);
-                    FlushResult flush = await destination.FlushAsync().ConfigureAwait(false);
-                    if (flush.IsCompleted)
+                    if (AfterFlush(await destination.FlushAsync().ConfigureAwait(false)) is { } flushEnd)
                     {
-                        return PumpEnd.DestinationGone;
-                    }
-                    if (flush.IsCanceled)
-                    {
-                        return PumpEnd.Cancelled;
+                        return flushEnd;
                     }
                     if (started != 0)
                     {
@@ -167,12 +155,11 @@ internal sealed partial class PgProxySession
                         enforcer.WriteReplacement(destination);
                     }
                     ArrayPool<byte>.Shared.Return(batch.HeldFrame!);
-                    FlushResult flush = await destination.FlushAsync().ConfigureAwait(false);
-                    if (flush.IsCompleted)
+                    if (AfterFlush(await destination.FlushAsync().ConfigureAwait(false)) is { } heldEnd)
                     {
-                        return PumpEnd.DestinationGone;
+                        return heldEnd;
                     }
-                    if (flush.IsCanceled || ct.IsCancellationRequested)
+                    if (ct.IsCancellationRequested)
                     {
                         return PumpEnd.Cancelled;
                     }

@@ -183,16 +183,7 @@ internal sealed partial class PgProxySession
         var scanner = new PgFrameScanner(frontend: fromClient, Options.Limits.MaxFrameBytes);
         var tag = fromClient ? ToUpstreamTag : ToClientTag;
 
-        // One registration per pump instead of one per read and flush: cancelling wakes a pending read
-        // or flush, which then reports IsCanceled.
-        using var registration = ct.UnsafeRegister(
-            static state =>
-            {
-                var (reader, writer) = ((PipeReader, PipeWriter))state!;
-                reader.CancelPendingRead();
-                writer.CancelPendingFlush();
-            },
-            (source, destination));
+        using var registration = RegisterPumpCancellation(ct, source, destination);
         try
         {
             while (true)
@@ -248,15 +239,9 @@ internal sealed partial class PgProxySession
 
                 if (queued)
                 {
-                    FlushResult flush = await destination.FlushAsync().ConfigureAwait(false);
-                    if (flush.IsCompleted)
+                    if (AfterFlush(await destination.FlushAsync().ConfigureAwait(false)) is { } flushEnd)
                     {
-                        return PumpEnd.DestinationGone;
-                    }
-
-                    if (flush.IsCanceled)
-                    {
-                        return PumpEnd.Cancelled;
+                        return flushEnd;
                     }
                 }
 
@@ -299,6 +284,24 @@ internal sealed partial class PgProxySession
             return fromClient ? PumpEnd.SourceClosed : PumpEnd.DestinationGone;
         }
     }
+
+    /// <summary>
+    /// One registration per pump instead of one per read and flush: cancelling wakes a pending read or flush, which
+    /// then reports IsCanceled.
+    /// </summary>
+    private static CancellationTokenRegistration RegisterPumpCancellation(CancellationToken ct, PipeReader source, PipeWriter destination) =>
+        ct.UnsafeRegister(
+            static state =>
+            {
+                var (reader, writer) = ((PipeReader, PipeWriter))state!;
+                reader.CancelPendingRead();
+                writer.CancelPendingFlush();
+            },
+            (source, destination));
+
+    /// <summary>How a pump ends after a flush: the destination closed, the flush was cancelled, or (null) it goes on.</summary>
+    private static PumpEnd? AfterFlush(FlushResult flush) =>
+        flush.IsCompleted ? PumpEnd.DestinationGone : flush.IsCanceled ? PumpEnd.Cancelled : null;
 
     private static async Task WaitOrCancelAsync(Task pump, CancellationTokenSource cts, TimeSpan grace)
     {
