@@ -1,14 +1,13 @@
 using System.Buffers;
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 
 namespace Wire.Enforcement.Recording;
 
 /// <summary>
-/// One session's recording file. Callers enqueue into a bounded channel and never wait; one writer loop per recorder
-/// drains it in batches, signs and chains each line, and writes and flushes once per batch. The loop is an async
-/// state machine parked on the channel, not a thread, so thousands of sessions cost thousands of small objects, and a
-/// slow or failed file holds up only its own session.
+/// One session's recording file. <see cref="TryRecord"/> signs and chains each line on the caller's thread into the
+/// session's buffer and returns; the shared <see cref="RecordingFlusher"/> writes the buffer to the file every few
+/// milliseconds, swapping in a spare so sessions never wait for the disk. <see cref="CompleteAsync"/> writes the rest,
+/// <c>session.end</c> last.
 /// </summary>
 /// <remarks>
 /// After the first failure nothing more is written, not even <c>session.end</c>: the file may end in a partial line or
@@ -16,22 +15,31 @@ namespace Wire.Enforcement.Recording;
 /// </remarks>
 internal sealed partial class FileSessionRecorder : ISessionRecorder
 {
-    // Enough lines to make one write worth it, small enough that a busy session's latest events reach disk quickly.
-    private const int MaxBatchBytes = 64 * 1024;
+    // A buffer that grew past this for a burst is let go after its write rather than kept for the session's lifetime.
+    private const int KeptBufferBytes = 1024 * 1024;
+    private const int InitialBufferBytes = 4096;
+    private const long PathCheckIntervalMs = 200;
 
-    private readonly Channel<Pending> _queue;
     private readonly Stream? _stream;
     private readonly RecordLineWriter? _lines;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly int _capacity;
-    private readonly Task _writer;
+
+    // _gate guards the buffers, the counters and the flags below; _writeLock orders the writes (flusher or completion).
+    private readonly Lock _gate = new();
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private ArrayBufferWriter<byte> _active = new(InitialBufferBytes);
+    private ArrayBufferWriter<byte>? _spare = new(InitialBufferBytes);
+    private int _activeRecords;
     private long _dropped;
-    private int _overflowed;
-    private int _completing;
+    private bool _scheduled;
+    private bool _overflowed;
+    private bool _completing;
     private volatile bool _failed;
-    private string _endReason = string.Empty;
-    private DateTimeOffset _endTime;
+    private Task? _completion;
+    private bool _uncheckedWrite;
+    private long _lastPathCheck;
 
     public FileSessionRecorder(string sessionId, string path, Stream? stream, Exception? openError, ReadOnlySpan<byte> key, int capacity,
         TimeProvider timeProvider, ILogger logger)
@@ -41,26 +49,18 @@ internal sealed partial class FileSessionRecorder : ISessionRecorder
         _timeProvider = timeProvider;
         _logger = logger;
         _capacity = capacity;
-        _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(capacity)
-        {
-            FullMode = BoundedChannelFullMode.Wait,
-            SingleReader = true,
-            SingleWriter = false,
-            AllowSynchronousContinuations = false,
-        });
-
         if (stream is null)
         {
             _failed = true;
-            _queue.Writer.TryComplete();
-            _writer = Task.CompletedTask;
+            _completion = Task.CompletedTask;
             RecordingMetrics.Failures.Add(1);
             Log.StartFailed(_logger, sessionId, path, openError);
             return;
         }
         _stream = stream;
         _lines = new RecordLineWriter(sessionId, key);
-        _writer = Task.Run(WriteLoopAsync);
+        _lastPathCheck = Environment.TickCount64;
+        RecordingFlusher.Opened();
     }
 
     /// <inheritdoc />
@@ -70,110 +70,189 @@ internal sealed partial class FileSessionRecorder : ISessionRecorder
     public string FilePath { get; }
 
     /// <inheritdoc />
-    public bool IsHealthy => !_failed && Volatile.Read(ref _overflowed) == 0;
+    public bool IsHealthy => !_failed && !Volatile.Read(ref _overflowed);
 
     /// <inheritdoc />
     public bool TryRecord(RecordEvent recordEvent)
     {
         ArgumentNullException.ThrowIfNull(recordEvent);
-        if (_failed || Volatile.Read(ref _completing) != 0)
+        if (_failed)
         {
             return false;
         }
 
-        // Events refused since the last accepted one travel with it, so the gap is recorded where it happened.
-        var lost = Interlocked.Exchange(ref _dropped, 0);
-        if (_queue.Writer.TryWrite(new Pending(recordEvent, _timeProvider.GetUtcNow(), lost)))
+        var time = _timeProvider.GetUtcNow();
+        lock (_gate)
         {
+            if (_failed || _completing)
+            {
+                return false;
+            }
+            if (_activeRecords >= _capacity)
+            {
+                // The disk is behind by a whole buffer: refuse, count, and record the gap with the next accepted event.
+                _dropped++;
+                RecordingMetrics.Dropped.Add(1);
+                if (!_overflowed)
+                {
+                    Volatile.Write(ref _overflowed, true);
+                    Log.FellBehind(_logger, SessionId, _capacity);
+                }
+                return false;
+            }
+
+            try
+            {
+                if (_dropped > 0)
+                {
+                    _lines!.Append(new RecordsLostEvent(_dropped), time, _active);
+                    _dropped = 0;
+                }
+                _lines!.Append(recordEvent, time, _active);
+            }
+            catch (Exception e)
+            {
+                // Anything, not only the documented InvalidOperationException: a throwing event must fail the recording
+                // (its chain is broken), never the session that recorded it.
+                Fail(e);
+                return false;
+            }
+            _activeRecords++;
+            if (!_scheduled)
+            {
+                _scheduled = true;
+                RecordingFlusher.Schedule(this);
+            }
             return true;
         }
-        if (_failed || Volatile.Read(ref _completing) != 0)
-        {
-            Interlocked.Add(ref _dropped, lost);
-            return false;
-        }
-        Interlocked.Add(ref _dropped, lost + 1);
-        RecordingMetrics.Dropped.Add(1);
-        if (Interlocked.Exchange(ref _overflowed, 1) == 0)
-        {
-            Log.FellBehind(_logger, SessionId, _capacity);
-        }
-        return false;
     }
 
     /// <inheritdoc />
     public async ValueTask CompleteAsync(string reason, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(reason);
-        if (Interlocked.Exchange(ref _completing, 1) == 0)
+        Task completion;
+        lock (_gate)
         {
-            _endReason = reason;
-            _endTime = _timeProvider.GetUtcNow();
-            // Publishes _endReason and _endTime to the writer, which reads them after the channel reports completion.
-            _queue.Writer.TryComplete();
+            if (_completion is null)
+            {
+                _completing = true;
+                if (!_failed)
+                {
+                    try
+                    {
+                        var time = _timeProvider.GetUtcNow();
+                        if (_dropped > 0)
+                        {
+                            _lines!.Append(new RecordsLostEvent(_dropped), time, _active);
+                            _dropped = 0;
+                        }
+                        _lines!.Append(new SessionEndEvent(reason, _lines.Records + 1), time, _active);
+                    }
+                    catch (Exception e)
+                    {
+                        Fail(e);
+                    }
+                }
+                _completion = FinishAsync();
+            }
+            completion = _completion;
         }
-        await _writer.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await completion.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     public ValueTask DisposeAsync() => CompleteAsync("recorder disposed");
 
-    private async Task WriteLoopAsync()
+    /// <summary>
+    /// Called by the flusher: writes what is buffered. Never waits: a write still in progress (only possible on a
+    /// stream whose writes are asynchronous) schedules the recorder again when it ends.
+    /// </summary>
+    internal void Flush()
     {
-        var stream = _stream!;
-        var lines = _lines!;
-        var batch = new ArrayBufferWriter<byte>(MaxBatchBytes);
+        lock (_gate)
+        {
+            _scheduled = false;
+            if (_completing || _failed)
+            {
+                return;
+            }
+        }
+        if (!_writeLock.Wait(0))
+        {
+            return;
+        }
+        _ = WriteBufferedAsync();
+    }
+
+    // Holds _writeLock on entry; releases it.
+    private async Task WriteBufferedAsync()
+    {
         try
         {
-            var reader = _queue.Reader;
-            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            var batch = TakeBuffered();
+            if (batch is not null)
             {
-                batch.ResetWrittenCount();
-                var written = lines.Records;
-                while (batch.WrittenCount < MaxBatchBytes && reader.TryRead(out var pending))
-                {
-                    if (pending.LostBefore > 0)
-                    {
-                        lines.Append(new RecordsLostEvent(pending.LostBefore), pending.Time, batch);
-                    }
-                    lines.Append(pending.Event, pending.Time, batch);
-                }
-                await WriteBatchAsync(stream, batch).ConfigureAwait(false);
-                RecordingMetrics.Records.Add(lines.Records - written);
-
-                // Group commit: a busy session would otherwise wake this loop (a thread-pool hop and a write) for every
-                // record; letting records gather for a few milliseconds costs a little delay on disk, not on the session.
-                // Under pressure (an eighth of the queue waiting) no pause: keep writing so the queue cannot fill.
-                if (Volatile.Read(ref _completing) == 0 && reader.Count < _capacity / 8)
-                {
-                    await Task.Delay(CoalesceDelay).ConfigureAwait(false);
-                }
-                if (_uncheckedWrite && !reader.TryPeek(out _))
-                {
-                    // Going idle: the last writes get their path check now rather than at the next (maybe distant) write.
-                    CheckPath();
-                }
+                await WriteAsync(batch).ConfigureAwait(false);
+                ReturnBuffer(batch);
             }
-
-            batch.ResetWrittenCount();
-            var lost = Interlocked.Exchange(ref _dropped, 0);
-            if (lost > 0)
+            if (_uncheckedWrite && IsIdle())
             {
-                lines.Append(new RecordsLostEvent(lost), _endTime, batch);
+                // Going idle: the last writes get their path check now rather than at the next (maybe distant) write.
+                CheckPath();
             }
-            lines.Append(new SessionEndEvent(_endReason, lines.Records + 1), _endTime, batch);
-            await WriteBatchAsync(stream, batch).ConfigureAwait(false);
-            if (stream is FileStream file)
-            {
-                // The end of a session is rare and final: worth one fsync so the closed recording survives a power loss.
-                file.Flush(flushToDisk: true);
-            }
-            RecordingMetrics.Records.Add(lost > 0 ? 2 : 1);
-            Log.Completed(_logger, SessionId, FilePath, lines.Records);
         }
         catch (Exception e)
         {
-            // Anything, not only IOException: a throwing event serializer must not become an unobserved task exception.
+            Fail(e);
+        }
+        finally
+        {
+            _writeLock.Release();
+            lock (_gate)
+            {
+                if (_activeRecords > 0 && !_scheduled && !_completing && !_failed)
+                {
+                    _scheduled = true;
+                    RecordingFlusher.Schedule(this);
+                }
+            }
+        }
+    }
+
+    private bool IsIdle()
+    {
+        lock (_gate)
+        {
+            return _activeRecords == 0;
+        }
+    }
+
+    private async Task FinishAsync()
+    {
+        // Runs off the caller's lock: the first await yields, so CompleteAsync's lock is released before any wait.
+        await Task.Yield();
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        var stream = _stream!;
+        try
+        {
+            var batch = TakeBuffered();
+            if (batch is not null && !_failed)
+            {
+                await WriteAsync(batch).ConfigureAwait(false);
+                if (stream is FileStream file)
+                {
+                    // The end of a session is rare and final: worth one fsync so the closed recording survives a power loss.
+                    file.Flush(flushToDisk: true);
+                }
+                if (!_failed)
+                {
+                    Log.Completed(_logger, SessionId, FilePath, _lines!.Records);
+                }
+            }
+        }
+        catch (Exception e)
+        {
             Fail(e);
         }
         finally
@@ -186,22 +265,55 @@ internal sealed partial class FileSessionRecorder : ISessionRecorder
             {
                 Fail(e);
             }
-            lines.Dispose();
+            _lines!.Dispose();
+            RecordingFlusher.Closed();
         }
     }
 
-    private async ValueTask WriteBatchAsync(Stream stream, ArrayBufferWriter<byte> batch)
+    /// <summary>Swaps the buffer with the spare and returns the full one, or null when nothing is buffered or the recorder failed.</summary>
+    private ArrayBufferWriter<byte>? TakeBuffered()
     {
+        lock (_gate)
+        {
+            if (_failed || _active.WrittenCount == 0)
+            {
+                return null;
+            }
+            var batch = _active;
+            _active = _spare ?? new ArrayBufferWriter<byte>(InitialBufferBytes);
+            _spare = null;
+            RecordingMetrics.Records.Add(_activeRecords);
+            _activeRecords = 0;
+            return batch;
+        }
+    }
+
+    private void ReturnBuffer(ArrayBufferWriter<byte> batch)
+    {
+        if (batch.Capacity > KeptBufferBytes)
+        {
+            return;
+        }
+        batch.ResetWrittenCount();
+        lock (_gate)
+        {
+            _spare = batch;
+        }
+    }
+
+    private async ValueTask WriteAsync(ArrayBufferWriter<byte> batch)
+    {
+        var stream = _stream!;
         if (stream is FileStream file)
         {
-            // The loop already runs off the sessions' path: a plain write (one pwrite, no buffer to flush) costs less
-            // than an async one, which would hop to another thread-pool thread for every batch.
+            // The flusher is a thread of its own: a plain write (one pwrite, no buffer to flush) costs less than an
+            // async one, which would hop to a thread-pool thread for every batch.
             file.Write(batch.WrittenSpan);
 
             // On Unix a file whose directory was removed or renamed away keeps accepting writes that nobody will ever
-            // read; checking costs a system call, so at most every 200 ms and at the end.
+            // read; checking costs a system call, so at most every 200 ms, when the session goes idle, and at the end.
             _uncheckedWrite = true;
-            if (Environment.TickCount64 - _lastPathCheck >= PathCheckIntervalMs || Volatile.Read(ref _completing) != 0)
+            if (Environment.TickCount64 - _lastPathCheck >= PathCheckIntervalMs || _completing)
             {
                 CheckPath();
             }
@@ -212,9 +324,6 @@ internal sealed partial class FileSessionRecorder : ISessionRecorder
         await stream.FlushAsync().ConfigureAwait(false);
     }
 
-    private const long PathCheckIntervalMs = 200;
-    private bool _uncheckedWrite;
-
     private void CheckPath()
     {
         _lastPathCheck = Environment.TickCount64;
@@ -224,22 +333,20 @@ internal sealed partial class FileSessionRecorder : ISessionRecorder
             throw new IOException("The recording file is no longer at its path; its directory was removed or replaced.");
         }
     }
-    private static readonly TimeSpan CoalesceDelay = TimeSpan.FromMilliseconds(2);
-    private long _lastPathCheck;
 
     private void Fail(Exception exception)
     {
-        if (_failed)
+        lock (_gate)
         {
-            return;
+            if (_failed)
+            {
+                return;
+            }
+            _failed = true;
         }
-        _failed = true;
-        _queue.Writer.TryComplete();
         RecordingMetrics.Failures.Add(1);
         Log.WriteFailed(_logger, SessionId, FilePath, exception);
     }
-
-    private readonly record struct Pending(RecordEvent Event, DateTimeOffset Time, long LostBefore);
 
     private static partial class Log
     {

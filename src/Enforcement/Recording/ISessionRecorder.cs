@@ -1,9 +1,9 @@
 namespace Wire.Enforcement.Recording;
 
 /// <summary>
-/// Records one session: append-only, hash-chained, signed. Events are queued and written off the caller's path, so
-/// nothing here blocks; the session decides with <see cref="IsHealthy"/> and <see cref="RecordingFailureMode"/> what
-/// to do when recording falls behind or fails.
+/// Records one session: append-only, hash-chained, signed. Events are buffered and written off the caller's path, so
+/// nothing here waits for the disk; the session decides with <see cref="IsHealthy"/> and <see cref="RecordingFailureMode"/>
+/// what to do when recording falls behind or fails.
 /// </summary>
 public interface ISessionRecorder : IAsyncDisposable
 {
@@ -16,10 +16,11 @@ public interface ISessionRecorder : IAsyncDisposable
     bool IsHealthy { get; }
 
     /// <summary>
-    /// Queues <paramref name="recordEvent"/> and returns at once. False when it was not queued: the queue is full, the
-    /// recorder has failed, or the session was completed. Never throws for recording failures.
+    /// Buffers <paramref name="recordEvent"/> for writing and returns without waiting for the disk. False when it was not
+    /// accepted: the buffer is full, the recorder has failed, or the session was completed. Never throws for recording
+    /// failures.
     /// </summary>
-    /// <param name="recordEvent">The event; its strings must already be masked, and it must not change afterwards.</param>
+    /// <param name="recordEvent">The event; its strings must already be masked. It may be reused once the call returns.</param>
     bool TryRecord(RecordEvent recordEvent);
 
     /// <summary>

@@ -8,8 +8,8 @@ namespace Wire.Enforcement.Recording;
 /// deriving from this record; <c>wire verify</c> and <c>wire replay</c> handle types they do not know.
 /// </summary>
 /// <remarks>
-/// Strings must already be masked: the recorder writes what it is given. An event is serialized later, on the
-/// recorder's writer, so it must not be changed after it is passed to <see cref="ISessionRecorder.TryRecord"/>.
+/// Strings must already be masked: the recorder writes what it is given. The file recorder serializes an event before
+/// <see cref="ISessionRecorder.TryRecord"/> returns.
 /// </remarks>
 public abstract record RecordEvent
 {

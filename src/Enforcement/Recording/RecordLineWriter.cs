@@ -13,6 +13,7 @@ internal sealed class RecordLineWriter : IDisposable
 {
     private readonly string _sessionId;
     private readonly IncrementalHash _hmac;
+    private readonly IncrementalHash _sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256); // reused: no context per line
     private readonly ArrayBufferWriter<byte> _line = new(1024);
     private readonly Utf8JsonWriter _json;
     private readonly byte[] _previousHash = new byte[SHA256.HashSizeInBytes];
@@ -46,7 +47,8 @@ internal sealed class RecordLineWriter : IDisposable
         _line.Advance(RecordingFormat.HashHexLength);
         _line.Write(RecordingFormat.LineEnd);
 
-        SHA256.HashData(_line.WrittenSpan, _previousHash);
+        _sha256.AppendData(_line.WrittenSpan);
+        _sha256.GetHashAndReset(_previousHash);
         output.Write(_line.WrittenSpan);
         output.Write("\n"u8);
         Records = seq;
@@ -56,6 +58,7 @@ internal sealed class RecordLineWriter : IDisposable
     {
         _json.Dispose();
         _hmac.Dispose();
+        _sha256.Dispose();
     }
 
     private void Serialize(RecordEvent recordEvent, long seq, DateTimeOffset time)

@@ -52,11 +52,37 @@ internal static class RecordingFormat
     /// <summary>Formats <paramref name="time"/> as the recording's RFC 3339 UTC timestamp.</summary>
     public static int FormatTimestamp(DateTimeOffset time, Span<char> destination)
     {
-        if (!time.UtcDateTime.TryFormat(destination, out var written, TimestampFormat, CultureInfo.InvariantCulture))
+        // TimestampFormat by hand: a custom format string is parsed on every call, and every record is stamped.
+        const int Length = 27;
+        if (destination.Length < Length)
         {
             throw new ArgumentException("The destination is too short.", nameof(destination));
         }
-        return written;
+        var utc = time.UtcDateTime;
+        Digits(destination[..4], utc.Year);
+        destination[4] = '-';
+        Digits(destination.Slice(5, 2), utc.Month);
+        destination[7] = '-';
+        Digits(destination.Slice(8, 2), utc.Day);
+        destination[10] = 'T';
+        Digits(destination.Slice(11, 2), utc.Hour);
+        destination[13] = ':';
+        Digits(destination.Slice(14, 2), utc.Minute);
+        destination[16] = ':';
+        Digits(destination.Slice(17, 2), utc.Second);
+        destination[19] = '.';
+        Digits(destination.Slice(20, 6), (int)(utc.Ticks % TimeSpan.TicksPerSecond / 10));
+        destination[26] = 'Z';
+        return Length;
+
+        static void Digits(Span<char> field, int value)
+        {
+            for (int i = field.Length - 1; i >= 0; i--)
+            {
+                field[i] = (char)('0' + value % 10);
+                value /= 10;
+            }
+        }
     }
 
     /// <summary>Parses a recording timestamp; false when it is not one.</summary>

@@ -25,7 +25,7 @@ public sealed record ResultEvent(long Rows, long Bytes, IReadOnlyDictionary<stri
         writer.WriteNumber("rows", Rows);
         writer.WriteNumber("bytes", Bytes);
         writer.WriteStartObject("masked");
-        if (Masked is not null)
+        if (Masked is { Count: > 0 })
         {
             foreach (var (column, count) in Masked.OrderBy(p => p.Key, StringComparer.Ordinal))
             {

@@ -152,7 +152,24 @@ internal sealed partial class PgEnforcer
             return true;
         }
         ref var head = ref _pending.Head;
-        var fields = PgRowDescription.Read(body, out var names);
+        PgField[] fields;
+        string[] names;
+        if (_lastShapeBody is not null && body.SequenceEqual(_lastShapeBody))
+        {
+            // The same statement again (the common case): its shape is already parsed. Nobody changes these arrays.
+            fields = _lastShapeFields!;
+            names = _lastShapeNames!;
+        }
+        else
+        {
+            fields = PgRowDescription.Read(body, out names);
+            if (body.Length <= MaxRememberedShapeBytes)
+            {
+                _lastShapeBody = body.ToArray();
+                _lastShapeFields = fields;
+                _lastShapeNames = names;
+            }
+        }
         switch (head.Kind)
         {
             case PgPendingKind.Query:
@@ -174,6 +191,12 @@ internal sealed partial class PgEnforcer
     }
 
     private readonly Dictionary<string, string[]> _shapeNames = new(StringComparer.Ordinal);
+
+    // The last RowDescription seen and what it parsed to.
+    private const int MaxRememberedShapeBytes = 4096;
+    private byte[]? _lastShapeBody;
+    private PgField[]? _lastShapeFields;
+    private string[]? _lastShapeNames;
 
     /// <summary>A bound portal's shape: its statement's, with the formats the Bind asked for.</summary>
     private void ShapePortal(string portal, string? statement, byte[]? resultFormats)

@@ -358,7 +358,8 @@ internal sealed partial class PgEnforcer
             return true;
         }
 
-        var statements = new List<PgStatement>();
+        var statements = _taintStatements;
+        statements.Clear();
         Collect(definition, statements);
         if (IsTainted(statements, out bool computes) is not { } result)
         {
@@ -380,9 +381,11 @@ internal sealed partial class PgEnforcer
 
         void Collect(PgPrepared definition, List<PgStatement> into)
         {
-            into.AddRange(definition.Statements);
-            foreach (var statement in definition.Statements)
+            var own = definition.Statements;
+            into.AddRange(own);
+            for (int i = 0; i < own.Count; i++)
             {
+                var statement = own[i];
                 // EXECUTE computes what the prepared statement computes.
                 if (statement.ExecuteName is { } name && into.Count < 64)
                 {

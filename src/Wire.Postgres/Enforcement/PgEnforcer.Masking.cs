@@ -10,6 +10,7 @@ internal sealed partial class PgEnforcer
     private readonly PgCatalog? _catalog;
     private readonly byte[] _maskKey;
     private readonly List<PgRelationInfo> _relations = [];
+    private readonly List<PgStatement> _taintStatements = [];
     private MaskState? _mask;
 
     // Server-pump state: result shapes of described statements and portals, and the plan of the rows now arriving.
@@ -68,11 +69,15 @@ internal sealed partial class PgEnforcer
         bool tainted = false;
         MissingNames.Clear();
         MissingFunctions.Clear();
-        foreach (var statement in statements)
+        // Index loops: foreach over these interfaces would box an enumerator per statement, name and column.
+        for (int s = 0; s < statements.Count; s++)
         {
+            var statement = statements[s];
             string text = statement.NormalizedText;
-            foreach (var function in statement.Functions)
+            var functions = statement.Functions;
+            for (int f = 0; f < functions.Count; f++)
             {
+                string function = functions[f];
                 // A user-defined function may read masked columns and return them under any name (a set-returning
                 // function in FROM, a scalar one in the select list): its results are treated like expressions over them.
                 if (_catalog is null)
@@ -89,16 +94,20 @@ internal sealed partial class PgEnforcer
                     computes |= userDefined;
                 }
             }
-            foreach (var word in mask.ColumnNames)
+            var words = mask.ColumnNames;
+            for (int w = 0; w < words.Count; w++)
             {
+                string word = words[w];
                 if (ContainsWord(text, word))
                 {
                     tainted = true;
                     computes |= UsedInExpression(text, word);
                 }
             }
-            foreach (var relation in statement.Relations)
+            var relations = statement.Relations;
+            for (int r = 0; r < relations.Count; r++)
             {
+                string relation = relations[r];
                 _relations.Clear();
                 if (_catalog is null)
                 {
@@ -357,6 +366,11 @@ internal sealed partial class PgEnforcer
     private bool TryCreatePlan(PgField[] fields, string[] names, bool tainted, out PgMaskPlan plan)
     {
         var mask = MaskPolicy;
+        if (IsLastPlanFor(fields, names, tainted, mask))
+        {
+            plan = _lastPlan!;
+            return true;
+        }
         plan = null!;
         MissingOids.Clear();
         foreach (var field in fields)
@@ -387,7 +401,55 @@ internal sealed partial class PgEnforcer
             }
             return (null, mask.ScanAllText ? mask.Scanner : null);
         });
+        RememberPlan(plan, fields, names, tainted, mask);
         return true;
+    }
+
+    // The last plan and everything it was made from: the same shape under the same rules and catalog entries gets the
+    // same plan, so a repeated statement does not build one per execution. Catalog entries are replaced, never changed,
+    // so comparing references tells whether the catalog still says the same.
+    private PgMaskPlan? _lastPlan;
+    private PgField[] _lastPlanFields = [];
+    private string[] _lastPlanNames = [];
+    private bool _lastPlanTainted;
+    private PgMaskPolicy? _lastPlanPolicy;
+    private readonly List<(uint Oid, PgRelationInfo Info)> _lastPlanRelations = [];
+
+    private bool IsLastPlanFor(PgField[] fields, string[] names, bool tainted, PgMaskPolicy mask)
+    {
+        if (_lastPlan is null || tainted != _lastPlanTainted || !ReferenceEquals(mask, _lastPlanPolicy)
+            || !fields.AsSpan().SequenceEqual(_lastPlanFields) || !names.AsSpan().SequenceEqual(_lastPlanNames))
+        {
+            return false;
+        }
+        foreach (var (oid, info) in _lastPlanRelations)
+        {
+            if (_catalog is null || !_catalog.TryGet(oid, out var now) || !ReferenceEquals(now, info))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void RememberPlan(PgMaskPlan plan, PgField[] fields, string[] names, bool tainted, PgMaskPolicy mask)
+    {
+        _lastPlanRelations.Clear();
+        if (_catalog is not null)
+        {
+            foreach (var field in fields)
+            {
+                if (field.TableOid != 0 && !_lastPlanRelations.Exists(r => r.Oid == field.TableOid) && _catalog.TryGet(field.TableOid, out var info))
+                {
+                    _lastPlanRelations.Add((field.TableOid, info));
+                }
+            }
+        }
+        _lastPlan = plan;
+        _lastPlanFields = fields;
+        _lastPlanNames = names;
+        _lastPlanTainted = tainted;
+        _lastPlanPolicy = mask;
     }
 
     /// <summary>Masks the detector-visible fields of an ErrorResponse or NoticeResponse in place.</summary>

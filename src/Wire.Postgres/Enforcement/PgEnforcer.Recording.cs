@@ -40,6 +40,27 @@ internal sealed partial class PgEnforcer
         return scanner.MaskInPlace(bytes) > 0 ? Encoding.UTF8.GetString(bytes) : text;
     }
 
+    /// <summary>As <see cref="MaskText(string)"/>, for the client's own UTF-8 bytes: one copy, masked in place, one string.</summary>
+    private string MaskText(ReadOnlySpan<byte> utf8)
+    {
+        if (MaskPolicy.Scanner is not { } scanner || utf8.IsEmpty)
+        {
+            return Encoding.UTF8.GetString(utf8);
+        }
+        byte[] rented = System.Buffers.ArrayPool<byte>.Shared.Rent(utf8.Length);
+        try
+        {
+            var copy = rented.AsSpan(0, utf8.Length);
+            utf8.CopyTo(copy);
+            scanner.MaskInPlace(copy);
+            return Encoding.UTF8.GetString(copy);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
     private IReadOnlyList<string?>? MaskTexts(IReadOnlyList<string?>? values) =>
         values is null || MaskPolicy.Scanner is null ? values : [.. values.Select(v => v is null ? null : MaskText(v))];
 
@@ -57,12 +78,14 @@ internal sealed partial class PgEnforcer
             Record(new CommandEvent(MaskText(definition.Text ?? ""), MaskTexts(definition.Parameters), "other", recorded, verdict.Rule, approver, outcome));
             return;
         }
-        foreach (var statement in definition.Statements)
+        var statements = definition.Statements;
+        for (int i = 0; i < statements.Count; i++)
         {
+            var statement = statements[i];
             string text = !sql.IsEmpty && statement.Start + statement.Length <= sql.Length
-                ? Encoding.UTF8.GetString(sql.Slice(statement.Start, statement.Length))
-                : definition.Text ?? statement.NormalizedText;
-            Record(new CommandEvent(MaskText(text), MaskTexts(definition.Parameters), StatementKindNames.Name(statement.Kind), recorded, verdict.Rule, approver,
+                ? MaskText(sql.Slice(statement.Start, statement.Length))
+                : MaskText(definition.Text ?? statement.NormalizedText);
+            Record(new CommandEvent(text, MaskTexts(definition.Parameters), StatementKindNames.Name(statement.Kind), recorded, verdict.Rule, approver,
                 outcome));
         }
     }

@@ -118,9 +118,9 @@ internal sealed partial class PgEnforcer
     private Verdict Judge(IReadOnlyList<PgStatement> statements, SessionPolicy policy, int depth)
     {
         var verdict = Verdict.Allow();
-        foreach (var statement in statements)
+        for (int i = 0; i < statements.Count; i++)
         {
-            verdict = Strictest(verdict, Judge(statement, policy, depth));
+            verdict = Strictest(verdict, Judge(statements[i], policy, depth));
             if (verdict.Action == PolicyAction.Deny)
             {
                 break;
@@ -206,9 +206,10 @@ internal sealed partial class PgEnforcer
                 kinds = kinds.Union(KindsOf(alternative));
             }
         }
-        foreach (var statement in definition.Statements)
+        var statements = definition.Statements;
+        for (int i = 0; i < statements.Count; i++)
         {
-            kinds = kinds.Union(statement.Kinds);
+            kinds = kinds.Union(statements[i].Kinds);
         }
         return kinds;
     }

@@ -122,8 +122,12 @@ internal sealed class PgMaskPlan
     }
 
     /// <summary>Masked counts by column name (for the recording), then the counters are reset.</summary>
-    public Dictionary<string, long> TakeCounts()
+    public IReadOnlyDictionary<string, long> TakeCounts()
     {
+        if (MaskedCounts.AsSpan().IndexOfAnyExcept(0L) < 0)
+        {
+            return NothingMasked;
+        }
         var counts = new Dictionary<string, long>(StringComparer.Ordinal);
         for (int i = 0; i < MaskedCounts.Length; i++)
         {
@@ -136,6 +140,8 @@ internal sealed class PgMaskPlan
         }
         return counts;
     }
+
+    private static readonly Dictionary<string, long> NothingMasked = [];
 
     private readonly record struct Column(ValueMasker? Masker, ContentScanner? Scanner, bool Binary, uint TypeOid);
 }

@@ -11,6 +11,8 @@ internal sealed class PgMaskPolicy
 {
     private readonly (string Glob, MaskStyle Style)[] _columns;
     private readonly Dictionary<MaskStyle, ValueMasker> _maskers = [];
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<PgRelationInfo, RelationStyles> _styles = [];
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<PgRelationInfo, RelationStyles>.CreateValueCallback _compute;
 
     public PgMaskPolicy(IReadOnlyList<RuleDefinition> maskRules, ReadOnlySpan<byte> key)
     {
@@ -39,6 +41,7 @@ internal sealed class PgMaskPolicy
         }
 
         _columns = [.. columns];
+        _compute = Compute;
         foreach (var style in Enum.GetValues<MaskStyle>())
         {
             _maskers[style] = new ValueMasker(style, key);
@@ -90,39 +93,45 @@ internal sealed class PgMaskPolicy
         {
             return null;
         }
+        var styles = Styles(relation);
+        return styles.Columns.TryGetValue(attribute, out var style) ? style : styles.ViewStyle;
+    }
 
-        MaskStyle? style = null;
-        if (relation.Columns.TryGetValue(attribute, out var column))
+    /// <summary>Whether any column of <paramref name="relation"/> is masked (always, for a relation the catalog cannot see).</summary>
+    public bool MasksAnyColumnOf(PgRelationInfo relation) => !relation.Exists || _columns.Length > 0 && Styles(relation).Any;
+
+    // Matching globs builds a qualified name per column and ancestor: done once per catalog entry (entries are replaced,
+    // not changed, when the catalog refreshes), not per statement and row description.
+    private RelationStyles Styles(PgRelationInfo relation) => _styles.GetValue(relation, _compute);
+
+    private RelationStyles Compute(PgRelationInfo relation)
+    {
+        MaskStyle? viewStyle = null;
+        foreach (var dependency in relation.ViewDependencies)
         {
+            Match(dependency, ref viewStyle);
+        }
+        var columns = new Dictionary<short, MaskStyle?>(relation.Columns.Count);
+        bool any = viewStyle is not null;
+        foreach (var (attribute, column) in relation.Columns)
+        {
+            MaskStyle? style = null;
             Match(relation.Schema + "." + relation.Name + "." + column, ref style);
             foreach (var ancestor in relation.Ancestors)
             {
                 Match(ancestor + "." + column, ref style);
             }
+            if (viewStyle is { } view)
+            {
+                style = style is { } current ? MaskStyles.Strictest(current, view) : view;
+            }
+            columns[attribute] = style;
+            any |= style is not null;
         }
-        foreach (var dependency in relation.ViewDependencies)
-        {
-            Match(dependency, ref style);
-        }
-        return style;
+        return new RelationStyles(columns, viewStyle, any);
     }
 
-    /// <summary>Whether any column of <paramref name="relation"/> is masked (for whole-row references and expressions over it).</summary>
-    public bool MasksAnyColumnOf(PgRelationInfo relation)
-    {
-        if (!relation.Exists)
-        {
-            return true;
-        }
-        foreach (var attribute in relation.Columns.Keys)
-        {
-            if (StyleFor(relation, attribute) is not null)
-            {
-                return true;
-            }
-        }
-        return relation.ViewDependencies.Count > 0 && StyleFor(relation, -1) is not null;
-    }
+    private sealed record RelationStyles(Dictionary<short, MaskStyle?> Columns, MaskStyle? ViewStyle, bool Any);
 
     private void Match(string qualifiedColumn, ref MaskStyle? style)
     {

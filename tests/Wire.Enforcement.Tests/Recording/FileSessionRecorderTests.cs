@@ -382,9 +382,10 @@ public sealed class FileSessionRecorderTests : IDisposable
     {
         var recorder = _fixture.Factory().Start("throws", RecordingFixture.StartEvent);
 
-        Assert.True(recorder.TryRecord(new ThrowingEvent()));
-
-        await RecordingFixture.EventuallyAsync(() => !recorder.IsHealthy);
+        // Signed on the caller's thread: the event is refused and the recording fails, the caller sees no exception.
+        Assert.False(recorder.TryRecord(new ThrowingEvent()));
+        Assert.False(recorder.IsHealthy);
+        Assert.False(recorder.TryRecord(new ErrorEvent("x", "y")));
         await recorder.CompleteAsync("done");
         Assert.Equal(RecordingDefect.Truncated, RecordingFixture.Verify(_fixture.PathOf("throws")).Defect);
     }

@@ -53,6 +53,27 @@ public sealed class MaskingTests(PostgresFixture fixture)
     }
 
     [Fact]
+    public async Task A_repeated_result_shape_is_planned_again_when_the_session_changes_the_catalog()
+    {
+        // The same RowDescription bytes before and after the renames (alias v, same table and attribute number), and both
+        // statements name a masked column: only the catalog says that attribute 2 is now the masked column.
+        var (h, c) = await StartAsync(fixture);
+        await using var _ = h;
+        await h.DirectScalarAsync($"ALTER TABLE public.{c} OWNER TO {PostgresFixture.ScramUser}");
+        var result = await h.Wire.RunPsqlAsync(Psql, $"""
+            SELECT name AS v FROM {c} WHERE id = 1 AND ssn IS NOT NULL;
+            SELECT name AS v FROM {c} WHERE id = 1 AND ssn IS NOT NULL;
+            ALTER TABLE {c} RENAME COLUMN name TO tmp_col;
+            ALTER TABLE {c} RENAME COLUMN ssn TO name;
+            ALTER TABLE {c} RENAME COLUMN tmp_col TO ssn;
+            SELECT ssn AS v FROM {c} WHERE id = 1 AND name IS NOT NULL;
+            """);
+        var lines = result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(l => !l.StartsWith("ALTER", StringComparison.Ordinal)).ToList();
+        Assert.Equal(["Alice", "Alice", Stars("Alice")], lines);
+    }
+
+    [Fact]
     public async Task Expressions_over_masked_columns_are_masked_whole()
     {
         var (h, c) = await StartAsync(fixture);
