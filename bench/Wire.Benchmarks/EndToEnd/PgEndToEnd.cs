@@ -8,7 +8,8 @@ namespace Wire.Benchmarks.EndToEnd;
 
 /// <summary>
 /// PostgreSQL end to end (issue 4), every path in one interleaved run: direct, HAProxy in TCP mode (the floor for any
-/// proxy), pgbouncer (session pooling), Wire with inspection off, and Wire with the demo's rules and recording on.
+/// proxy), pgbouncer (session pooling), Wire with inspection off, Wire with the demo's rules, and Wire with the demo's
+/// rules and recording on.
 /// pgbench -S at 1 and 8 clients in simple, extended and prepared mode (TPS, mean and p99 latency, the proxy's CPU per
 /// transaction), the latency Wire adds per command at one client, and a 1M-row SELECT and COPY TO STDOUT (MB/s).
 /// </summary>
@@ -58,6 +59,7 @@ internal static partial class PgEndToEnd
         await using var haproxy = await HaProxy.TryStartAsync(server).ConfigureAwait(false);
         await using var bouncer = await PgBouncer.TryStartAsync(server, Role, password).ConfigureAwait(false);
         await using var wireOff = await WireGatewayProcess.StartAsync(server, Role, password, Token).ConfigureAwait(false);
+        await using var wireRules = await WireGatewayProcess.StartAsync(server, Role, password, Token, DemoRules).ConfigureAwait(false);
         await using var wireOn = await WireGatewayProcess.StartAsync(server, Role, password, Token,
             DemoRules + $$""", "recording": { "directory": "{{recordings}}", "key": "{{Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32))}}" }""")
             .ConfigureAwait(false);
@@ -72,6 +74,7 @@ internal static partial class PgEndToEnd
             paths.Add(new("pgbouncer (session)", bouncer.Port, password, bouncer.Pid));
         }
         paths.Add(new("Wire, inspection off", wireOff.Port, Token, wireOff.Pid));
+        paths.Add(new("Wire, demo rules", wireRules.Port, Token, wireRules.Pid));
         paths.Add(new("Wire, demo rules + recording", wireOn.Port, Token, wireOn.Pid));
 
         var sb = new StringBuilder();

@@ -22,6 +22,8 @@ public sealed record CommandEvent(
     /// <summary>The <c>type</c> of this record.</summary>
     public const string TypeName = "command";
 
+    private static readonly JsonEncodedText ParametersName = JsonEncodedText.Encode("parameters");
+
     /// <inheritdoc />
     public override string Type => TypeName;
 
@@ -29,18 +31,18 @@ public sealed record CommandEvent(
     protected internal override void WriteFields(Utf8JsonWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
-        writer.WriteString("text", Text);
-        WriteStringArray(writer, "parameters", Parameters);
-        writer.WriteString("kind", Kind);
-        writer.WriteString("verdict", Verdict switch
+        writer.WriteString("text"u8, Text);
+        WriteStringArray(writer, ParametersName, Parameters);
+        writer.WriteString("kind"u8, Kind);
+        writer.WriteString("verdict"u8, Verdict switch
         {
             RecordedVerdict.Allow => "allow"u8,
             RecordedVerdict.Deny => "deny"u8,
             RecordedVerdict.Review => "review"u8,
             _ => throw new InvalidOperationException("Unknown verdict."),
         });
-        writer.WriteString("rule", Rule);
-        writer.WriteString("approver", Approver);
-        writer.WriteString("outcome", Outcome);
+        writer.WriteString("rule"u8, Rule);
+        writer.WriteString("approver"u8, Approver);
+        writer.WriteString("outcome"u8, Outcome);
     }
 }

@@ -17,7 +17,7 @@ public sealed record ErrorEvent(string Code, string Message) : RecordEvent
     protected internal override void WriteFields(Utf8JsonWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
-        writer.WriteString("code", Code);
-        writer.WriteString("message", Message);
+        writer.WriteString("code"u8, Code);
+        writer.WriteString("message"u8, Message);
     }
 }

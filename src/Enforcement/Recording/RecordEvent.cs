@@ -28,7 +28,14 @@ public abstract record RecordEvent
     /// <param name="writer">The writer.</param>
     /// <param name="name">The property name.</param>
     /// <param name="values">The strings; null writes <c>null</c>.</param>
-    protected static void WriteStringArray(Utf8JsonWriter writer, string name, IEnumerable<string?>? values)
+    protected static void WriteStringArray(Utf8JsonWriter writer, string name, IEnumerable<string?>? values) =>
+        WriteStringArray(writer, JsonEncodedText.Encode(name), values);
+
+    /// <summary>As <see cref="WriteStringArray(Utf8JsonWriter, string, IEnumerable{string})"/>, with a pre-encoded name.</summary>
+    /// <param name="writer">The writer.</param>
+    /// <param name="name">The property name.</param>
+    /// <param name="values">The strings; null writes <c>null</c>.</param>
+    protected static void WriteStringArray(Utf8JsonWriter writer, JsonEncodedText name, IEnumerable<string?>? values)
     {
         ArgumentNullException.ThrowIfNull(writer);
         if (values is null)
@@ -37,9 +44,20 @@ public abstract record RecordEvent
             return;
         }
         writer.WriteStartArray(name);
-        foreach (var value in values)
+        if (values is IReadOnlyList<string?> list)
         {
-            writer.WriteStringValue(value);
+            // Most callers pass a list: no enumerator to allocate.
+            for (int i = 0; i < list.Count; i++)
+            {
+                writer.WriteStringValue(list[i]);
+            }
+        }
+        else
+        {
+            foreach (var value in values)
+            {
+                writer.WriteStringValue(value);
+            }
         }
         writer.WriteEndArray();
     }

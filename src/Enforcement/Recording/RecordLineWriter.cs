@@ -11,7 +11,7 @@ namespace Wire.Enforcement.Recording;
 /// </summary>
 internal sealed class RecordLineWriter : IDisposable
 {
-    private readonly string _sessionId;
+    private readonly JsonEncodedText _sessionId; // encoded once, written in every line
     private readonly IncrementalHash _hmac;
     private readonly IncrementalHash _sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256); // reused: no context per line
     private readonly ArrayBufferWriter<byte> _line = new(1024);
@@ -20,7 +20,7 @@ internal sealed class RecordLineWriter : IDisposable
 
     public RecordLineWriter(string sessionId, ReadOnlySpan<byte> key)
     {
-        _sessionId = sessionId;
+        _sessionId = JsonEncodedText.Encode(sessionId, RecordingFormat.WriterOptions.Encoder);
         _hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, key);
         _json = new Utf8JsonWriter(_line, RecordingFormat.WriterOptions);
     }

@@ -22,9 +22,9 @@ public sealed record ResultEvent(long Rows, long Bytes, IReadOnlyDictionary<stri
     protected internal override void WriteFields(Utf8JsonWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
-        writer.WriteNumber("rows", Rows);
-        writer.WriteNumber("bytes", Bytes);
-        writer.WriteStartObject("masked");
+        writer.WriteNumber("rows"u8, Rows);
+        writer.WriteNumber("bytes"u8, Bytes);
+        writer.WriteStartObject("masked"u8);
         if (Masked is { Count: > 0 })
         {
             foreach (var (column, count) in Masked.OrderBy(p => p.Key, StringComparer.Ordinal))
@@ -33,10 +33,10 @@ public sealed record ResultEvent(long Rows, long Bytes, IReadOnlyDictionary<stri
             }
         }
         writer.WriteEndObject();
-        writer.WriteNumber("durationMs", Math.Round(Duration.TotalMilliseconds, 3));
+        writer.WriteNumber("durationMs"u8, Math.Round(Duration.TotalMilliseconds, 3));
         if (Status is not null)
         {
-            writer.WriteString("status", Status);
+            writer.WriteString("status"u8, Status);
         }
     }
 }
