@@ -16,14 +16,34 @@ public sealed class ProtocolViolationException : Exception
     {
     }
 
+    /// <summary>Creates the exception with a reason and the protocol's own code for the answer.</summary>
+    /// <param name="reason">Why the input is malformed; safe to log and to show to the peer.</param>
+    /// <param name="code">The protocol's code for the answer, for example HTTP 501 for an unsupported transfer coding.</param>
+    public ProtocolViolationException(string reason, int code)
+        : base(reason)
+    {
+        Code = code;
+    }
+
     /// <summary>Creates the exception with a reason and the error that revealed it.</summary>
     public ProtocolViolationException(string reason, Exception innerException)
         : base(reason, innerException)
     {
     }
 
+    /// <summary>
+    /// The protocol's code for the answer (an HTTP status), or 0 when the protocol's default for malformed input
+    /// applies (DESIGN.md §4: PostgreSQL 08P01, HTTP 400).
+    /// </summary>
+    public int Code { get; }
+
     /// <summary>Throws a <see cref="ProtocolViolationException"/>; kept out of line so callers stay small.</summary>
     [DoesNotReturn]
     [StackTraceHidden]
     public static void Throw(string reason) => throw new ProtocolViolationException(reason);
+
+    /// <summary>Throws a <see cref="ProtocolViolationException"/> with the protocol's code for the answer.</summary>
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void Throw(string reason, int code) => throw new ProtocolViolationException(reason, code);
 }

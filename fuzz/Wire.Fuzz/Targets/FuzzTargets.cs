@@ -12,6 +12,9 @@ public static class FuzzTargets
         new PgScannerFuzzTarget(),
         new PgSqlFuzzTarget(),
         new DetectorsFuzzTarget(),
+        new HttpStreamFuzzTarget(requests: true),
+        new HttpStreamFuzzTarget(requests: false),
+        new HttpWebSocketFuzzTarget(),
     ];
 
     /// <summary>The target called <paramref name="name"/>.</summary>

@@ -21,6 +21,9 @@ public static class SeedCorpus
         "pg-scanner" => [.. Frontend, .. Backend],
         "pg-sql" => Sql,
         "detectors" => Detectors,
+        "http-request-stream" => HttpRequests,
+        "http-response-stream" => HttpResponses,
+        "http-websocket" => WebSocketFrames,
         _ => throw new ArgumentException($"No seed corpus for '{targetName}'.", nameof(targetName)),
     };
 
@@ -67,6 +70,46 @@ public static class SeedCorpus
         Frame((byte)'S'));
 
     public static IReadOnlyList<byte[]> Backend { get; } = BuildBackend();
+
+    private static byte[] Latin1(string text) => Encoding.Latin1.GetBytes(text);
+
+    /// <summary>Pipelined requests of every framing, and the smuggling cases the parser tests pin.</summary>
+    public static IReadOnlyList<byte[]> HttpRequests { get; } =
+    [
+        Latin1("GET /api/v1/namespaces/default/pods?watch=true HTTP/1.1\r\nHost: kube\r\nAuthorization: Bearer t\r\n\r\n"
+            + "POST /api/v1/namespaces/default/configmaps HTTP/1.1\r\nHost: kube\r\nContent-Length: 11\r\n\r\n{\"a\":\"b c\"}"
+            + "PUT /x HTTP/1.1\r\nHost: kube\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n5;e=1\r\nhello\r\n0\r\nT: 1\r\n\r\n"
+            + "GET /ws HTTP/1.1\r\nHost: kube\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"),
+        Latin1("\r\nOPTIONS * HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.0\r\n\r\n"),
+        Latin1("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+        Latin1("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"),
+        Latin1("GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n"),
+        Latin1("GET / HTTP/1.1\nHost: a\n\n"),
+        Latin1("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffff\r\n"),
+        Latin1("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n"),
+    ];
+
+    /// <summary>Responses of every framing (the target reads them as answers to GET).</summary>
+    public static IReadOnlyList<byte[]> HttpResponses { get; } =
+    [
+        Latin1("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+            + "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n"
+            + "HTTP/1.1 200 OK\r\n\r\nuntil the connection closes"),
+        Latin1("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n\u0081\u0002hi"),
+        Latin1("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"),
+        Latin1("HTTP/1.1 2000 OK\r\n\r\n"),
+        Latin1("HTTP/1.1 200 OK\r\nX: caf\u00e9\r\nContent-Length: 0\r\n\r\n"),
+    ];
+
+    /// <summary>Frames in both directions (the first byte: 1 = from the client, 0 = from the server).</summary>
+    public static IReadOnlyList<byte[]> WebSocketFrames { get; } =
+    [
+        [1, 0x81, 0x85, 1, 2, 3, 4, 0x69, 0x67, 0x6F, 0x68, 0x6E, 0x89, 0x80, 0, 0, 0, 0],
+        [0, 0x02, 126, 0x01, 0x00, .. new byte[256], 0x88, 0x02, 0x03, 0xE8],
+        [0, 0x82, 127, 0, 0, 0, 0, 0, 1, 0, 0],
+        [1, 0xC1, 0x80, 0, 0, 0, 0],
+        [0, 0x81, 0x85, 1, 2, 3, 4],
+    ];
 
     public static IReadOnlyList<byte[]> Frontend { get; } = BuildFrontend();
 

@@ -1,3 +1,4 @@
+using Wire.Testing;
 using System.Security.Cryptography;
 using Npgsql;
 using Wire.Gateway.Demo;

@@ -1,3 +1,4 @@
+using Wire.Testing;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.RegularExpressions;

@@ -1,3 +1,4 @@
+using Wire.Testing;
 using System.Buffers;
 using System.Buffers.Binary;
 using Wire.Postgres.Protocol;

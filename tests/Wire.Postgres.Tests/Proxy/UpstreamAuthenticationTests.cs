@@ -1,3 +1,4 @@
+using Wire.Testing;
 using Npgsql;
 using Wire.Postgres.Proxy;
 using Wire.Postgres.Tests.Infrastructure;

@@ -2,7 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace Wire.Postgres.Tests.Infrastructure;
+namespace Wire.Testing;
 
 /// <summary>
 /// An in-memory test certificate authority (ECDSA P-256, self-signed) that issues server and client certificates.

@@ -1,8 +1,7 @@
-using Wire.Testing;
 using System.Buffers;
 using Xunit.Sdk;
 
-namespace Wire.Postgres.Tests.Protocol;
+namespace Wire.Testing;
 
 /// <summary>
 /// The ways a payload can arrive from a pipe: every codec test runs on all of them, because a reader

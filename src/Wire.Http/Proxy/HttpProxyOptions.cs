@@ -1,0 +1,30 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using Wire.Http.Protocol;
+
+namespace Wire.Http.Proxy;
+
+/// <summary>The HTTP listener (the <c>http</c> config section).</summary>
+public sealed class HttpProxyOptions
+{
+    /// <summary>Where to listen. Default 127.0.0.1:8443.</summary>
+    public IPEndPoint Listen { get; set; } = new(IPAddress.Loopback, 8443);
+
+    /// <summary>The certificate (with its key) for client TLS; null serves plain HTTP.</summary>
+    public X509Certificate2? ServerCertificate { get; set; }
+
+    /// <summary>Head, chunk and drain limits.</summary>
+    public Http1Limits Limits { get; set; } = Http1Limits.Default;
+
+    /// <summary>How long a client may take for its TLS handshake and each request head. Default 30 s.</summary>
+    public TimeSpan HeadTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long connecting to an upstream (TCP and TLS) may take. Default 10 s.</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Idle upstream connections kept per target for reuse. Default 64.</summary>
+    public int MaxIdleUpstreamConnections { get; set; } = 64;
+
+    /// <summary>The targets, in config order.</summary>
+    public List<HttpTargetOptions> Targets { get; } = [];
+}

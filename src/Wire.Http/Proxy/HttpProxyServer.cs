@@ -1,0 +1,97 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Wire.Enforcement.Identity;
+using Wire.Enforcement.Transport;
+
+namespace Wire.Http.Proxy;
+
+/// <summary>
+/// An HTTP/1.1 listener: authenticates each request's bearer token, routes it to a target by Host or path prefix,
+/// and forwards it with the target's credential instead of the client's token.
+/// </summary>
+public sealed class HttpProxyServer : IAsyncDisposable
+{
+    private readonly WireListener _listener;
+    private readonly HttpUpstreamPool[] _pools;
+    private long _nextSessionId;
+
+    /// <summary>Creates the server; call <see cref="Start"/> to accept connections.</summary>
+    /// <param name="options">Listener, TLS, limits and targets.</param>
+    /// <param name="identityValidator">Turns a request's bearer token into an identity.</param>
+    /// <param name="loggerFactory">Where sessions log; null for none.</param>
+    /// <exception cref="ArgumentException">The options are inconsistent (no targets, a repeated name, a bad URL).</exception>
+    public HttpProxyServer(HttpProxyOptions options, IIdentityValidator identityValidator, ILoggerFactory? loggerFactory = null)
+    {
+        Options = options ?? throw new ArgumentNullException(nameof(options));
+        IdentityValidator = identityValidator ?? throw new ArgumentNullException(nameof(identityValidator));
+        Logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Wire.Http");
+        options.Limits.Validate();
+        if (options.Targets.Count == 0)
+        {
+            throw new ArgumentException("At least one target is required.", nameof(options));
+        }
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var target in options.Targets)
+        {
+            if (!names.Add(target.Name))
+            {
+                throw new ArgumentException($"Target name \"{target.Name}\" is used twice.", nameof(options));
+            }
+            if (!target.Url.IsAbsoluteUri || target.Url.Scheme is not ("http" or "https") || !string.IsNullOrEmpty(target.Url.Query))
+            {
+                throw new ArgumentException($"Target \"{target.Name}\": the URL must be http:// or https:// without a query.", nameof(options));
+            }
+        }
+        Router = new HttpRouter(options.Targets);
+        _pools = [.. options.Targets.Select(t => new HttpUpstreamPool(t, options.ConnectTimeout, options.MaxIdleUpstreamConnections))];
+        if (options.ServerCertificate is not null)
+        {
+            CertificateContext = SslStreamCertificateContext.Create(options.ServerCertificate, additionalCertificates: null);
+        }
+        _listener = new WireListener(options.Listen, RunSessionAsync, Logger);
+    }
+
+    /// <summary>The bound address (useful when listening on port 0).</summary>
+    public IPEndPoint LocalEndPoint => _listener.LocalEndPoint;
+
+    /// <summary>Connections currently open.</summary>
+    public int ActiveConnections => _listener.ActiveConnections;
+
+    internal HttpProxyOptions Options { get; }
+
+    internal IIdentityValidator IdentityValidator { get; }
+
+    internal ILogger Logger { get; }
+
+    internal SslStreamCertificateContext? CertificateContext { get; }
+
+    internal HttpRouter Router { get; }
+
+    internal HttpUpstreamPool PoolOf(int targetIndex) => _pools[targetIndex];
+
+    /// <summary>Starts accepting clients.</summary>
+    public void Start() => _listener.Start();
+
+    /// <summary>Stops accepting, lets exchanges in flight finish until <paramref name="drainToken"/> is cancelled, then closes the rest.</summary>
+    public Task StopAsync(CancellationToken drainToken) => _listener.StopAsync(drainToken);
+
+    /// <summary>Stops at once, closing every connection.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _listener.DisposeAsync().ConfigureAwait(false);
+        foreach (var pool in _pools)
+        {
+            pool.Dispose();
+        }
+    }
+
+    private Task RunSessionAsync(Socket socket, CancellationToken ct)
+    {
+        socket.NoDelay = true;
+        var session = new HttpProxySession(this, socket, Interlocked.Increment(ref _nextSessionId));
+        return session.RunAsync(ct);
+    }
+}

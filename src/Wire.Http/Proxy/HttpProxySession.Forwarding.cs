@@ -1,0 +1,461 @@
+using System.Buffers;
+using System.Globalization;
+using System.IO.Pipelines;
+using System.Text;
+using System.Text.Json;
+using Wire.Enforcement;
+using ProtocolViolationException = Wire.Enforcement.ProtocolViolationException;
+using Wire.Enforcement.Identity;
+using Wire.Enforcement.Transport;
+using Wire.Http.Protocol;
+
+namespace Wire.Http.Proxy;
+
+internal sealed partial class HttpProxySession
+{
+    private bool _responseStarted;
+    private ProtocolViolationException? _bodyError;
+
+    /// <summary>How the exchange left the two connections.</summary>
+    private readonly record struct ExchangeOutcome(bool UpstreamReusable, bool ClientKeepAlive);
+
+    /// <summary>
+    /// The request head as the target gets it (RFC 9110 §7.6): Host is the target's; the client's Authorization,
+    /// hop-by-hop fields (and those its Connection names), Impersonate-* and X-Forwarded-*/Forwarded are dropped; Wire's
+    /// credential, impersonation and X-Forwarded-For/Proto/Host are added.
+    /// </summary>
+    private void WriteRequestHead(PipeWriter output, in Http1RequestHead head, HttpTargetOptions target, HttpUpstreamPool pool,
+        ReadOnlySpan<byte> path, WireIdentity identity)
+    {
+        output.Write(_request.Span(_request.MethodText));
+        output.Write(" "u8);
+        if (head.TargetForm == Http1TargetForm.Asterisk)
+        {
+            output.Write("*"u8);
+        }
+        else
+        {
+            WriteAscii(output, pool.BasePath);
+            var forwarded = path;
+            if (target.StripPrefix && target.PathPrefix is { } prefix && HttpRouter.PrefixMatches(prefix, path))
+            {
+                forwarded = path[prefix.TrimEnd('/').Length..];
+            }
+            if (forwarded.IsEmpty || forwarded[0] != (byte)'/')
+            {
+                output.Write("/"u8);
+            }
+            output.Write(forwarded);
+        }
+        output.Write(head.Version == Http1Version.Http11 ? " HTTP/1.1\r\nHost: "u8 : " HTTP/1.0\r\nHost: "u8);
+        WriteAscii(output, pool.Authority);
+        output.Write("\r\n"u8);
+
+        foreach (var field in _request.Fields)
+        {
+            if (field.Kind is HttpFieldKind.Other or HttpFieldKind.Framing || field.Kind == HttpFieldKind.Upgrade && head.Upgrade)
+            {
+                output.Write(_request.Line(field));
+                output.Write("\r\n"u8);
+            }
+        }
+        if (head.Upgrade)
+        {
+            output.Write("Connection: Upgrade\r\n"u8);
+        }
+        if (target.CredentialHeader is { } credential)
+        {
+            WriteAscii(output, credential);
+            output.Write(": "u8);
+            WriteAscii(output, target.CredentialValue ?? "");
+            output.Write("\r\n"u8);
+        }
+        if (target.Impersonate)
+        {
+            output.Write("Impersonate-User: "u8);
+            WriteAscii(output, identity.Subject);
+            output.Write("\r\n"u8);
+            foreach (var group in identity.Groups)
+            {
+                output.Write("Impersonate-Group: "u8);
+                WriteAscii(output, group);
+                output.Write("\r\n"u8);
+            }
+        }
+        output.Write("X-Forwarded-For: "u8);
+        WriteAscii(output, _clientAddress);
+        output.Write(_tls ? "\r\nX-Forwarded-Proto: https\r\n"u8 : "\r\nX-Forwarded-Proto: http\r\n"u8);
+        var host = _request.First(HttpFieldKind.Host);
+        if (!host.IsEmpty)
+        {
+            output.Write("X-Forwarded-Host: "u8);
+            output.Write(host);
+            output.Write("\r\n"u8);
+        }
+        output.Write("\r\n"u8);
+    }
+
+    /// <summary>Whether a value can go into a header field as it is (visible ASCII and spaces only).</summary>
+    private static bool IsFieldSafe(string value)
+    {
+        foreach (char c in value)
+        {
+            if (c is < ' ' or > '~')
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static void WriteAscii(PipeWriter output, string text)
+    {
+        var span = output.GetSpan(text.Length);
+        int written = Encoding.ASCII.GetBytes(text, span);
+        output.Advance(written);
+    }
+
+    /// <summary>Streams a request body to the upstream. True when the whole body went through.</summary>
+    private async Task<bool> ForwardBodyAsync(PipeReader input, PipeWriter upstream, Http1BodyReader body, CancellationToken ct)
+    {
+        try
+        {
+            while (true)
+            {
+                var result = await input.ReadAsync(ct).ConfigureAwait(false);
+                var buffer = result.Buffer;
+                var reader = new SequenceReader<byte>(buffer);
+                try
+                {
+                    while (!body.IsComplete && body.TryRead(ref reader, out var part, out _))
+                    {
+                        Write(upstream, part);
+                    }
+                }
+                finally
+                {
+                    input.AdvanceTo(reader.Position, body.IsComplete ? reader.Position : buffer.End);
+                }
+                var flush = await upstream.FlushAsync(ct).ConfigureAwait(false);
+                if (body.IsComplete)
+                {
+                    return true;
+                }
+                if (result.IsCompleted || flush.IsCompleted)
+                {
+                    return false;
+                }
+            }
+        }
+        catch (ProtocolViolationException e)
+        {
+            // Malformed chunked framing from the client: stop waiting for the upstream, answer 400 and close.
+            _bodyError = new ProtocolViolationException(e.Message, e.Code == 0 ? 400 : e.Code);
+            _upstreamInput?.CancelPendingRead();
+            return false;
+        }
+    }
+
+    private PipeReader? _upstreamInput;
+
+    /// <summary>
+    /// Reads the upstream's response (1xx first, forwarded as they come), forwards its head rewritten and its body as
+    /// it streams. A 101 turns the connection into a tunnel.
+    /// </summary>
+    private async ValueTask<ExchangeOutcome> RelayResponseAsync(WirePipe upstream, Http1RequestHead request, CancellationToken ct)
+    {
+        var input = upstream.Pipe.Input;
+        var output = _client!.Pipe.Output;
+        _responseStarted = false;
+        while (true)
+        {
+            var head = await ReadResponseHeadAsync(input, request.Method, ct).ConfigureAwait(false);
+            if (head.IsInterim)
+            {
+                // 1xx (100 Continue, 103 Early Hints) go to HTTP/1.1 clients as they are (RFC 9110 §15.2).
+                if (request.Version == Http1Version.Http11)
+                {
+                    WriteResponseHead(output, head, close: false);
+                    await output.FlushAsync(ct).ConfigureAwait(false);
+                }
+                continue;
+            }
+            if (head.IsSwitchingProtocols)
+            {
+                if (!request.Upgrade)
+                {
+                    ProtocolViolationException.Throw("101 Switching Protocols without an upgrade request", 502);
+                }
+                WriteResponseHead(output, head, close: false);
+                _responseStarted = true;
+                await output.FlushAsync(ct).ConfigureAwait(false);
+                await TunnelAsync(upstream, ct).ConfigureAwait(false);
+                return new ExchangeOutcome(false, false);
+            }
+
+            bool clientKeepAlive = request.KeepAlive && head.Body != Http1BodyKind.CloseDelimited;
+            WriteResponseHead(output, head, close: !clientKeepAlive);
+            _responseStarted = true;
+            var body = Http1BodyReader.Create(head.Body, head.ContentLength, Limits, request: false);
+            bool complete = await ForwardResponseBodyAsync(input, output, body, ct).ConfigureAwait(false);
+            return new ExchangeOutcome(complete && head.KeepAlive && head.Body != Http1BodyKind.CloseDelimited, clientKeepAlive && complete);
+        }
+    }
+
+    private async ValueTask<Http1ResponseHead> ReadResponseHeadAsync(PipeReader input, Http1Method method, CancellationToken ct)
+    {
+        _response.Reset();
+        while (true)
+        {
+            var result = await input.ReadAsync(ct).ConfigureAwait(false);
+            if (result.IsCanceled && _bodyError is { } bodyError)
+            {
+                throw bodyError;
+            }
+            var buffer = result.Buffer;
+            var reader = new SequenceReader<byte>(buffer);
+            var handler = new HttpHeadCapture.Handler(_response);
+            bool complete = false;
+            Http1ResponseHead head;
+            try
+            {
+                complete = Http1Parser.TryParseResponseHead(ref reader, ref handler, Limits, method, out head);
+            }
+            finally
+            {
+                // Everything was examined only when the head is incomplete: a complete one may be followed by the next.
+                input.AdvanceTo(reader.Position, complete ? reader.Position : buffer.End);
+            }
+            if (complete)
+            {
+                _response.ApplyConnectionOptions();
+                return head;
+            }
+            if (result.IsCompleted)
+            {
+                throw new IOException("the target closed the connection before its response was complete");
+            }
+        }
+    }
+
+    /// <summary>The response head as the client gets it: hop-by-hop fields dropped, Connection set by Wire.</summary>
+    private void WriteResponseHead(PipeWriter output, in Http1ResponseHead head, bool close)
+    {
+        output.Write("HTTP/1.1 "u8);
+        Span<byte> status = stackalloc byte[3];
+        head.Status.TryFormat(status, out _, default, CultureInfo.InvariantCulture);
+        output.Write(status);
+        output.Write(" "u8);
+        output.Write(_response.Span(_response.Reason));
+        output.Write("\r\n"u8);
+        foreach (var field in _response.Fields)
+        {
+            if (field.Kind is HttpFieldKind.Other or HttpFieldKind.Framing or HttpFieldKind.Authorization or HttpFieldKind.Host
+                or HttpFieldKind.Forwarded or HttpFieldKind.Impersonate
+                || field.Kind == HttpFieldKind.Upgrade && head.IsSwitchingProtocols)
+            {
+                output.Write(_response.Line(field));
+                output.Write("\r\n"u8);
+            }
+        }
+        if (head.IsSwitchingProtocols)
+        {
+            output.Write("Connection: Upgrade\r\n"u8);
+        }
+        else if (close)
+        {
+            output.Write("Connection: close\r\n"u8);
+        }
+        output.Write("\r\n"u8);
+    }
+
+    /// <summary>Streams a response body to the client. True when it ended where its framing says.</summary>
+    private static async ValueTask<bool> ForwardResponseBodyAsync(PipeReader input, PipeWriter output, Http1BodyReader body, CancellationToken ct)
+    {
+        if (body.IsComplete)
+        {
+            await output.FlushAsync(ct).ConfigureAwait(false);
+            return true;
+        }
+        while (true)
+        {
+            var result = await input.ReadAsync(ct).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            var reader = new SequenceReader<byte>(buffer);
+            try
+            {
+                while (!body.IsComplete && body.TryRead(ref reader, out var part, out _))
+                {
+                    Write(output, part);
+                }
+            }
+            finally
+            {
+                input.AdvanceTo(reader.Position, body.IsComplete ? reader.Position : buffer.End);
+            }
+            var flush = await output.FlushAsync(ct).ConfigureAwait(false);
+            if (body.IsComplete)
+            {
+                return true;
+            }
+            if (result.IsCompleted)
+            {
+                // A close-delimited body ends here as it should; any other body was cut short.
+                return body.EndsAtClose;
+            }
+            if (flush.IsCompleted)
+            {
+                return false;
+            }
+        }
+    }
+
+    private static void Write(PipeWriter output, in ReadOnlySequence<byte> part)
+    {
+        foreach (var segment in part)
+        {
+            output.Write(segment.Span);
+        }
+    }
+
+    /// <summary>After 101: bytes both ways until either side closes.</summary>
+    private async Task TunnelAsync(WirePipe upstream, CancellationToken ct)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var up = CopyAsync(_client!.Pipe.Input, upstream.Pipe.Output, stop.Token);
+        var down = CopyAsync(upstream.Pipe.Input, _client.Pipe.Output, stop.Token);
+        await Task.WhenAny(up, down).ConfigureAwait(false);
+        await stop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(up, down).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or System.Net.Sockets.SocketException)
+        {
+            // One side went away: the tunnel ends with it.
+        }
+    }
+
+    private static async Task CopyAsync(PipeReader from, PipeWriter to, CancellationToken ct)
+    {
+        while (true)
+        {
+            var result = await from.ReadAsync(ct).ConfigureAwait(false);
+            foreach (var segment in result.Buffer)
+            {
+                to.Write(segment.Span);
+            }
+            from.AdvanceTo(result.Buffer.End);
+            var flush = await to.FlushAsync(ct).ConfigureAwait(false);
+            if (result.IsCompleted || flush.IsCompleted)
+            {
+                await to.CompleteAsync().ConfigureAwait(false);
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Answers a request Wire does not forward. Its body is read and dropped up to <see cref="Http1Limits.MaxDrainBytes"/>
+    /// so the next request is found where it starts; a larger (or announced-later) body closes the connection instead.
+    /// </summary>
+    private async ValueTask<bool> RefuseAsync(Http1RequestHead head, int status, string detail, CancellationToken ct)
+    {
+        bool keepAlive = head.KeepAlive && !head.ExpectContinue && await DrainAsync(head, ct).ConfigureAwait(false);
+        await TryRespondAsync(status, detail, close: !keepAlive).ConfigureAwait(false);
+        return keepAlive;
+    }
+
+    private async ValueTask<bool> DrainAsync(Http1RequestHead head, CancellationToken ct)
+    {
+        if (head.Body == Http1BodyKind.None)
+        {
+            return true;
+        }
+        if (head.Body == Http1BodyKind.ContentLength && head.ContentLength > Limits.MaxDrainBytes)
+        {
+            return false;
+        }
+        var input = _client!.Pipe.Input;
+        var body = Http1BodyReader.Create(head.Body, head.ContentLength, Limits, request: true);
+        long drained = 0;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(_server.Options.HeadTimeout);
+        try
+        {
+            while (!body.IsComplete && drained <= Limits.MaxDrainBytes)
+            {
+                var result = await input.ReadAsync(timeout.Token).ConfigureAwait(false);
+                var reader = new SequenceReader<byte>(result.Buffer);
+                while (!body.IsComplete && body.TryRead(ref reader, out var part, out _))
+                {
+                    drained += part.Length;
+                }
+                input.AdvanceTo(reader.Position, body.IsComplete ? reader.Position : result.Buffer.End);
+                if (result.IsCompleted && !body.IsComplete)
+                {
+                    return false;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return false;
+        }
+        return body.IsComplete;
+    }
+
+    /// <summary>Writes one of Wire's own answers: a JSON problem (RFC 9457). Never throws for a gone client.</summary>
+    private async ValueTask TryRespondAsync(int status, string detail, bool close)
+    {
+        var output = _client!.Pipe.Output;
+        try
+        {
+            var body = new ArrayBufferWriter<byte>(256);
+            using (var json = new Utf8JsonWriter(body))
+            {
+                json.WriteStartObject();
+                json.WriteString("type"u8, "about:blank"u8);
+                json.WriteString("title"u8, Title(status));
+                json.WriteNumber("status"u8, status);
+                json.WriteString("detail"u8, detail);
+                json.WriteEndObject();
+            }
+            var head = new StringBuilder(256)
+                .Append(CultureInfo.InvariantCulture, $"HTTP/1.1 {status} {Title(status)}\r\n")
+                .Append("Content-Type: application/problem+json\r\n")
+                .Append(CultureInfo.InvariantCulture, $"Content-Length: {body.WrittenCount}\r\n");
+            if (status == 401)
+            {
+                head.Append("WWW-Authenticate: Bearer realm=\"wire\"\r\n");
+            }
+            if (close)
+            {
+                head.Append("Connection: close\r\n");
+            }
+            head.Append("\r\n");
+            WriteAscii(output, head.ToString());
+            output.Write(body.WrittenSpan);
+            await output.FlushAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or System.Net.Sockets.SocketException or OperationCanceledException)
+        {
+            // The client is gone; nothing to tell it.
+        }
+    }
+
+    private static string Title(int status) => status switch
+    {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        417 => "Expectation Failed",
+        431 => "Request Header Fields Too Large",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        505 => "HTTP Version Not Supported",
+        _ => "Error",
+    };
+}

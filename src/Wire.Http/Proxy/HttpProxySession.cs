@@ -1,0 +1,350 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Pipelines.Sockets.Unofficial;
+using Wire.Enforcement;
+using ProtocolViolationException = Wire.Enforcement.ProtocolViolationException;
+using Wire.Enforcement.Identity;
+using Wire.Enforcement.Transport;
+using Wire.Http.Protocol;
+
+namespace Wire.Http.Proxy;
+
+/// <summary>
+/// One client connection: reads requests one after another (pipelined requests wait their turn), authenticates and
+/// routes each, forwards it with Wire's credential for the target, and streams the response back. A malformed
+/// request is answered 400 (or its own status) and the connection closed; a malformed or missing upstream response,
+/// 502.
+/// </summary>
+internal sealed partial class HttpProxySession
+{
+    private static readonly List<SslApplicationProtocol> Http11 = [SslApplicationProtocol.Http11];
+
+    private readonly HttpProxyServer _server;
+    private readonly Socket _socket;
+    private readonly long _id;
+    private readonly ILogger _logger;
+    private readonly HttpHeadCapture _request = new();
+    private readonly HttpHeadCapture _response = new();
+    private readonly string _clientAddress;
+    private WirePipe? _client;
+    private bool _tls;
+
+    public HttpProxySession(HttpProxyServer server, Socket socket, long id)
+    {
+        _server = server;
+        _socket = socket;
+        _id = id;
+        _logger = server.Logger;
+        _clientAddress = socket.RemoteEndPoint is IPEndPoint remote ? remote.Address.ToString() : "unknown";
+    }
+
+    private Http1Limits Limits => _server.Options.Limits;
+
+    public async Task RunAsync(CancellationToken ct)
+    {
+        try
+        {
+            _client = await AcceptAsync(ct).ConfigureAwait(false);
+            if (_client is null)
+            {
+                return;
+            }
+            while (!ct.IsCancellationRequested)
+            {
+                if (!await ExchangeAsync(ct).ConfigureAwait(false))
+                {
+                    break;
+                }
+            }
+        }
+        catch (ProtocolViolationException e)
+        {
+            Log.BadRequest(_logger, _id, e.Message);
+            if (_client is not null)
+            {
+                await TryRespondAsync(e.Code == 0 ? 400 : e.Code, e.Message, close: true).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException or ConnectionResetException)
+        {
+            Log.Ended(_logger, _id, e.Message);
+        }
+        finally
+        {
+            if (_client is not null)
+            {
+                await _client.Pipe.Output.CompleteAsync().ConfigureAwait(false);
+                await _client.Pipe.Input.CompleteAsync().ConfigureAwait(false);
+                _client.Dispose();
+            }
+            else
+            {
+                _socket.Dispose();
+            }
+        }
+    }
+
+    private async ValueTask<WirePipe?> AcceptAsync(CancellationToken ct)
+    {
+        if (_server.CertificateContext is not { } certificate)
+        {
+            return WirePipes.FromSocket(_socket, "http-client");
+        }
+        var stream = new SslStream(new NetworkStream(_socket, ownsSocket: true), leaveInnerStreamOpen: false);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(_server.Options.HeadTimeout);
+        try
+        {
+            await stream.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+            {
+                ServerCertificateContext = certificate,
+                ApplicationProtocols = Http11,
+                EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+                ClientCertificateRequired = false,
+            }, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException)
+        {
+            // Garbage, plain HTTP on the TLS port, or a client that stalls: nothing to answer in HTTP.
+            Log.TlsFailed(_logger, _id, e.Message);
+            await stream.DisposeAsync().ConfigureAwait(false);
+            return null;
+        }
+        _tls = true;
+        return WirePipes.FromStream(stream, "http-client");
+    }
+
+    /// <summary>One request and its response. False when the connection must close afterwards.</summary>
+    private async ValueTask<bool> ExchangeAsync(CancellationToken ct)
+    {
+        var input = _client!.Pipe.Input;
+        if (await ReadRequestHeadAsync(input, ct).ConfigureAwait(false) is not { } head)
+        {
+            return false;
+        }
+
+        // Authenticate: the bearer token proves who asks; it never reaches the target.
+        var identity = await AuthenticateAsync(ct).ConfigureAwait(false);
+        if (identity is null)
+        {
+            return await RefuseAsync(head, 401, "a valid bearer token is required", ct).ConfigureAwait(false);
+        }
+
+        var path = PathOf(_request.Target, head.TargetForm);
+        int targetIndex = _server.Router.Route(_request.First(HttpFieldKind.Host), _request.Span(path));
+        if (targetIndex < 0)
+        {
+            return await RefuseAsync(head, 404, "no target serves this host or path", ct).ConfigureAwait(false);
+        }
+        var target = _server.Options.Targets[targetIndex];
+        var pool = _server.PoolOf(targetIndex);
+        if (head.Upgrade && !IsWebSocket(_request.First(HttpFieldKind.Upgrade)) && !(target.AllowSpdy && IsSpdy(_request.First(HttpFieldKind.Upgrade))))
+        {
+            return await RefuseAsync(head, IsSpdy(_request.First(HttpFieldKind.Upgrade)) ? 403 : 501,
+                IsSpdy(_request.First(HttpFieldKind.Upgrade))
+                    ? "SPDY upgrades are refused: use kubectl 1.30 or later, which speaks WebSocket"
+                    : "only WebSocket upgrades are supported", ct).ConfigureAwait(false);
+        }
+
+        if (target.Impersonate && (!IsFieldSafe(identity.Subject) || !identity.Groups.All(IsFieldSafe)))
+        {
+            // Fail closed: without impersonation the request would run with Wire's own (privileged) credential.
+            return await RefuseAsync(head, 403, "the identity cannot be impersonated (its name or a group is not plain ASCII)", ct)
+                .ConfigureAwait(false);
+        }
+
+        WirePipe upstream;
+        try
+        {
+            upstream = await pool.RentAsync(ct).ConfigureAwait(false);
+        }
+        catch (HttpUpstreamException e)
+        {
+            Log.UpstreamUnreachable(_logger, _id, target.Name, e.Message);
+            return await RefuseAsync(head, 502, $"target {target.Name} is unreachable", ct).ConfigureAwait(false);
+        }
+
+        bool reusable = false;
+        try
+        {
+            WriteRequestHead(upstream.Pipe.Output, head, target, pool, _request.Span(path), identity);
+            await upstream.Pipe.Output.FlushAsync(ct).ConfigureAwait(false);
+            Log.Forwarded(_logger, _id, identity.Subject, target.Name);
+
+            _upstreamInput = upstream.Pipe.Input;
+            _bodyError = null;
+            var body = head.Body == Http1BodyKind.None
+                ? Task.FromResult(true)
+                : ForwardBodyAsync(input, upstream.Pipe.Output, Http1BodyReader.Create(head.Body, head.ContentLength, Limits, request: true), ct);
+            var outcome = await RelayResponseAsync(upstream, head, ct).ConfigureAwait(false);
+            bool bodyDone = body.IsCompleted && await body.ConfigureAwait(false);
+            if (!bodyDone)
+            {
+                // The upstream answered before the request body was through: the rest of it cannot be told from the
+                // next request, so the connection ends after this response (the upstream's too).
+                upstream.Pipe.Input.CancelPendingRead();
+                outcome = outcome with { UpstreamReusable = false, ClientKeepAlive = false };
+                await ObserveAsync(body).ConfigureAwait(false);
+            }
+            reusable = outcome.UpstreamReusable;
+            return outcome.ClientKeepAlive && head.KeepAlive;
+        }
+        catch (ProtocolViolationException e) when (e.Code == 502)
+        {
+            Log.BadResponse(_logger, _id, target.Name, e.Message);
+            if (!_responseStarted)
+            {
+                await TryRespondAsync(502, $"target {target.Name} sent a malformed response", close: true).ConfigureAwait(false);
+            }
+            return false;
+        }
+        catch (Exception e) when (e is IOException or SocketException or ConnectionResetException && !ct.IsCancellationRequested && !_responseStarted)
+        {
+            Log.UpstreamUnreachable(_logger, _id, target.Name, e.Message);
+            await TryRespondAsync(502, $"target {target.Name} closed the connection", close: true).ConfigureAwait(false);
+            return false;
+        }
+        finally
+        {
+            if (reusable)
+            {
+                pool.Return(upstream);
+            }
+            else
+            {
+                await upstream.Pipe.Output.CompleteAsync().ConfigureAwait(false);
+                await upstream.Pipe.Input.CompleteAsync().ConfigureAwait(false);
+                upstream.Dispose();
+            }
+        }
+    }
+
+    private static async Task ObserveAsync(Task<bool> body)
+    {
+        try
+        {
+            await body.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or TimeoutException or ConnectionResetException
+            or InvalidOperationException or ProtocolViolationException)
+        {
+            // The body forwarder ends with the connection; its error is the connection's, already handled.
+        }
+    }
+
+    private async ValueTask<Http1RequestHead?> ReadRequestHeadAsync(PipeReader input, CancellationToken ct)
+    {
+        _request.Reset();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(_server.Options.HeadTimeout);
+        while (true)
+        {
+            ReadResult result;
+            try
+            {
+                result = await input.ReadAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                Log.HeadTimeout(_logger, _id);
+                return null;
+            }
+            var buffer = result.Buffer;
+            var reader = new SequenceReader<byte>(buffer);
+            var handler = new HttpHeadCapture.Handler(_request);
+            bool complete = false;
+            Http1RequestHead head;
+            try
+            {
+                complete = Http1Parser.TryParseRequestHead(ref reader, ref handler, Limits, out head);
+            }
+            finally
+            {
+                // Everything was examined only when the head is incomplete: a complete one may be followed by the next.
+                input.AdvanceTo(reader.Position, complete ? reader.Position : buffer.End);
+            }
+            if (complete)
+            {
+                _request.ApplyConnectionOptions();
+                return head;
+            }
+            if (result.IsCompleted)
+            {
+                if (!buffer.IsEmpty)
+                {
+                    ProtocolViolationException.Throw("the connection ended inside a request head");
+                }
+                return null;
+            }
+        }
+    }
+
+    private async ValueTask<WireIdentity?> AuthenticateAsync(CancellationToken ct)
+    {
+        var authorization = _request.First(HttpFieldKind.Authorization);
+        if (authorization.Length <= 7 || !System.Text.Ascii.EqualsIgnoreCase(authorization[..7], "Bearer "u8))
+        {
+            return null;
+        }
+        string token = Encoding.ASCII.GetString(authorization[7..].Trim((byte)' '));
+        var result = await _server.IdentityValidator.ValidateAsync(token, ct).ConfigureAwait(false);
+        if (!result.Succeeded)
+        {
+            Log.AuthenticationFailed(_logger, _id, result.FailureReason ?? "rejected");
+        }
+        return result.Identity;
+    }
+
+    /// <summary>
+    /// Where the path and query are in the request-target (absolute-form reduced to origin-form; asterisk as is), as a
+    /// range of the captured head: spans cannot live across the awaits of an exchange.
+    /// </summary>
+    private (int Start, int Length) PathOf((int Start, int Length) target, Http1TargetForm form)
+    {
+        if (form != Http1TargetForm.Absolute)
+        {
+            return target;
+        }
+        var text = _request.Span(target);
+        int scheme = text.IndexOf("://"u8) + 3;
+        int slash = text[scheme..].IndexOfAny((byte)'/', (byte)'?');
+        return slash < 0 ? (target.Start + target.Length, 0) : (target.Start + scheme + slash, target.Length - scheme - slash);
+    }
+
+    private static bool IsWebSocket(ReadOnlySpan<byte> upgrade) => System.Text.Ascii.EqualsIgnoreCase(upgrade.Trim((byte)' '), "websocket"u8);
+
+    private static bool IsSpdy(ReadOnlySpan<byte> upgrade) => upgrade.Length >= 4 && System.Text.Ascii.EqualsIgnoreCase(upgrade[..4], "SPDY"u8);
+
+    private static partial class Log
+    {
+        [LoggerMessage(3001, LogLevel.Information, "HTTP session {SessionId}: malformed request: {Reason}")]
+        public static partial void BadRequest(ILogger logger, long sessionId, string reason);
+
+        [LoggerMessage(3002, LogLevel.Debug, "HTTP session {SessionId} ended: {Reason}")]
+        public static partial void Ended(ILogger logger, long sessionId, string reason);
+
+        [LoggerMessage(3003, LogLevel.Information, "HTTP session {SessionId}: TLS handshake failed: {Reason}")]
+        public static partial void TlsFailed(ILogger logger, long sessionId, string reason);
+
+        [LoggerMessage(3004, LogLevel.Warning, "HTTP session {SessionId}: target {Target}: {Reason}")]
+        public static partial void UpstreamUnreachable(ILogger logger, long sessionId, string target, string reason);
+
+        [LoggerMessage(3005, LogLevel.Warning, "HTTP session {SessionId}: target {Target} sent a malformed response: {Reason}")]
+        public static partial void BadResponse(ILogger logger, long sessionId, string target, string reason);
+
+        [LoggerMessage(3006, LogLevel.Information, "HTTP session {SessionId}: authentication failed: {Reason}")]
+        public static partial void AuthenticationFailed(ILogger logger, long sessionId, string reason);
+
+        [LoggerMessage(3007, LogLevel.Debug, "HTTP session {SessionId}: {Subject} -> {Target}")]
+        public static partial void Forwarded(ILogger logger, long sessionId, string subject, string target);
+
+        [LoggerMessage(3008, LogLevel.Information, "HTTP session {SessionId}: no request head within the timeout; closing")]
+        public static partial void HeadTimeout(ILogger logger, long sessionId);
+    }
+}
