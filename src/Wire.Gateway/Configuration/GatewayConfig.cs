@@ -162,7 +162,7 @@ internal sealed partial class GatewayConfig
 
     private void Read(ConfigReader root, List<X509Certificate2> certificates)
     {
-        root.EnsureOnly("identity", "postgres", "rules", "policy", "recording", "logging", "shutdownTimeout");
+        root.EnsureOnly("identity", "postgres", "http", "rules", "policy", "recording", "logging", "shutdownTimeout");
 
         if (root.GetObject("identity") is { } identity)
         {
@@ -172,6 +172,15 @@ internal sealed partial class GatewayConfig
         if (root.GetObject("postgres") is { } postgres)
         {
             Postgres = ReadPostgres(postgres, certificates);
+        }
+        if (root.GetObject("http") is { } http)
+        {
+            if (EnforcementEnabled)
+            {
+                // Fail closed: the HTTP listener does not apply rules, reviews or recording yet, and must not look as if it did.
+                root.Fail("http", "cannot be combined with rules, policy or recording yet: HTTP requests are not checked against them");
+            }
+            Http = ReadHttp(http, certificates);
         }
         if (root.GetObject("logging") is { } logging)
         {

@@ -48,6 +48,7 @@ internal static class GatewayHost
         IdentityValidator = new ReloadableIdentityValidator(CreateIdentityValidator(config)),
         Config = config,
         Postgres = config.Postgres,
+        Http = config.Http,
         Rules = config.EnforcementEnabled ? new RuleSetProvider(config.Rules) : null,
         Recording = config.Recording,
         LoggingLevel = config.LoggingLevel,

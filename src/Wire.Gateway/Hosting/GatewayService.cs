@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Wire.Enforcement;
 using Wire.Enforcement.Identity;
 using Wire.Enforcement.Recording;
+using Wire.Http.Proxy;
 using Wire.Postgres.Proxy;
 
 namespace Wire.Gateway.Hosting;
@@ -17,6 +18,7 @@ internal sealed partial class GatewayService : IHostedService, IAsyncDisposable
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
     private PgProxyServer? _postgres;
+    private HttpProxyServer? _http;
 
     public GatewayService(GatewaySettings settings, ILoggerFactory loggerFactory)
     {
@@ -37,6 +39,9 @@ internal sealed partial class GatewayService : IHostedService, IAsyncDisposable
     /// <summary>The PostgreSQL listener, once started.</summary>
     public PgProxyServer? Postgres => _postgres;
 
+    /// <summary>The HTTP listener, once started.</summary>
+    public HttpProxyServer? Http => _http;
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
         if (_settings.Postgres is { } pg)
@@ -45,6 +50,14 @@ internal sealed partial class GatewayService : IHostedService, IAsyncDisposable
             _postgres.Start();
             Log.Listening(_logger, "postgres", _postgres.LocalEndPoint.ToString(), pg.Targets.Count);
         }
+        if (_settings.Http is { } http)
+        {
+            // Rules, review and recording for HTTP come with the HTTP enforcement; until then requests are authenticated,
+            // routed and forwarded with the target's credential.
+            _http = new HttpProxyServer(http, _settings.IdentityValidator, _loggerFactory);
+            _http.Start();
+            Log.Listening(_logger, "http", _http.LocalEndPoint.ToString(), http.Targets.Count);
+        }
 
         _settings.Started?.Invoke(this);
         return Task.CompletedTask;
@@ -52,11 +65,18 @@ internal sealed partial class GatewayService : IHostedService, IAsyncDisposable
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        var draining = new List<Task>();
         if (_postgres is not null)
         {
             Log.Draining(_logger, _postgres.ActiveConnections);
-            await _postgres.StopAsync(cancellationToken).ConfigureAwait(false);
+            draining.Add(_postgres.StopAsync(cancellationToken));
         }
+        if (_http is not null)
+        {
+            Log.Draining(_logger, _http.ActiveConnections);
+            draining.Add(_http.StopAsync(cancellationToken));
+        }
+        await Task.WhenAll(draining).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
@@ -64,6 +84,10 @@ internal sealed partial class GatewayService : IHostedService, IAsyncDisposable
         if (_postgres is not null)
         {
             await _postgres.DisposeAsync().ConfigureAwait(false);
+        }
+        if (_http is not null)
+        {
+            await _http.DisposeAsync().ConfigureAwait(false);
         }
     }
 
@@ -83,6 +107,8 @@ internal sealed class GatewaySettings
     public required IIdentityValidator IdentityValidator { get; init; }
 
     public PgProxyOptions? Postgres { get; init; }
+
+    public HttpProxyOptions? Http { get; init; }
 
     /// <summary>The rules in force; null when the config has no <c>rules</c>, <c>policy</c> or <c>recording</c> (sessions are relayed uninspected).</summary>
     public Wire.Enforcement.Policy.RuleSetProvider? Rules { get; init; }

@@ -1,3 +1,4 @@
+using Wire.Testing;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;

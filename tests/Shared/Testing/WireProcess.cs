@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 
-namespace Wire.Postgres.Tests.Gateway;
+namespace Wire.Testing;
 
 /// <summary>The real <c>wire</c> executable (built next to the tests) run as a child process, its output collected.</summary>
 internal sealed class WireProcess : IAsyncDisposable
@@ -26,7 +26,28 @@ internal sealed class WireProcess : IAsyncDisposable
 
     public int ExitCode => _process.ExitCode;
 
-    public static WireProcess Start(params string[] args)
+    public static WireProcess Start(params string[] args) => StartFrom(Path.Combine(AppContext.BaseDirectory, "wire.dll"), args);
+
+    /// <summary>
+    /// The gateway's own build output (<c>src/Wire.Gateway/bin/CONFIG/TFM/wire.dll</c>): for test projects that run on the
+    /// ASP.NET Core shared framework, whose output lacks the package assemblies <c>wire</c> needs on plain .NET.
+    /// </summary>
+    public static string GatewayBuildOutput()
+    {
+        var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        string framework = output.Name;
+        string configuration = output.Parent!.Name;
+        for (var dir = output; dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Wire.sln")))
+            {
+                return Path.Combine(dir.FullName, "src", "Wire.Gateway", "bin", configuration, framework, "wire.dll");
+            }
+        }
+        throw new InvalidOperationException("Wire.sln not found above " + AppContext.BaseDirectory);
+    }
+
+    public static WireProcess StartFrom(string wireDll, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -35,7 +56,7 @@ internal sealed class WireProcess : IAsyncDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "wire.dll"));
+        info.ArgumentList.Add(wireDll);
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);
