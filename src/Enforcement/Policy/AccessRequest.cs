@@ -15,4 +15,13 @@ public readonly record struct AccessRequest(
     bool NoWhere,
     IReadOnlyList<string> Relations,
     IReadOnlyList<string> Functions,
-    string NormalizedText);
+    string NormalizedText)
+{
+    /// <summary>The HTTP facts (keys <c>methods</c>, <c>hosts</c>, <c>paths</c> and the Kubernetes keys); null for other protocols.</summary>
+    public HttpAccess? Http { get; init; }
+
+    /// <summary>An HTTP request: no statement kinds, relations or functions; <paramref name="text"/> is what <c>pattern</c> sees.</summary>
+    /// <param name="http">The request's facts.</param>
+    /// <param name="text">The command text: method, path and query (and for an exec, its command).</param>
+    public static AccessRequest ForHttp(HttpAccess http, string text) => new(StatementKindSet.Empty, false, [], [], text) { Http = http };
+}

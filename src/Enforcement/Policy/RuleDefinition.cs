@@ -45,6 +45,33 @@ public sealed class RuleDefinition
     /// <summary>Key <c>pattern</c>: a regular expression on the normalized text (run with NonBacktracking).</summary>
     public string? Pattern { get; init; }
 
+    /// <summary>Key <c>methods</c> (HTTP): request methods, case-insensitive (<c>DELETE</c>).</summary>
+    public IReadOnlyList<string>? Methods { get; init; }
+
+    /// <summary>Key <c>hosts</c> (HTTP): globs on the Host field without its port (<c>*.internal</c>).</summary>
+    public IReadOnlyList<string>? Hosts { get; init; }
+
+    /// <summary>Key <c>paths</c> (HTTP): globs on the path without its query (<c>/admin/*</c>; <c>*</c> crosses <c>/</c>).</summary>
+    public IReadOnlyList<string>? Paths { get; init; }
+
+    /// <summary>Key <c>verbs</c> (Kubernetes): get, list, watch, create, update, patch, delete, deletecollection.</summary>
+    public IReadOnlyList<string>? Verbs { get; init; }
+
+    /// <summary>Key <c>apiGroups</c> (Kubernetes): API groups, <c>core</c> for the core group (whose name is empty).</summary>
+    public IReadOnlyList<string>? ApiGroups { get; init; }
+
+    /// <summary>Key <c>resources</c> (Kubernetes): resource globs (<c>secrets</c>, <c>pods</c>).</summary>
+    public IReadOnlyList<string>? Resources { get; init; }
+
+    /// <summary>Key <c>subresources</c> (Kubernetes): subresources (<c>exec</c>, <c>attach</c>, <c>portforward</c>, <c>log</c>).</summary>
+    public IReadOnlyList<string>? Subresources { get; init; }
+
+    /// <summary>Key <c>namespaces</c> (Kubernetes): namespace globs.</summary>
+    public IReadOnlyList<string>? Namespaces { get; init; }
+
+    /// <summary>Key <c>names</c> (Kubernetes): object name globs.</summary>
+    public IReadOnlyList<string>? Names { get; init; }
+
     /// <summary>Key <c>message</c> (deny): added to the error the client sees.</summary>
     public string? Message { get; init; }
 
@@ -75,5 +102,13 @@ public sealed class RuleDefinition
 
     /// <summary>Whether any statement-level key (statements, noWhere, relations, functions, pattern) is set.</summary>
     public bool HasStatementKeys =>
-        Statements is not null || NoWhere is not null || Relations is not null || Functions is not null || Pattern is not null;
+        Statements is not null || NoWhere is not null || Relations is not null || Functions is not null || Pattern is not null || HasHttpKeys;
+
+    /// <summary>Whether any HTTP request key (methods, hosts, paths, and the Kubernetes keys) is set.</summary>
+    public bool HasHttpKeys =>
+        Methods is not null || Hosts is not null || Paths is not null || HasKubernetesKeys;
+
+    /// <summary>Whether any Kubernetes key (verbs, apiGroups, resources, subresources, namespaces, names) is set.</summary>
+    public bool HasKubernetesKeys =>
+        Verbs is not null || ApiGroups is not null || Resources is not null || Subresources is not null || Namespaces is not null || Names is not null;
 }

@@ -138,7 +138,8 @@ public sealed class RuleSet
                     if (rule.HasStatementKeys)
                     {
                         throw new RuleValidationException(index, string.Empty,
-                            "a mask rule applies to whole sessions: statements, noWhere, relations, functions and pattern are not allowed on it");
+                            "a mask rule applies to whole sessions: statement and request keys (statements, noWhere, relations, functions, pattern, "
+                            + "methods, hosts, paths, verbs, apiGroups, resources, subresources, namespaces, names) are not allowed on it");
                     }
                     break;
             }
@@ -183,6 +184,28 @@ public sealed class RuleSet
             {
                 throw new RuleValidationException(index, "statements", "must not be empty (leave the key out to match every statement)");
             }
+            foreach (var (key, values) in new (string, IReadOnlyList<string>?)[]
+            {
+                ("methods", rule.Methods), ("hosts", rule.Hosts), ("paths", rule.Paths), ("verbs", rule.Verbs), ("apiGroups", rule.ApiGroups),
+                ("resources", rule.Resources), ("subresources", rule.Subresources), ("namespaces", rule.Namespaces), ("names", rule.Names),
+            })
+            {
+                if (values is { Count: 0 })
+                {
+                    throw new RuleValidationException(index, key, "must not be empty (leave the key out to match every request)");
+                }
+            }
+            foreach (var verb in rule.Verbs ?? [])
+            {
+                if (!KubernetesVerbs.Contains(verb))
+                {
+                    throw new RuleValidationException(index, "verbs", $"'{verb}' is not one of {string.Join(", ", KubernetesVerbs)}");
+                }
+            }
+            if (rule.Paths?.FirstOrDefault(p => !p.StartsWith('/') && p != "*") is { } badPath)
+            {
+                throw new RuleValidationException(index, "paths", $"'{badPath}' does not start with /");
+            }
 
             return new CompiledRule(rule, pattern, kinds);
         }
@@ -216,6 +239,10 @@ public sealed class RuleSet
         public bool MatchesExecution(in AccessRequest request)
         {
             var d = Definition;
+            if (d.HasHttpKeys && !MatchesHttp(d, request.Http))
+            {
+                return false;
+            }
             if (!_kinds.IsEmpty && !_kinds.Overlaps(request.Kinds))
             {
                 return false;
@@ -234,6 +261,43 @@ public sealed class RuleSet
             }
             return _pattern is null || _pattern.IsMatch(request.NormalizedText);
         }
+
+        // HTTP keys: a key that is set needs the fact (a PostgreSQL execution has no method, a generic target no verb).
+        private static bool MatchesHttp(RuleDefinition d, HttpAccess? http)
+        {
+            if (http is null)
+            {
+                return false;
+            }
+            if (d.Methods is not null && !d.Methods.Contains(http.Method, StringComparer.OrdinalIgnoreCase))
+            {
+                return false;
+            }
+            if (d.Hosts is not null && !Glob.AnyMatch(d.Hosts, http.Host))
+            {
+                return false;
+            }
+            if (d.Paths is not null && !Glob.AnyMatch(d.Paths, http.Path))
+            {
+                return false;
+            }
+            if (!d.HasKubernetesKeys)
+            {
+                return true;
+            }
+            if (http.Verb is null || d.Verbs is not null && !d.Verbs.Contains(http.Verb, StringComparer.Ordinal))
+            {
+                return false;
+            }
+            // The core group is "" on the wire and "core" in config (config strings are never empty).
+            return (d.ApiGroups is null || http.ApiGroup is not null && d.ApiGroups.Contains(http.ApiGroup.Length == 0 ? "core" : http.ApiGroup, StringComparer.Ordinal))
+                && (d.Resources is null || http.Resource is not null && Glob.AnyMatch(d.Resources, http.Resource))
+                && (d.Subresources is null || http.Subresource is not null && d.Subresources.Contains(http.Subresource, StringComparer.Ordinal))
+                && (d.Namespaces is null || http.Namespace is not null && Glob.AnyMatch(d.Namespaces, http.Namespace))
+                && (d.Names is null || http.Name is not null && Glob.AnyMatch(d.Names, http.Name));
+        }
+
+        private static readonly string[] KubernetesVerbs = ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"];
 
         private static bool AnyQualifiedMatch(IReadOnlyList<string> patterns, IReadOnlyList<string> names)
         {

@@ -81,7 +81,8 @@ internal sealed partial class GatewayConfig
     {
         rule.EnsureOnly(
             "name", "action", "protocols", "targets", "subjects", "groups", "exceptSubjects", "exceptGroups", "statements", "noWhere",
-            "relations", "functions", "pattern", "message", "approvers", "timeout", "columns", "detectors", "detectorScope", "style", "expressions");
+            "relations", "functions", "pattern", "methods", "hosts", "paths", "verbs", "apiGroups", "resources", "subresources", "namespaces",
+            "names", "message", "approvers", "timeout", "columns", "detectors", "detectorScope", "style", "expressions");
 
         return new RuleDefinition
         {
@@ -98,6 +99,15 @@ internal sealed partial class GatewayConfig
             Relations = OptionalStrings(rule, "relations"),
             Functions = OptionalStrings(rule, "functions"),
             Pattern = rule.GetString("pattern"),
+            Methods = OptionalStrings(rule, "methods"),
+            Hosts = OptionalStrings(rule, "hosts"),
+            Paths = OptionalStrings(rule, "paths"),
+            Verbs = OptionalStrings(rule, "verbs"),
+            ApiGroups = OptionalStrings(rule, "apiGroups"),
+            Resources = OptionalStrings(rule, "resources"),
+            Subresources = OptionalStrings(rule, "subresources"),
+            Namespaces = OptionalStrings(rule, "namespaces"),
+            Names = OptionalStrings(rule, "names"),
             Message = rule.GetString("message"),
             Approvers = OptionalStrings(rule, "approvers"),
             Timeout = rule.Has("timeout") ? rule.GetDuration("timeout", TimeSpan.Zero) : null,

@@ -175,10 +175,21 @@ internal sealed partial class GatewayConfig
         }
         if (root.GetObject("http") is { } http)
         {
-            if (EnforcementEnabled)
+            // Fail closed: HTTP applies allow, deny and review rules, but does not record or mask yet, and must not look as
+            // if it did.
+            if (root.Has("recording"))
             {
-                // Fail closed: the HTTP listener does not apply rules, reviews or recording yet, and must not look as if it did.
-                root.Fail("http", "cannot be combined with rules, policy or recording yet: HTTP requests are not checked against them");
+                root.Fail("http", "cannot be combined with recording yet: HTTP requests are not recorded");
+            }
+            int index = 0;
+            foreach (var rule in Rules.Rules)
+            {
+                if (rule.Action == Wire.Enforcement.Policy.PolicyAction.Mask
+                    && (rule.Protocols is null || rule.Protocols.Contains(Wire.Enforcement.Policy.WireProtocol.Http)))
+                {
+                    ConfigReader.Throw($"rules[{index}]", "mask rules do not apply to HTTP yet: add \"protocols\": [\"postgres\"] to use them next to an http section");
+                }
+                index++;
             }
             Http = ReadHttp(http, certificates);
         }

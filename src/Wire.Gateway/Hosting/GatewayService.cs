@@ -52,9 +52,7 @@ internal sealed partial class GatewayService : IHostedService, IAsyncDisposable
         }
         if (_settings.Http is { } http)
         {
-            // Rules, review and recording for HTTP come with the HTTP enforcement; until then requests are authenticated,
-            // routed and forwarded with the target's credential.
-            _http = new HttpProxyServer(http, _settings.IdentityValidator, _loggerFactory);
+            _http = new HttpProxyServer(http, _settings.IdentityValidator, _loggerFactory, CreateEnforcement());
             _http.Start();
             Log.Listening(_logger, "http", _http.LocalEndPoint.ToString(), http.Targets.Count);
         }

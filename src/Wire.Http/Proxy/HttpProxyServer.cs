@@ -3,6 +3,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Wire.Enforcement;
 using Wire.Enforcement.Identity;
 using Wire.Enforcement.Transport;
 
@@ -22,9 +23,12 @@ public sealed class HttpProxyServer : IAsyncDisposable
     /// <param name="options">Listener, TLS, limits and targets.</param>
     /// <param name="identityValidator">Turns a request's bearer token into an identity.</param>
     /// <param name="loggerFactory">Where sessions log; null for none.</param>
+    /// <param name="enforcement">Rules and approvals that judge each request; null forwards every authenticated request.</param>
     /// <exception cref="ArgumentException">The options are inconsistent (no targets, a repeated name, a bad URL).</exception>
-    public HttpProxyServer(HttpProxyOptions options, IIdentityValidator identityValidator, ILoggerFactory? loggerFactory = null)
+    public HttpProxyServer(HttpProxyOptions options, IIdentityValidator identityValidator, ILoggerFactory? loggerFactory = null,
+        WireEnforcement? enforcement = null)
     {
+        Enforcement = enforcement;
         Options = options ?? throw new ArgumentNullException(nameof(options));
         IdentityValidator = identityValidator ?? throw new ArgumentNullException(nameof(identityValidator));
         Logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Wire.Http");
@@ -63,6 +67,9 @@ public sealed class HttpProxyServer : IAsyncDisposable
     internal HttpProxyOptions Options { get; }
 
     internal IIdentityValidator IdentityValidator { get; }
+
+    /// <summary>Rules and approvals; null when requests are forwarded without judging.</summary>
+    internal WireEnforcement? Enforcement { get; }
 
     internal ILogger Logger { get; }
 

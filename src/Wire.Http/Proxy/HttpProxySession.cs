@@ -159,6 +159,11 @@ internal sealed partial class HttpProxySession
                 .ConfigureAwait(false);
         }
 
+        if (await JudgeAsync(head, target, identity, path, ct).ConfigureAwait(false) is { } refusal)
+        {
+            return await RefuseAsync(head, refusal.Status, refusal.Detail, ct).ConfigureAwait(false);
+        }
+
         WirePipe upstream;
         try
         {

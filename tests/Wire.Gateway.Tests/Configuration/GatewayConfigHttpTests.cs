@@ -61,7 +61,36 @@ public sealed class GatewayConfigHttpTests : IDisposable
     [InlineData("{ 'http': { 'targets': [ { 'name': 'a', 'url': 'http://x', 'extra': 1 } ] } }", "http.targets[0].extra")]
     [InlineData("{ 'http': { 'targets': [ { 'name': 'a', 'url': 'http://x' }, { 'name': 'a', 'url': 'http://y' } ] } }", "http.targets[1].name")]
     [InlineData("{ 'http': { 'limits': { 'maxHeadBytes': 10 }, 'targets': [ { 'name': 'a', 'url': 'http://x' } ] } }", "http.limits.maxHeadBytes")]
-    [InlineData("{ 'rules': [], 'http': { 'targets': [ { 'name': 'a', 'url': 'http://x' } ] } }", "http")]
+    [InlineData("{ 'recording': { 'directory': '/tmp/r', 'key': 'env:WIRE_RECORDING_KEY' }, 'http': { 'targets': [ { 'name': 'a', 'url': 'http://x' } ] } }", "http")]
+    [InlineData("{ 'rules': [ { 'name': 'm', 'action': 'mask', 'detectors': ['email'] } ], 'http': { 'targets': [ { 'name': 'a', 'url': 'http://x' } ] } }", "rules[0]")]
+    [InlineData("{ 'rules': [ { 'name': 'd', 'action': 'deny', 'verbs': ['destroy'] } ] }", "rules[0].verbs")]
+    [InlineData("{ 'rules': [ { 'name': 'd', 'action': 'deny', 'paths': ['admin'] } ] }", "rules[0].paths")]
+    [InlineData("{ 'rules': [ { 'name': 'd', 'action': 'deny', 'methods': [] } ] }", "rules[0].methods")]
+    [InlineData("{ 'rules': [ { 'name': 'm', 'action': 'mask', 'detectors': ['email'], 'paths': ['/x'] } ] }", "rules[0]")]
     public void Invalid_http_settings_name_their_key(string json, string key) =>
         Assert.StartsWith(key + ":", Fail(json).Message, StringComparison.Ordinal);
+
+    [Fact]
+    public void Http_rule_keys_load_and_postgres_only_mask_rules_sit_next_to_http()
+    {
+        var config = Parse("""
+            {
+              'rules': [
+                { 'name': 'no-secrets', 'action': 'deny', 'verbs': ['get', 'list', 'watch'], 'apiGroups': ['core'], 'resources': ['secrets'],
+                  'namespaces': ['prod-*'], 'names': ['db-*'] },
+                { 'name': 'exec-review', 'action': 'review', 'subresources': ['exec'], 'approvers': ['sre'] },
+                { 'name': 'no-admin', 'action': 'deny', 'methods': ['DELETE', 'put'], 'hosts': ['*.internal'], 'paths': ['/admin/*'] },
+                { 'name': 'pii', 'action': 'mask', 'protocols': ['postgres'], 'detectors': ['email'] }
+              ],
+              'http': { 'targets': [ { 'name': 'kube', 'url': 'https://10.0.0.1:6443', 'kind': 'kubernetes' } ] }
+            }
+            """);
+        var rules = config.Rules.Rules.ToList();
+        Assert.Equal(["core"], rules[0].ApiGroups);
+        Assert.Equal(["prod-*"], rules[0].Namespaces);
+        Assert.Equal(["exec"], rules[1].Subresources);
+        Assert.Equal(["DELETE", "put"], rules[2].Methods);
+        Assert.Equal(["/admin/*"], rules[2].Paths);
+        Assert.NotNull(config.Http);
+    }
 }

@@ -23,7 +23,7 @@ internal sealed class HttpProxyHarness : IAsyncDisposable
     public int Port => Server.LocalEndPoint.Port;
 
     public static HttpProxyHarness Start(IEnumerable<HttpTargetOptions> targets, X509Certificate2? serverCertificate = null,
-        Wire.Http.Protocol.Http1Limits? limits = null)
+        Wire.Http.Protocol.Http1Limits? limits = null, Wire.Enforcement.WireEnforcement? enforcement = null)
     {
         var options = new HttpProxyOptions
         {
@@ -35,7 +35,7 @@ internal sealed class HttpProxyHarness : IAsyncDisposable
         options.Targets.AddRange(targets);
         var validator = new StaticTokenValidator([new StaticToken(Token, "alice", ["dev", "ops"])]);
         var logs = new LogCollector();
-        var server = new HttpProxyServer(options, validator, logs);
+        var server = new HttpProxyServer(options, validator, logs, enforcement);
         server.Start();
         return new HttpProxyHarness(server) { Logs = logs };
     }

@@ -41,6 +41,9 @@ public sealed class UpstreamApp : IAsyncLifetime
         var app = builder.Build();
         app.UseWebSockets();
         app.Map("/echo/{**rest}", Echo);
+        // Kubernetes-shaped paths, answered with the same report (the fixture stands in for an API server).
+        app.Map("/api/{**rest}", Echo);
+        app.Map("/apis/{**rest}", Echo);
         app.MapMethods("/big", ["GET", "HEAD"], async (HttpContext context) =>
         {
             long size = long.Parse(context.Request.Query["size"]!, System.Globalization.CultureInfo.InvariantCulture);

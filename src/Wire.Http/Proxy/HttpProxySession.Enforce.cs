@@ -1,0 +1,122 @@
+using Microsoft.Extensions.Logging;
+using Wire.Enforcement;
+using Wire.Enforcement.Approvals;
+using Wire.Enforcement.Identity;
+using Wire.Enforcement.Policy;
+using Wire.Http.Enforcement;
+using Wire.Http.Protocol;
+
+namespace Wire.Http.Proxy;
+
+internal sealed partial class HttpProxySession
+{
+    /// <summary>
+    /// Judges one request (DESIGN.md §4: one verdict per HTTP request). Null when it may go on; otherwise the status
+    /// and detail of Wire's answer: 403 for a denial (by rule or by reviewer) or a review that timed out, 503 when
+    /// the approval service failed (fail closed).
+    /// </summary>
+    private async ValueTask<(int Status, string Detail)?> JudgeAsync(Http1RequestHead head, HttpTargetOptions target, WireIdentity identity,
+        (int Start, int Length) path, CancellationToken ct)
+    {
+        if (_server.Enforcement is not { } enforcement)
+        {
+            return null;
+        }
+        var policy = enforcement.Rules.Current.ForSession(WireProtocol.Http, target.Name, identity);
+        if (policy.AllowsEverything)
+        {
+            return null;
+        }
+
+        string method = System.Text.Encoding.ASCII.GetString(_request.Span(_request.MethodText));
+        string pathText = System.Text.Encoding.ASCII.GetString(_request.Span(path));
+        string host = HostName(System.Text.Encoding.ASCII.GetString(_request.First(HttpFieldKind.Host))).ToLowerInvariant();
+        HttpAccess access;
+        IReadOnlyList<string> commands = [];
+        if (target.Kind == HttpTargetKind.Kubernetes && head.TargetForm != Http1TargetForm.Asterisk)
+        {
+            access = KubernetesRequestInfo.Describe(method, host, pathText, out commands);
+        }
+        else
+        {
+            int query = pathText.IndexOf('?', StringComparison.Ordinal);
+            access = new HttpAccess(method, host, query < 0 ? pathText : pathText[..query]);
+        }
+        string text = KubernetesRequestInfo.CommandText(method, pathText, commands);
+        var verdict = policy.Evaluate(AccessRequest.ForHttp(access, text));
+        switch (verdict.Action)
+        {
+            case PolicyAction.Deny:
+                Log.Denied(_logger, _id, identity.Subject, target.Name, verdict.Rule ?? "(default)");
+                return (403, verdict.Rule is null
+                    ? verdict.Message ?? "denied"
+                    : $"denied by rule {verdict.Rule}" + (verdict.Message is { } message ? $": {message}" : ""));
+
+            case PolicyAction.Review:
+                return await ReviewAsync(enforcement, verdict, target, identity, text, ct).ConfigureAwait(false);
+
+            default:
+                return null;
+        }
+    }
+
+    private async ValueTask<(int Status, string Detail)?> ReviewAsync(WireEnforcement enforcement, Verdict verdict, HttpTargetOptions target,
+        WireIdentity identity, string text, CancellationToken ct)
+    {
+        var request = new ApprovalRequest
+        {
+            Id = Guid.NewGuid().ToString("n"),
+            Identity = identity,
+            Protocol = WireProtocol.Http,
+            Target = target.Name,
+            SessionId = "http-" + _id.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            Text = text,
+            Rule = verdict.Rule!,
+            Approvers = verdict.Approvers,
+            Timeout = verdict.Timeout,
+            RequestedAt = enforcement.Time.GetUtcNow(),
+        };
+        Log.ReviewRequested(_logger, _id, identity.Subject, target.Name, verdict.Rule!);
+        ApprovalDecision decision;
+        try
+        {
+            decision = await enforcement.Approvals.RequestAsync(request, ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            // Fail closed: a broken approval service never lets the request through.
+            Log.ApprovalFailed(_logger, _id, e.Message);
+            return (503, "the approval service failed; the request was not forwarded");
+        }
+        return decision.Outcome switch
+        {
+            ApprovalOutcome.Approved => null,
+            ApprovalOutcome.Denied => (403, $"review by rule {verdict.Rule} denied" + (decision.Approver is { } who ? $" by {who}" : "")),
+            ApprovalOutcome.TimedOut => (403, $"review by rule {verdict.Rule} timed out"),
+            _ => (403, $"review by rule {verdict.Rule} was cancelled"),
+        };
+    }
+
+    private static string HostName(string host)
+    {
+        if (host.StartsWith('['))
+        {
+            int close = host.IndexOf(']', StringComparison.Ordinal);
+            return close > 0 ? host[..(close + 1)] : host;
+        }
+        int colon = host.LastIndexOf(':');
+        return colon >= 0 ? host[..colon] : host;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(3010, LogLevel.Information, "HTTP session {SessionId}: {Subject} -> {Target} denied by {Rule}")]
+        public static partial void Denied(ILogger logger, long sessionId, string subject, string target, string rule);
+
+        [LoggerMessage(3011, LogLevel.Information, "HTTP session {SessionId}: {Subject} -> {Target} waits for review by {Rule}")]
+        public static partial void ReviewRequested(ILogger logger, long sessionId, string subject, string target, string rule);
+
+        [LoggerMessage(3012, LogLevel.Error, "HTTP session {SessionId}: the approval service failed: {Reason}")]
+        public static partial void ApprovalFailed(ILogger logger, long sessionId, string reason);
+    }
+}
