@@ -24,7 +24,10 @@ internal sealed class HaProxy : IAsyncDisposable
     public int Pid => _process.Id;
 
     /// <summary>Starts HAProxy (Debian package <c>haproxy</c>); null when it is not installed.</summary>
-    public static async Task<HaProxy?> TryStartAsync(LocalPostgresServer server)
+    public static Task<HaProxy?> TryStartAsync(LocalPostgresServer server) => TryStartAsync(server.Host, server.Port);
+
+    /// <summary>Starts HAProxy in TCP mode in front of <paramref name="host"/>:<paramref name="upstreamPort"/>; null when it is not installed.</summary>
+    public static async Task<HaProxy?> TryStartAsync(string host, int upstreamPort)
     {
         string? binary = new[] { "/usr/sbin/haproxy", "/usr/bin/haproxy" }.FirstOrDefault(File.Exists);
         if (binary is null)
@@ -43,9 +46,9 @@ internal sealed class HaProxy : IAsyncDisposable
                 timeout connect 5s
                 timeout client 10m
                 timeout server 10m
-            listen pg
+            listen upstream
                 bind 127.0.0.1:{port}
-                server pg {server.Host}:{server.Port}
+                server upstream {host}:{upstreamPort}
             """;
         string path = Path.Combine(directory, "haproxy.cfg");
         await File.WriteAllTextAsync(path, config + "\n").ConfigureAwait(false);

@@ -23,6 +23,32 @@ internal static class ProcessCpu
         }
     }
 
+    /// <summary>CPU time of a process and its direct children (nginx's master and workers).</summary>
+    public static TimeSpan ReadTree(int pid)
+    {
+        var total = Read(pid);
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out int child) || child == pid)
+            {
+                continue;
+            }
+            try
+            {
+                string stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                if (int.Parse(fields[1], CultureInfo.InvariantCulture) == pid)
+                {
+                    total += Read(child);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+            {
+            }
+        }
+        return total;
+    }
+
     /// <summary>The pid of the newest process whose command line contains <paramref name="text"/>, or 0.</summary>
     public static int Find(string text)
     {

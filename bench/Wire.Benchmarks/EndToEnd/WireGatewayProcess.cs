@@ -24,25 +24,27 @@ internal sealed class WireGatewayProcess : IAsyncDisposable
     public int Pid => _process.Id;
 
     /// <param name="extraConfig">Top-level config keys to add, as JSON members (for example <c>"rules": []</c>); empty for none.</param>
-    public static async Task<WireGatewayProcess> StartAsync(LocalPostgresServer server, string role, string password, string token, string extraConfig = "")
+    public static Task<WireGatewayProcess> StartAsync(LocalPostgresServer server, string role, string password, string token, string extraConfig = "")
+    {
+        int port = PeerProcess.FreePort();
+        return StartAsync(port, $$"""
+            "identity": { "tokens": [ { "token": "{{token}}", "subject": "{{role}}" } ] },
+            "postgres": {
+              "listen": "127.0.0.1:{{port}}",
+              "targets": [ { "name": "bench", "host": "{{server.Host}}", "port": {{server.Port}}, "database": "bench",
+                             "username": "{{role}}", "password": "env:WIRE_BENCH_DB_PASSWORD", "sslMode": "disable" } ]
+            },
+            {{(extraConfig.Length == 0 ? "" : extraConfig + ",")}}
+            """, new Dictionary<string, string> { ["WIRE_BENCH_DB_PASSWORD"] = password });
+    }
+
+    /// <summary>Starts <c>wire run</c> with the given top-level config members (each followed by a comma), listening on <paramref name="port"/>.</summary>
+    public static async Task<WireGatewayProcess> StartAsync(int port, string configMembers, IReadOnlyDictionary<string, string>? environment = null)
     {
         string directory = Directory.CreateTempSubdirectory("wire-bench-").FullName;
-        int port;
-        using (var listener = new TcpListener(IPAddress.Loopback, 0))
-        {
-            listener.Start();
-            port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
-
         await File.WriteAllTextAsync(Path.Combine(directory, "gateway.json"), $$"""
             {
-              "identity": { "tokens": [ { "token": "{{token}}", "subject": "{{role}}" } ] },
-              "postgres": {
-                "listen": "127.0.0.1:{{port}}",
-                "targets": [ { "name": "bench", "host": "{{server.Host}}", "port": {{server.Port}}, "database": "bench",
-                               "username": "{{role}}", "password": "env:WIRE_BENCH_DB_PASSWORD", "sslMode": "disable" } ]
-              },
-              {{(extraConfig.Length == 0 ? "" : extraConfig + ",")}}
+              {{configMembers}}
               "logging": { "level": "warning" }
             }
             """).ConfigureAwait(false);
@@ -52,7 +54,10 @@ internal sealed class WireGatewayProcess : IAsyncDisposable
         info.ArgumentList.Add("run");
         info.ArgumentList.Add("--config");
         info.ArgumentList.Add(Path.Combine(directory, "gateway.json"));
-        info.Environment["WIRE_BENCH_DB_PASSWORD"] = password;
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
         var process = Process.Start(info)!;
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, e) =>

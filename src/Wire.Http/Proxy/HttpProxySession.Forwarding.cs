@@ -116,8 +116,10 @@ internal sealed partial class HttpProxySession
     }
 
     /// <summary>Streams a request body to the upstream. True when the whole body went through.</summary>
-    private async Task<bool> ForwardBodyAsync(PipeReader input, PipeWriter upstream, Http1BodyReader body, CancellationToken ct)
+    private async Task<bool> ForwardBodyAsync(PipeReader input, WirePipe upstreamPipe, Http1BodyReader body, CancellationToken ct)
     {
+        var upstream = upstreamPipe.Pipe.Output;
+        var direct = upstreamPipe.Pipe as IDirectSender;
         try
         {
             while (true)
@@ -127,10 +129,8 @@ internal sealed partial class HttpProxySession
                 var reader = new SequenceReader<byte>(buffer);
                 try
                 {
-                    while (!body.IsComplete && body.TryRead(ref reader, out var part, out _))
-                    {
-                        Write(upstream, part);
-                    }
+                    ConsumeBody(ref body, ref reader);
+                    Forward(direct, upstream, buffer.Slice(0, reader.Position));
                 }
                 finally
                 {
@@ -197,7 +197,7 @@ internal sealed partial class HttpProxySession
             WriteResponseHead(output, head, close: !clientKeepAlive);
             _responseStarted = true;
             var body = Http1BodyReader.Create(head.Body, head.ContentLength, Limits, request: false);
-            bool complete = await ForwardResponseBodyAsync(input, output, body, ct).ConfigureAwait(false);
+            bool complete = await ForwardResponseBodyAsync(input, _client, body, ct).ConfigureAwait(false);
             return new ExchangeOutcome(complete && head.KeepAlive && head.Body != Http1BodyKind.CloseDelimited, clientKeepAlive && complete);
         }
     }
@@ -269,9 +269,33 @@ internal sealed partial class HttpProxySession
         output.Write("\r\n"u8);
     }
 
-    /// <summary>Streams a response body to the client. True when it ended where its framing says.</summary>
-    private static async ValueTask<bool> ForwardResponseBodyAsync(PipeReader input, PipeWriter output, Http1BodyReader body, CancellationToken ct)
+    /// <summary>Advances over as much of the body as is buffered; the bytes go on unchanged, as one slice per read.</summary>
+    private static void ConsumeBody(ref Http1BodyReader body, ref SequenceReader<byte> reader)
     {
+        while (!body.IsComplete && body.TryRead(ref reader, out _, out _))
+        {
+        }
+    }
+
+    /// <summary>Sends <paramref name="bytes"/> straight from the receive buffer when the socket takes them (no copy); queues the rest.</summary>
+    private static void Forward(IDirectSender? direct, PipeWriter output, in ReadOnlySequence<byte> bytes)
+    {
+        if (bytes.IsEmpty)
+        {
+            return;
+        }
+        long sent = direct?.TrySendDirect(bytes) ?? 0;
+        if (sent < bytes.Length)
+        {
+            Write(output, bytes.Slice(sent));
+        }
+    }
+
+    /// <summary>Streams a response body to the client. True when it ended where its framing says.</summary>
+    private static async ValueTask<bool> ForwardResponseBodyAsync(PipeReader input, WirePipe client, Http1BodyReader body, CancellationToken ct)
+    {
+        var output = client.Pipe.Output;
+        var direct = client.Pipe as IDirectSender;
         if (body.IsComplete)
         {
             await output.FlushAsync(ct).ConfigureAwait(false);
@@ -284,10 +308,8 @@ internal sealed partial class HttpProxySession
             var reader = new SequenceReader<byte>(buffer);
             try
             {
-                while (!body.IsComplete && body.TryRead(ref reader, out var part, out _))
-                {
-                    Write(output, part);
-                }
+                ConsumeBody(ref body, ref reader);
+                Forward(direct, output, buffer.Slice(0, reader.Position));
             }
             finally
             {

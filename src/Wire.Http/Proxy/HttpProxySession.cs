@@ -34,6 +34,7 @@ internal sealed partial class HttpProxySession
     private readonly string _clientAddress;
     private WirePipe? _client;
     private bool _tls;
+    private CancellationTokenSource? _headTimeout;
 
     public HttpProxySession(HttpProxyServer server, Socket socket, long id)
     {
@@ -77,6 +78,7 @@ internal sealed partial class HttpProxySession
         }
         finally
         {
+            _headTimeout?.Dispose();
             if (_client is not null)
             {
                 await _client.Pipe.Output.CompleteAsync().ConfigureAwait(false);
@@ -94,7 +96,10 @@ internal sealed partial class HttpProxySession
     {
         if (_server.CertificateContext is not { } certificate)
         {
-            return WirePipes.FromSocket(_socket, "http-client");
+            // A request's work is a parse, a judgement and a copy: run it where the data arrives (no thread hop).
+            var plain = WirePipes.FromSocket(_socket, "http-client");
+            plain.RunReaderInline();
+            return plain;
         }
         var stream = new SslStream(new NetworkStream(_socket, ownsSocket: true), leaveInnerStreamOpen: false);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -186,7 +191,7 @@ internal sealed partial class HttpProxySession
             _bodyError = null;
             var body = head.Body == Http1BodyKind.None
                 ? Task.FromResult(true)
-                : ForwardBodyAsync(input, upstream.Pipe.Output, Http1BodyReader.Create(head.Body, head.ContentLength, Limits, request: true), ct);
+                : ForwardBodyAsync(input, upstream, Http1BodyReader.Create(head.Body, head.ContentLength, Limits, request: true), ct);
             var outcome = await RelayResponseAsync(upstream, head, ct).ConfigureAwait(false);
             bool bodyDone = body.IsCompleted && await body.ConfigureAwait(false);
             if (!bodyDone)
@@ -246,14 +251,20 @@ internal sealed partial class HttpProxySession
     private async ValueTask<Http1RequestHead?> ReadRequestHeadAsync(PipeReader input, CancellationToken ct)
     {
         _request.Reset();
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(_server.Options.HeadTimeout);
+        // One timer per connection, re-armed per request (a linked source per request would cost a timer and a
+        // registration each time).
+        if (_headTimeout is null || !_headTimeout.TryReset())
+        {
+            _headTimeout?.Dispose();
+            _headTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        }
+        _headTimeout.CancelAfter(_server.Options.HeadTimeout);
         while (true)
         {
             ReadResult result;
             try
             {
-                result = await input.ReadAsync(timeout.Token).ConfigureAwait(false);
+                result = await input.ReadAsync(_headTimeout.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {
@@ -276,6 +287,7 @@ internal sealed partial class HttpProxySession
             }
             if (complete)
             {
+                _headTimeout.CancelAfter(Timeout.InfiniteTimeSpan);
                 _request.ApplyConnectionOptions();
                 return head;
             }

@@ -83,13 +83,15 @@ internal sealed class HttpUpstreamPool : IDisposable
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_connectTimeout);
         var url = _target.Url;
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        Socket? socket = null;
         try
         {
-            await socket.ConnectAsync(url.DnsSafeHost, url.Port, timeout.Token).ConfigureAwait(false);
+            (socket, _) = await WireConnector.ConnectAsync(url.DnsSafeHost, url.Port, _connectTimeout, cancellationToken).ConfigureAwait(false);
             if (!string.Equals(url.Scheme, Uri.UriSchemeHttps, StringComparison.OrdinalIgnoreCase))
             {
-                return WirePipes.FromSocket(socket, _target.Name);
+                var plain = WirePipes.FromSocket(socket, _target.Name);
+                plain.RunReaderInline();
+                return plain;
             }
 
             var stream = new SslStream(new NetworkStream(socket, ownsSocket: true), leaveInnerStreamOpen: false);
@@ -114,7 +116,7 @@ internal sealed class HttpUpstreamPool : IDisposable
         catch (Exception e) when (e is SocketException or AuthenticationException or IOException or OperationCanceledException
             && !cancellationToken.IsCancellationRequested)
         {
-            socket.Dispose();
+            socket?.Dispose();
             throw new HttpUpstreamException(e switch
             {
                 AuthenticationException => $"TLS to target {_target.Name} failed: {e.Message}",

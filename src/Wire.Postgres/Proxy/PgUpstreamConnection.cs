@@ -59,7 +59,7 @@ internal sealed class PgUpstreamConnection : IDisposable
         IPEndPoint remote;
         try
         {
-            (socket, remote) = await ConnectTcpAsync(target, limits.ConnectTimeout, ct).ConfigureAwait(false);
+            (socket, remote) = await WireConnector.ConnectAsync(target.Host, target.Port, limits.ConnectTimeout, ct).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is SocketException or OperationCanceledException && !ct.IsCancellationRequested)
         {
@@ -134,48 +134,6 @@ internal sealed class PgUpstreamConnection : IDisposable
             pipe.Dispose();
             throw;
         }
-    }
-
-    private static async Task<(Socket, IPEndPoint)> ConnectTcpAsync(PgTargetOptions target, TimeSpan timeout, CancellationToken ct)
-    {
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        cts.CancelAfter(timeout);
-        IPAddress[] addresses = IPAddress.TryParse(target.Host, out var literal)
-            ? [literal]
-            : await Dns.GetHostAddressesAsync(target.Host, cts.Token).ConfigureAwait(false);
-        SocketException? last = null;
-        foreach (var address in addresses)
-        {
-            var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            var endPoint = new IPEndPoint(address, target.Port);
-            try
-            {
-                // A blocking connect on a pool thread: an asynchronous one would enrol the socket in .NET's
-                // own epoll set for life, waking it for every packet the Wire loop already handles.
-                using (cts.Token.Register(static s => ((Socket)s!).Dispose(), socket))
-                {
-                    await Task.Run(() => socket.Connect(endPoint), cts.Token).ConfigureAwait(false);
-                }
-
-                return (socket, endPoint);
-            }
-            catch (ObjectDisposedException) when (cts.IsCancellationRequested)
-            {
-                throw new OperationCanceledException(cts.Token);
-            }
-            catch (SocketException ex)
-            {
-                socket.Dispose();
-                last = ex;
-            }
-            catch
-            {
-                socket.Dispose();
-                throw;
-            }
-        }
-
-        throw last ?? new SocketException((int)SocketError.HostNotFound);
     }
 
     private static SslClientAuthenticationOptions ClientTlsOptions(PgTargetOptions target)
