@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers;
 using System.Globalization;
 using System.IO.Pipelines;
@@ -162,6 +163,7 @@ internal sealed partial class HttpProxySession
     /// Reads the upstream's response (1xx first, forwarded as they come), forwards its head rewritten and its body as
     /// it streams. A 101 turns the connection into a tunnel.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // per request: no state machine box to allocate
     private async ValueTask<ExchangeOutcome> RelayResponseAsync(WirePipe upstream, Http1RequestHead request, CancellationToken ct)
     {
         var input = upstream.Pipe.Input;
@@ -202,6 +204,7 @@ internal sealed partial class HttpProxySession
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // per request: no state machine box to allocate
     private async ValueTask<Http1ResponseHead> ReadResponseHeadAsync(PipeReader input, Http1Method method, CancellationToken ct)
     {
         _response.Reset();
@@ -292,6 +295,7 @@ internal sealed partial class HttpProxySession
     }
 
     /// <summary>Streams a response body to the client. True when it ended where its framing says.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // per request: no state machine box to allocate
     private static async ValueTask<bool> ForwardResponseBodyAsync(PipeReader input, WirePipe client, Http1BodyReader body, CancellationToken ct)
     {
         var output = client.Pipe.Output;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
@@ -126,6 +127,7 @@ internal sealed partial class HttpProxySession
     }
 
     /// <summary>One request and its response. False when the connection must close afterwards.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // per request: no state machine box to allocate
     private async ValueTask<bool> ExchangeAsync(CancellationToken ct)
     {
         var input = _client!.Pipe.Input;
@@ -248,6 +250,7 @@ internal sealed partial class HttpProxySession
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // per request: no state machine box to allocate
     private async ValueTask<Http1RequestHead?> ReadRequestHeadAsync(PipeReader input, CancellationToken ct)
     {
         _request.Reset();
@@ -302,6 +305,7 @@ internal sealed partial class HttpProxySession
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // per request: no state machine box to allocate
     private async ValueTask<WireIdentity?> AuthenticateAsync(CancellationToken ct)
     {
         var authorization = _request.First(HttpFieldKind.Authorization);
