@@ -175,12 +175,8 @@ internal sealed partial class GatewayConfig
         }
         if (root.GetObject("http") is { } http)
         {
-            // Fail closed: HTTP applies allow, deny and review rules, but does not record or mask yet, and must not look as
-            // if it did.
-            if (root.Has("recording"))
-            {
-                root.Fail("http", "cannot be combined with recording yet: HTTP requests are not recorded");
-            }
+            // Fail closed: HTTP applies allow, deny and review rules and records, but does not mask yet, and must not look
+            // as if it did.
             int index = 0;
             foreach (var rule in Rules.Rules)
             {

@@ -3,6 +3,7 @@ using Wire.Enforcement;
 using Wire.Enforcement.Approvals;
 using Wire.Enforcement.Identity;
 using Wire.Enforcement.Policy;
+using Wire.Enforcement.Recording;
 using Wire.Http.Enforcement;
 using Wire.Http.Protocol;
 
@@ -10,12 +11,20 @@ namespace Wire.Http.Proxy;
 
 internal sealed partial class HttpProxySession
 {
+    /// <summary>What was decided about one request, for the answer and the recording.</summary>
+    /// <param name="Status">0 to forward; otherwise the status of Wire's own answer.</param>
+    private readonly record struct Judgement(int Status, string? Detail, RecordedVerdict Verdict, string? Rule, string? Approver, string Outcome,
+        string Kind, string Text)
+    {
+        public bool Refused => Status != 0;
+    }
+
     /// <summary>
-    /// Judges one request (DESIGN.md §4: one verdict per HTTP request). Null when it may go on; otherwise the status
-    /// and detail of Wire's answer: 403 for a denial (by rule or by reviewer) or a review that timed out, 503 when
-    /// the approval service failed (fail closed).
+    /// Judges one request (DESIGN.md §4: one verdict per HTTP request): forward it, or answer 403 for a denial (by rule
+    /// or by reviewer) or a review that timed out, 503 when the approval service failed (fail closed). Null when the
+    /// server has no enforcement at all.
     /// </summary>
-    private async ValueTask<(int Status, string Detail)?> JudgeAsync(Http1RequestHead head, HttpTargetOptions target, WireIdentity identity,
+    private async ValueTask<Judgement?> JudgeAsync(Http1RequestHead head, HttpTargetOptions target, WireIdentity identity,
         (int Start, int Length) path, CancellationToken ct)
     {
         if (_server.Enforcement is not { } enforcement)
@@ -23,7 +32,7 @@ internal sealed partial class HttpProxySession
             return null;
         }
         var policy = enforcement.Rules.Current.ForSession(WireProtocol.Http, target.Name, identity);
-        if (policy.AllowsEverything)
+        if (policy.AllowsEverything && enforcement.Recorder is null)
         {
             return null;
         }
@@ -43,25 +52,27 @@ internal sealed partial class HttpProxySession
             access = new HttpAccess(method, host, query < 0 ? pathText : pathText[..query]);
         }
         string text = KubernetesRequestInfo.CommandText(method, pathText, commands);
+        string kind = access.Verb ?? method.ToLowerInvariant();
         var verdict = policy.Evaluate(AccessRequest.ForHttp(access, text));
         switch (verdict.Action)
         {
             case PolicyAction.Deny:
                 Log.Denied(_logger, _id, identity.Subject, target.Name, verdict.Rule ?? "(default)");
-                return (403, verdict.Rule is null
+                string detail = verdict.Rule is null
                     ? verdict.Message ?? "denied"
-                    : $"denied by rule {verdict.Rule}" + (verdict.Message is { } message ? $": {message}" : ""));
+                    : $"denied by rule {verdict.Rule}" + (verdict.Message is { } message ? $": {message}" : "");
+                return new Judgement(403, detail, RecordedVerdict.Deny, verdict.Rule, null, "denied", kind, text);
 
             case PolicyAction.Review:
-                return await ReviewAsync(enforcement, verdict, target, identity, text, ct).ConfigureAwait(false);
+                return await ReviewAsync(enforcement, verdict, target, identity, kind, text, ct).ConfigureAwait(false);
 
             default:
-                return null;
+                return new Judgement(0, null, RecordedVerdict.Allow, verdict.Rule, null, "allowed", kind, text);
         }
     }
 
-    private async ValueTask<(int Status, string Detail)?> ReviewAsync(WireEnforcement enforcement, Verdict verdict, HttpTargetOptions target,
-        WireIdentity identity, string text, CancellationToken ct)
+    private async ValueTask<Judgement> ReviewAsync(WireEnforcement enforcement, Verdict verdict, HttpTargetOptions target,
+        WireIdentity identity, string kind, string text, CancellationToken ct)
     {
         var request = new ApprovalRequest
         {
@@ -86,14 +97,17 @@ internal sealed partial class HttpProxySession
         {
             // Fail closed: a broken approval service never lets the request through.
             Log.ApprovalFailed(_logger, _id, e.Message);
-            return (503, "the approval service failed; the request was not forwarded");
+            return new Judgement(503, "the approval service failed; the request was not forwarded", RecordedVerdict.Review, verdict.Rule, null,
+                "failed", kind, text);
         }
+        var rule = verdict.Rule;
         return decision.Outcome switch
         {
-            ApprovalOutcome.Approved => null,
-            ApprovalOutcome.Denied => (403, $"review by rule {verdict.Rule} denied" + (decision.Approver is { } who ? $" by {who}" : "")),
-            ApprovalOutcome.TimedOut => (403, $"review by rule {verdict.Rule} timed out"),
-            _ => (403, $"review by rule {verdict.Rule} was cancelled"),
+            ApprovalOutcome.Approved => new Judgement(0, null, RecordedVerdict.Review, rule, decision.Approver, "approved", kind, text),
+            ApprovalOutcome.Denied => new Judgement(403, $"review by rule {rule} denied" + (decision.Approver is { } who ? $" by {who}" : ""),
+                RecordedVerdict.Review, rule, decision.Approver, "denied", kind, text),
+            ApprovalOutcome.TimedOut => new Judgement(403, $"review by rule {rule} timed out", RecordedVerdict.Review, rule, null, "timed-out", kind, text),
+            _ => new Judgement(403, $"review by rule {rule} was cancelled", RecordedVerdict.Review, rule, null, "cancelled", kind, text),
         };
     }
 

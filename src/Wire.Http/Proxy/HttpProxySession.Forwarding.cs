@@ -18,7 +18,7 @@ internal sealed partial class HttpProxySession
     private ProtocolViolationException? _bodyError;
 
     /// <summary>How the exchange left the two connections.</summary>
-    private readonly record struct ExchangeOutcome(bool UpstreamReusable, bool ClientKeepAlive);
+    private readonly record struct ExchangeOutcome(bool UpstreamReusable, bool ClientKeepAlive, int Status = 0, long BodyBytes = 0);
 
     /// <summary>
     /// The request head as the target gets it (RFC 9110 §7.6): Host is the target's; the client's Authorization,
@@ -192,15 +192,16 @@ internal sealed partial class HttpProxySession
                 _responseStarted = true;
                 await output.FlushAsync(ct).ConfigureAwait(false);
                 await TunnelAsync(upstream, ct).ConfigureAwait(false);
-                return new ExchangeOutcome(false, false);
+                return new ExchangeOutcome(false, false, 101);
             }
 
             bool clientKeepAlive = request.KeepAlive && head.Body != Http1BodyKind.CloseDelimited;
             WriteResponseHead(output, head, close: !clientKeepAlive);
             _responseStarted = true;
             var body = Http1BodyReader.Create(head.Body, head.ContentLength, Limits, request: false);
-            bool complete = await ForwardResponseBodyAsync(input, _client, body, ct).ConfigureAwait(false);
-            return new ExchangeOutcome(complete && head.KeepAlive && head.Body != Http1BodyKind.CloseDelimited, clientKeepAlive && complete);
+            var (complete, bytes) = await ForwardResponseBodyAsync(input, _client, body, ct).ConfigureAwait(false);
+            return new ExchangeOutcome(complete && head.KeepAlive && head.Body != Http1BodyKind.CloseDelimited, clientKeepAlive && complete, head.Status,
+                bytes);
         }
     }
 
@@ -296,15 +297,17 @@ internal sealed partial class HttpProxySession
 
     /// <summary>Streams a response body to the client. True when it ended where its framing says.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // per request: no state machine box to allocate
-    private static async ValueTask<bool> ForwardResponseBodyAsync(PipeReader input, WirePipe client, Http1BodyReader body, CancellationToken ct)
+    private static async ValueTask<(bool Complete, long Bytes)> ForwardResponseBodyAsync(PipeReader input, WirePipe client, Http1BodyReader body,
+        CancellationToken ct)
     {
         var output = client.Pipe.Output;
         var direct = client.Pipe as IDirectSender;
         if (body.IsComplete)
         {
             await output.FlushAsync(ct).ConfigureAwait(false);
-            return true;
+            return (true, 0);
         }
+        long bytes = 0;
         while (true)
         {
             var result = await input.ReadAsync(ct).ConfigureAwait(false);
@@ -313,7 +316,9 @@ internal sealed partial class HttpProxySession
             try
             {
                 ConsumeBody(ref body, ref reader);
-                Forward(direct, output, buffer.Slice(0, reader.Position));
+                var forwarded = buffer.Slice(0, reader.Position);
+                bytes += forwarded.Length;
+                Forward(direct, output, forwarded);
             }
             finally
             {
@@ -322,16 +327,16 @@ internal sealed partial class HttpProxySession
             var flush = await output.FlushAsync(ct).ConfigureAwait(false);
             if (body.IsComplete)
             {
-                return true;
+                return (true, bytes);
             }
             if (result.IsCompleted)
             {
                 // A close-delimited body ends here as it should; any other body was cut short.
-                return body.EndsAtClose;
+                return (body.EndsAtClose, bytes);
             }
             if (flush.IsCompleted)
             {
-                return false;
+                return (false, bytes);
             }
         }
     }

@@ -11,6 +11,7 @@ using Pipelines.Sockets.Unofficial;
 using Wire.Enforcement;
 using ProtocolViolationException = Wire.Enforcement.ProtocolViolationException;
 using Wire.Enforcement.Identity;
+using Wire.Enforcement.Recording;
 using Wire.Enforcement.Transport;
 using Wire.Http.Protocol;
 
@@ -33,6 +34,7 @@ internal sealed partial class HttpProxySession
     private readonly HttpHeadCapture _request = new();
     private readonly HttpHeadCapture _response = new();
     private readonly string _clientAddress;
+    private readonly string _clientEndPoint;
     private WirePipe? _client;
     private bool _tls;
     private CancellationTokenSource? _headTimeout;
@@ -44,6 +46,7 @@ internal sealed partial class HttpProxySession
         _id = id;
         _logger = server.Logger;
         _clientAddress = socket.RemoteEndPoint is IPEndPoint remote ? remote.Address.ToString() : "unknown";
+        _clientEndPoint = socket.RemoteEndPoint?.ToString() ?? "unknown";
     }
 
     private Http1Limits Limits => _server.Options.Limits;
@@ -80,6 +83,7 @@ internal sealed partial class HttpProxySession
         finally
         {
             _headTimeout?.Dispose();
+            await RecordingSessions.CompleteAsync(_recorder, "connection closed").ConfigureAwait(false);
             if (_client is not null)
             {
                 await _client.Pipe.Output.CompleteAsync().ConfigureAwait(false);
@@ -166,10 +170,22 @@ internal sealed partial class HttpProxySession
                 .ConfigureAwait(false);
         }
 
-        if (await JudgeAsync(head, target, identity, path, ct).ConfigureAwait(false) is { } refusal)
+        var judgement = await JudgeAsync(head, target, identity, path, ct).ConfigureAwait(false);
+        var recorder = judgement is null ? null : await RecorderForAsync(identity, target).ConfigureAwait(false);
+        if (judgement is { } judged)
         {
-            return await RefuseAsync(head, refusal.Status, refusal.Detail, ct).ConfigureAwait(false);
+            if (!judged.Refused && RecordingRefuses(recorder))
+            {
+                judged = judged with { Status = 503, Detail = "the session cannot be recorded; the request was not forwarded", Outcome = "refused" };
+            }
+            RecordCommand(recorder, judged);
+            if (judged.Refused)
+            {
+                RecordResult(recorder, judged.Status, Title(judged.Status), 0, _server.Enforcement!.Time.GetTimestamp());
+                return await RefuseAsync(head, judged.Status, judged.Detail!, ct).ConfigureAwait(false);
+            }
         }
+        long started = _server.Enforcement?.Time.GetTimestamp() ?? 0;
 
         WirePipe upstream;
         try
@@ -205,6 +221,10 @@ internal sealed partial class HttpProxySession
                 await ObserveAsync(body).ConfigureAwait(false);
             }
             reusable = outcome.UpstreamReusable;
+            if (recorder is not null)
+            {
+                RecordResult(recorder, outcome.Status, System.Text.Encoding.Latin1.GetString(_response.Span(_response.Reason)), outcome.BodyBytes, started);
+            }
             return outcome.ClientKeepAlive && head.KeepAlive;
         }
         catch (ProtocolViolationException e) when (e.Code == 502)

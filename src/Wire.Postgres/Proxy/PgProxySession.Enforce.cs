@@ -21,7 +21,7 @@ internal sealed partial class PgProxySession
     private CancellationTokenSource? _reviewCts;
 
     /// <summary>The id of this session's recording: unique across restarts, sortable by start time.</summary>
-    private string RecordingId { get; } = string.Create(CultureInfo.InvariantCulture, $"{DateTime.UtcNow:yyyyMMdd'T'HHmmss}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}");
+    private string RecordingId { get; } = RecordingSessions.NewId();
 
     private ISessionRecorder? StartRecorder(WireEnforcement enforcement)
     {
@@ -37,22 +37,7 @@ internal sealed partial class PgProxySession
         return factory.Start(RecordingId, start);
     }
 
-    private async Task CompleteRecordingAsync(PgSessionEndReason reason)
-    {
-        if (_recorder is { } recorder)
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            try
-            {
-                await recorder.CompleteAsync(reason.ToString(), timeout.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                // A stalled disk: the writer finishes on its own; the file will not verify as complete.
-            }
-            await recorder.DisposeAsync().ConfigureAwait(false);
-        }
-    }
+    private Task CompleteRecordingAsync(PgSessionEndReason reason) => RecordingSessions.CompleteAsync(_recorder, reason.ToString());
 
     /// <summary>
     /// The enforcing pump (DESIGN.md §2): like <see cref="PumpAsync"/> it forwards whole frames, but every message the

@@ -61,7 +61,6 @@ public sealed class GatewayConfigHttpTests : IDisposable
     [InlineData("{ 'http': { 'targets': [ { 'name': 'a', 'url': 'http://x', 'extra': 1 } ] } }", "http.targets[0].extra")]
     [InlineData("{ 'http': { 'targets': [ { 'name': 'a', 'url': 'http://x' }, { 'name': 'a', 'url': 'http://y' } ] } }", "http.targets[1].name")]
     [InlineData("{ 'http': { 'limits': { 'maxHeadBytes': 10 }, 'targets': [ { 'name': 'a', 'url': 'http://x' } ] } }", "http.limits.maxHeadBytes")]
-    [InlineData("{ 'recording': { 'directory': '/tmp/r', 'key': 'env:WIRE_RECORDING_KEY' }, 'http': { 'targets': [ { 'name': 'a', 'url': 'http://x' } ] } }", "http")]
     [InlineData("{ 'rules': [ { 'name': 'm', 'action': 'mask', 'detectors': ['email'] } ], 'http': { 'targets': [ { 'name': 'a', 'url': 'http://x' } ] } }", "rules[0]")]
     [InlineData("{ 'rules': [ { 'name': 'd', 'action': 'deny', 'verbs': ['destroy'] } ] }", "rules[0].verbs")]
     [InlineData("{ 'rules': [ { 'name': 'd', 'action': 'deny', 'paths': ['admin'] } ] }", "rules[0].paths")]

@@ -13,6 +13,9 @@ internal sealed class HttpProxyHarness : IAsyncDisposable
 {
     public const string Token = "alice-token";
 
+    /// <summary>Bob's token (groups: none).</summary>
+    public const string OtherToken = "bob-token";
+
     private HttpProxyHarness(HttpProxyServer server)
     {
         Server = server;
@@ -33,7 +36,7 @@ internal sealed class HttpProxyHarness : IAsyncDisposable
             ConnectTimeout = TimeSpan.FromSeconds(5),
         };
         options.Targets.AddRange(targets);
-        var validator = new StaticTokenValidator([new StaticToken(Token, "alice", ["dev", "ops"])]);
+        var validator = new StaticTokenValidator([new StaticToken(Token, "alice", ["dev", "ops"]), new StaticToken(OtherToken, "bob", [])]);
         var logs = new LogCollector();
         var server = new HttpProxyServer(options, validator, logs, enforcement);
         server.Start();
