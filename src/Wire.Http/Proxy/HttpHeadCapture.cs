@@ -29,6 +29,12 @@ internal enum HttpFieldKind : byte
 
     /// <summary><c>Transfer-Encoding</c> and <c>Content-Length</c>: forwarded as they are, since the body is.</summary>
     Framing,
+
+    /// <summary>
+    /// <c>Sec-WebSocket-Extensions</c>: never forwarded, so no extension (permessage-deflate) is agreed and every frame
+    /// stays readable to Wire.
+    /// </summary>
+    WebSocketExtensions,
 }
 
 /// <summary>One field line inside a <see cref="HttpHeadCapture"/>.</summary>
@@ -201,6 +207,8 @@ internal sealed class HttpHeadCapture
                 return HttpFieldKind.Framing;
             case 19 when System.Text.Ascii.EqualsIgnoreCase(name, "proxy-authorization"u8):
                 return HttpFieldKind.HopByHop;
+            case 24 when System.Text.Ascii.EqualsIgnoreCase(name, "sec-websocket-extensions"u8):
+                return HttpFieldKind.WebSocketExtensions;
         }
         if (name.Length > 12 && System.Text.Ascii.EqualsIgnoreCase(name[..12], "impersonate-"u8))
         {

@@ -15,6 +15,9 @@ namespace Wire.Http.Proxy;
 internal sealed partial class HttpProxySession
 {
     private bool _responseStarted;
+
+    // Whether Wire's own answers take the Kubernetes API's shape (a metav1.Status): the request went to a kubernetes target.
+    private bool _kubernetesAnswers;
     private ProtocolViolationException? _bodyError;
 
     /// <summary>How the exchange left the two connections.</summary>
@@ -446,15 +449,30 @@ internal sealed partial class HttpProxySession
             using (var json = new Utf8JsonWriter(body))
             {
                 json.WriteStartObject();
-                json.WriteString("type"u8, "about:blank"u8);
-                json.WriteString("title"u8, Title(status));
-                json.WriteNumber("status"u8, status);
-                json.WriteString("detail"u8, detail);
+                if (_kubernetesAnswers)
+                {
+                    // The API server's own error shape (metav1.Status), so kubectl and client libraries show the message.
+                    json.WriteString("kind"u8, "Status"u8);
+                    json.WriteString("apiVersion"u8, "v1"u8);
+                    json.WriteStartObject("metadata"u8);
+                    json.WriteEndObject();
+                    json.WriteString("status"u8, "Failure"u8);
+                    json.WriteString("message"u8, "wire: " + detail);
+                    json.WriteString("reason"u8, KubernetesReason(status));
+                    json.WriteNumber("code"u8, status);
+                }
+                else
+                {
+                    json.WriteString("type"u8, "about:blank"u8);
+                    json.WriteString("title"u8, Title(status));
+                    json.WriteNumber("status"u8, status);
+                    json.WriteString("detail"u8, detail);
+                }
                 json.WriteEndObject();
             }
             var head = new StringBuilder(256)
                 .Append(CultureInfo.InvariantCulture, $"HTTP/1.1 {status} {Title(status)}\r\n")
-                .Append("Content-Type: application/problem+json\r\n")
+                .Append(_kubernetesAnswers ? "Content-Type: application/json\r\n" : "Content-Type: application/problem+json\r\n")
                 .Append(CultureInfo.InvariantCulture, $"Content-Length: {body.WrittenCount}\r\n");
             if (status == 401)
             {
@@ -474,6 +492,17 @@ internal sealed partial class HttpProxySession
             // The client is gone; nothing to tell it.
         }
     }
+
+    // metav1.StatusReason values for the statuses Wire answers with.
+    private static string KubernetesReason(int status) => status switch
+    {
+        400 => "BadRequest",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "NotFound",
+        503 => "ServiceUnavailable",
+        _ => "InternalError",
+    };
 
     private static string Title(int status) => status switch
     {

@@ -135,6 +135,7 @@ internal sealed partial class HttpProxySession
     private async ValueTask<bool> ExchangeAsync(CancellationToken ct)
     {
         var input = _client!.Pipe.Input;
+        _kubernetesAnswers = false;
         if (await ReadRequestHeadAsync(input, ct).ConfigureAwait(false) is not { } head)
         {
             return false;
@@ -154,6 +155,7 @@ internal sealed partial class HttpProxySession
             return await RefuseAsync(head, 404, "no target serves this host or path", ct).ConfigureAwait(false);
         }
         var target = _server.Options.Targets[targetIndex];
+        _kubernetesAnswers = target.Kind == HttpTargetKind.Kubernetes;
         var pool = _server.PoolOf(targetIndex);
         if (head.Upgrade && !IsWebSocket(_request.First(HttpFieldKind.Upgrade)) && !(target.AllowSpdy && IsSpdy(_request.First(HttpFieldKind.Upgrade))))
         {

@@ -44,11 +44,12 @@ public sealed class HttpEnforcementTests(UpstreamApp upstream) : IClassFixture<U
         new() { Name = "pg-only", Action = PolicyAction.Deny, Statements = [StatementKind.Drop] },
     ];
 
-    private static (HttpProxyHarness Wire, InMemoryApprovalBroker Broker) Start(IEnumerable<HttpTargetOptions> targets, IApprovalBroker? broker = null)
+    private static (HttpProxyHarness Wire, InMemoryApprovalBroker Broker) Start(IEnumerable<HttpTargetOptions> targets, IApprovalBroker? broker = null,
+        System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null)
     {
         var inMemory = new InMemoryApprovalBroker();
         var enforcement = new WireEnforcement { Rules = new RuleSetProvider(RuleSet.Create(Rules)), Approvals = broker ?? inMemory };
-        return (HttpProxyHarness.Start(targets, enforcement: enforcement), inMemory);
+        return (HttpProxyHarness.Start(targets, certificate, enforcement: enforcement), inMemory);
     }
 
     private static async Task<(HttpStatusCode Status, string Body)> Send(HttpClient client, HttpMethod method, string host, string path, HttpContent? content = null)
@@ -181,6 +182,77 @@ public sealed class HttpEnforcementTests(UpstreamApp upstream) : IClassFixture<U
         Assert.Equal(HttpStatusCode.OK, ls.Status);
         Assert.Equal("alice", EchoReport.Parse(ls.Body).Header("Impersonate-User"));
         Assert.Equal(1, approvals);
+    }
+
+    [Fact]
+    public async Task Kubectl_reaches_the_api_through_wire_and_sees_wires_denials()
+    {
+        // kubectl sends a bearer token only over TLS: Wire serves HTTPS here with a certificate from the test CA.
+        using var certificate = Wire.Testing.TestCertificates.Shared.IssueServerCertificate();
+        string ca = Path.Combine(Path.GetTempPath(), $"wire-kubectl-ca-{Guid.NewGuid():n}.pem");
+        Wire.Testing.TestCertificates.Shared.WritePem(ca);
+        var (wire, _) = Start([Kube()], certificate: certificate.Certificate);
+        await using var _ = wire;
+        string[] common = ["--server", $"https://localhost:{wire.Port}", "--certificate-authority", ca, "--token", HttpProxyHarness.Token,
+            "--kubeconfig", "/dev/null"];
+
+        var get = await Kubectl([.. common, "get", "--raw", "/api/v1/namespaces/default/pods?limit=5"]);
+        Assert.True(get.ExitCode == 0, get.Error);
+        var seen = EchoReport.Parse(get.Output);
+        Assert.Equal("/api/v1/namespaces/default/pods", seen.Path);
+        Assert.Equal("Bearer cluster-admin-token", seen.Header("Authorization"));
+        Assert.Equal("alice", seen.Header("Impersonate-User"));
+
+        var delete = await Kubectl([.. common, "delete", "--raw", "/api/v1/namespaces/prod/pods/web-0"]);
+        Assert.NotEqual(0, delete.ExitCode);
+        Assert.Contains("denied by rule no-prod-deletes", delete.Output + delete.Error, StringComparison.Ordinal);
+
+        var secrets = await Kubectl([.. common, "get", "--raw", "/api/v1/namespaces/default/secrets/db"]);
+        Assert.NotEqual(0, secrets.ExitCode);
+        Assert.Contains("denied by rule no-secrets", secrets.Output + secrets.Error, StringComparison.Ordinal);
+        File.Delete(ca);
+    }
+
+    [Fact]
+    public async Task WebSocket_extensions_are_never_offered_upstream()
+    {
+        var (wire, _) = Start([Generic()]);
+        await using var _ = wire;
+        using var client = wire.Client();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/echo/ws-offer");
+        request.Headers.Host = "app.test";
+        request.Headers.Add("Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits");
+        using var response = await client.SendAsync(request);
+        var seen = EchoReport.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Null(seen.Header("Sec-WebSocket-Extensions"));
+    }
+
+    private static async Task<(int ExitCode, string Output, string Error)> Kubectl(string[] arguments)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo(KubectlBinary()) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+        using var process = System.Diagnostics.Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        return (process.ExitCode, await output, await error);
+    }
+
+    /// <summary>
+    /// kubectl itself. The Google Cloud SDK's <c>kubectl</c> is a dispatcher that first asks the server's /version
+    /// without credentials (Wire answers 401) to pick a versioned binary; the versioned binaries beside it are plain kubectl.
+    /// </summary>
+    private static string KubectlBinary()
+    {
+        const string Sdk = "/usr/lib/google-cloud-sdk/bin";
+        var versioned = Directory.Exists(Sdk)
+            ? Directory.GetFiles(Sdk, "kubectl.1.*").OrderBy(f => Version.TryParse(Path.GetFileName(f)["kubectl.".Length..], out var v) ? v : new Version())
+                .LastOrDefault()
+            : null;
+        return versioned ?? "kubectl";
     }
 
     private sealed class ThrowingBroker : IApprovalBroker
