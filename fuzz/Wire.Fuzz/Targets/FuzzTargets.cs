@@ -15,6 +15,7 @@ public static class FuzzTargets
         new HttpStreamFuzzTarget(requests: true),
         new HttpStreamFuzzTarget(requests: false),
         new HttpWebSocketFuzzTarget(),
+        new JsonMaskerFuzzTarget(),
     ];
 
     /// <summary>The target called <paramref name="name"/>.</summary>

@@ -24,6 +24,7 @@ public static class SeedCorpus
         "http-request-stream" => HttpRequests,
         "http-response-stream" => HttpResponses,
         "http-websocket" => WebSocketFrames,
+        "json-masker" => Json,
         _ => throw new ArgumentException($"No seed corpus for '{targetName}'.", nameof(targetName)),
     };
 
@@ -99,6 +100,16 @@ public static class SeedCorpus
         Latin1("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"),
         Latin1("HTTP/1.1 2000 OK\r\n\r\n"),
         Latin1("HTTP/1.1 200 OK\r\nX: caf\u00e9\r\nContent-Length: 0\r\n\r\n"),
+    ];
+
+    /// <summary>JSON texts (a watch stream of two events, escapes, numbers) and broken ones.</summary>
+    public static IReadOnlyList<byte[]> Json { get; } =
+    [
+        Latin1("{\"items\":[{\"data\":{\"password\":\"czNjcjN0\"}}],\"note\":\"mail alice@example.com\",\"n\":-1.5e3}\n{\"type\":\"ADDED\"}"),
+        Latin1("[\"bob\\u0040example.org\",\"123-45-6789\",true,false,null,{\"password\":{\"a\":[1,\"x\"]}}]"),
+        Latin1("{\"a\":01}"),
+        Latin1("{\"a\":\"\\x\"}"),
+        Latin1("{\"password\":\"unterminated"),
     ];
 
     /// <summary>Frames in both directions (the first byte: 1 = from the client, 0 = from the server).</summary>
