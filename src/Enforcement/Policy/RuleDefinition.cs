@@ -84,6 +84,12 @@ public sealed class RuleDefinition
     /// <summary>Key <c>columns</c> (mask): column globs <c>schema.table.column</c> (leading parts may be left out).</summary>
     public IReadOnlyList<string>? Columns { get; init; }
 
+    /// <summary>
+    /// Key <c>fields</c> (mask): JSON path globs of fields masked in JSON bodies (HTTP), for example <c>$..password</c>;
+    /// see <see cref="Masking.JsonFieldPattern"/>.
+    /// </summary>
+    public IReadOnlyList<string>? Fields { get; init; }
+
     /// <summary>Key <c>detectors</c> (mask): content detector names.</summary>
     public IReadOnlyList<string>? Detectors { get; init; }
 

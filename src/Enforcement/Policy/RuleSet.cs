@@ -119,9 +119,16 @@ public sealed class RuleSet
                     }
                     break;
                 case PolicyAction.Mask:
-                    if (rule.Columns is not { Count: > 0 } && rule.Detectors is not { Count: > 0 })
+                    if (rule.Columns is not { Count: > 0 } && rule.Detectors is not { Count: > 0 } && rule.Fields is not { Count: > 0 })
                     {
-                        throw new RuleValidationException(index, string.Empty, "a mask rule needs columns or detectors");
+                        throw new RuleValidationException(index, string.Empty, "a mask rule needs columns, fields or detectors");
+                    }
+                    for (int f = 0; f < (rule.Fields?.Count ?? 0); f++)
+                    {
+                        if (!Masking.JsonFieldPattern.TryParse(rule.Fields![f], out _, out var fieldError))
+                        {
+                            throw new RuleValidationException(index, $"fields[{f}]", $"'{rule.Fields[f]}' is not a JSON path glob: {fieldError}");
+                        }
                     }
                     for (int d = 0; d < (rule.Detectors?.Count ?? 0); d++)
                     {
@@ -156,9 +163,10 @@ public sealed class RuleSet
             {
                 throw new RuleValidationException(index, "expressions", "only a mask rule has this key");
             }
-            if (rule.Action != PolicyAction.Mask && (rule.Columns is not null || rule.Detectors is not null || rule.Style is not null))
+            if (rule.Action != PolicyAction.Mask && (rule.Columns is not null || rule.Detectors is not null || rule.Style is not null || rule.Fields is not null))
             {
-                throw new RuleValidationException(index, rule.Columns is not null ? "columns" : rule.Detectors is not null ? "detectors" : "style",
+                throw new RuleValidationException(index,
+                    rule.Columns is not null ? "columns" : rule.Detectors is not null ? "detectors" : rule.Fields is not null ? "fields" : "style",
                     "only a mask rule has this key");
             }
 

@@ -82,7 +82,7 @@ internal sealed partial class GatewayConfig
         rule.EnsureOnly(
             "name", "action", "protocols", "targets", "subjects", "groups", "exceptSubjects", "exceptGroups", "statements", "noWhere",
             "relations", "functions", "pattern", "methods", "hosts", "paths", "verbs", "apiGroups", "resources", "subresources", "namespaces",
-            "names", "message", "approvers", "timeout", "columns", "detectors", "detectorScope", "style", "expressions");
+            "names", "message", "approvers", "timeout", "columns", "fields", "detectors", "detectorScope", "style", "expressions");
 
         return new RuleDefinition
         {
@@ -112,6 +112,7 @@ internal sealed partial class GatewayConfig
             Approvers = OptionalStrings(rule, "approvers"),
             Timeout = rule.Has("timeout") ? rule.GetDuration("timeout", TimeSpan.Zero) : null,
             Columns = OptionalStrings(rule, "columns"),
+            Fields = OptionalStrings(rule, "fields"),
             Detectors = OptionalStrings(rule, "detectors"),
             DetectorScope = rule.GetChoice("detectorScope", DetectorScopes, DetectorScope.Expressions),
             Style = rule.GetString("style"),

@@ -175,18 +175,6 @@ internal sealed partial class GatewayConfig
         }
         if (root.GetObject("http") is { } http)
         {
-            // Fail closed: HTTP applies allow, deny and review rules and records, but does not mask yet, and must not look
-            // as if it did.
-            int index = 0;
-            foreach (var rule in Rules.Rules)
-            {
-                if (rule.Action == Wire.Enforcement.Policy.PolicyAction.Mask
-                    && (rule.Protocols is null || rule.Protocols.Contains(Wire.Enforcement.Policy.WireProtocol.Http)))
-                {
-                    ConfigReader.Throw($"rules[{index}]", "mask rules do not apply to HTTP yet: add \"protocols\": [\"postgres\"] to use them next to an http section");
-                }
-                index++;
-            }
             Http = ReadHttp(http, certificates);
         }
         if (root.GetObject("logging") is { } logging)

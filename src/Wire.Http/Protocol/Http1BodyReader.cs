@@ -65,6 +65,9 @@ internal struct Http1BodyReader
     /// <summary>Whether the whole body has been read (never for a close-delimited body: it ends with the connection).</summary>
     public readonly bool IsComplete => _mode == Mode.Done;
 
+    /// <summary>Whether the last chunk has been read and its trailer section is next (or being read).</summary>
+    public readonly bool InTrailers => _mode == Mode.Trailers;
+
     /// <summary>Whether the body ends when the connection closes (a response without Content-Length or chunked).</summary>
     public readonly bool EndsAtClose => _mode == Mode.UntilClose;
 

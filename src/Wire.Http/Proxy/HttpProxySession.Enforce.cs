@@ -13,8 +13,9 @@ internal sealed partial class HttpProxySession
 {
     /// <summary>What was decided about one request, for the answer and the recording.</summary>
     /// <param name="Status">0 to forward; otherwise the status of Wire's own answer.</param>
+    /// <param name="Mask">What the response body must go through; null when no mask rule applies.</param>
     private readonly record struct Judgement(int Status, string? Detail, RecordedVerdict Verdict, string? Rule, string? Approver, string Outcome,
-        string Kind, string Text)
+        string Kind, string Text, HttpMaskPlan? Mask = null)
     {
         public bool Refused => Status != 0;
     }
@@ -32,7 +33,7 @@ internal sealed partial class HttpProxySession
             return null;
         }
         var policy = enforcement.Rules.Current.ForSession(WireProtocol.Http, target.Name, identity);
-        if (policy.AllowsEverything && enforcement.Recorder is null)
+        if (policy.AllowsEverything && enforcement.Recorder is null && policy.MaskRules.Count == 0)
         {
             return null;
         }
@@ -53,6 +54,7 @@ internal sealed partial class HttpProxySession
         }
         string text = KubernetesRequestInfo.CommandText(method, pathText, commands);
         string kind = access.Verb ?? method.ToLowerInvariant();
+        var mask = MaskPlanFor(policy, target, identity, access, enforcement);
         var verdict = policy.Evaluate(AccessRequest.ForHttp(access, text));
         switch (verdict.Action)
         {
@@ -64,11 +66,32 @@ internal sealed partial class HttpProxySession
                 return new Judgement(403, detail, RecordedVerdict.Deny, verdict.Rule, null, "denied", kind, text);
 
             case PolicyAction.Review:
-                return await ReviewAsync(enforcement, verdict, target, identity, kind, text, ct).ConfigureAwait(false);
+                return await ReviewAsync(enforcement, verdict, target, identity, kind, text, ct).ConfigureAwait(false) with { Mask = mask };
 
             default:
-                return new Judgement(0, null, RecordedVerdict.Allow, verdict.Rule, null, "allowed", kind, text);
+                return new Judgement(0, null, RecordedVerdict.Allow, verdict.Rule, null, "allowed", kind, text, mask);
         }
+    }
+
+    // The plan of the last request: kept while rules, identity, target and Secret-ness stay the same.
+    private HttpMaskPlan? _maskPlan;
+    private (RuleSet? Rules, string? Subject, string? Target, bool Secrets) _maskPlanKey;
+
+    private HttpMaskPlan? MaskPlanFor(SessionPolicy policy, HttpTargetOptions target, WireIdentity identity, HttpAccess access,
+        WireEnforcement enforcement)
+    {
+        if (policy.MaskRules.Count == 0)
+        {
+            return null;
+        }
+        bool secrets = target.Kind == HttpTargetKind.Kubernetes && !access.NonResourceUrl && access.Resource == "secrets" && access.Subresource is null;
+        var key = (policy.Source, identity.Subject, target.Name, secrets);
+        if (_maskPlanKey != key)
+        {
+            _maskPlan = HttpMaskPlan.Create(policy.MaskRules, secrets, enforcement.MaskingKey.Span);
+            _maskPlanKey = key;
+        }
+        return _maskPlan;
     }
 
     private async ValueTask<Judgement> ReviewAsync(WireEnforcement enforcement, Verdict verdict, HttpTargetOptions target,

@@ -8,6 +8,7 @@ using Wire.Enforcement;
 using ProtocolViolationException = Wire.Enforcement.ProtocolViolationException;
 using Wire.Enforcement.Identity;
 using Wire.Enforcement.Transport;
+using Wire.Http.Enforcement;
 using Wire.Http.Protocol;
 
 namespace Wire.Http.Proxy;
@@ -21,7 +22,7 @@ internal sealed partial class HttpProxySession
     private ProtocolViolationException? _bodyError;
 
     /// <summary>How the exchange left the two connections.</summary>
-    private readonly record struct ExchangeOutcome(bool UpstreamReusable, bool ClientKeepAlive, int Status = 0, long BodyBytes = 0);
+    private readonly record struct ExchangeOutcome(bool UpstreamReusable, bool ClientKeepAlive, int Status = 0, long BodyBytes = 0, long Masked = 0);
 
     /// <summary>
     /// The request head as the target gets it (RFC 9110 §7.6): Host is the target's; the client's Authorization,
@@ -29,7 +30,7 @@ internal sealed partial class HttpProxySession
     /// credential, impersonation and X-Forwarded-For/Proto/Host are added.
     /// </summary>
     private void WriteRequestHead(PipeWriter output, in Http1RequestHead head, HttpTargetOptions target, HttpUpstreamPool pool,
-        ReadOnlySpan<byte> path, WireIdentity identity)
+        ReadOnlySpan<byte> path, WireIdentity identity, bool masked)
     {
         output.Write(_request.Span(_request.MethodText));
         output.Write(" "u8);
@@ -59,8 +60,21 @@ internal sealed partial class HttpProxySession
         {
             if (field.Kind is HttpFieldKind.Other or HttpFieldKind.Framing || field.Kind == HttpFieldKind.Upgrade && head.Upgrade)
             {
+                if (masked && IsReplacedWhenMasked(field, target))
+                {
+                    continue;
+                }
                 output.Write(_request.Line(field));
                 output.Write("\r\n"u8);
+            }
+        }
+        if (masked)
+        {
+            // A body Wire must read to mask: uncompressed, and from Kubernetes JSON rather than protobuf.
+            output.Write("Accept-Encoding: identity\r\n"u8);
+            if (target.Kind == HttpTargetKind.Kubernetes && _request.First("accept"u8).IndexOf("protobuf"u8) >= 0)
+            {
+                output.Write("Accept: application/json\r\n"u8);
             }
         }
         if (head.Upgrade)
@@ -97,6 +111,13 @@ internal sealed partial class HttpProxySession
             output.Write("\r\n"u8);
         }
         output.Write("\r\n"u8);
+    }
+
+    private bool IsReplacedWhenMasked(HttpField field, HttpTargetOptions target)
+    {
+        var name = _request.Name(field);
+        return System.Text.Ascii.EqualsIgnoreCase(name, "accept-encoding"u8)
+            || target.Kind == HttpTargetKind.Kubernetes && System.Text.Ascii.EqualsIgnoreCase(name, "accept"u8) && _request.Value(field).IndexOf("protobuf"u8) >= 0;
     }
 
     /// <summary>Whether a value can go into a header field as it is (visible ASCII and spaces only).</summary>
@@ -167,7 +188,7 @@ internal sealed partial class HttpProxySession
     /// it streams. A 101 turns the connection into a tunnel.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // per request: no state machine box to allocate
-    private async ValueTask<ExchangeOutcome> RelayResponseAsync(WirePipe upstream, Http1RequestHead request, CancellationToken ct)
+    private async ValueTask<ExchangeOutcome> RelayResponseAsync(WirePipe upstream, Http1RequestHead request, HttpMaskPlan? mask, CancellationToken ct)
     {
         var input = upstream.Pipe.Input;
         var output = _client!.Pipe.Output;
@@ -199,9 +220,22 @@ internal sealed partial class HttpProxySession
             }
 
             bool clientKeepAlive = request.KeepAlive && head.Body != Http1BodyKind.CloseDelimited;
+            var content = mask is null || head.Body == Http1BodyKind.None ? MaskedContent.None : ContentOf();
+            if (content == MaskedContent.Refused)
+            {
+                // Fail closed: a body Wire cannot read is not forwarded on a route whose responses it must mask.
+                ProtocolViolationException.Throw("the response body cannot be inspected (compressed, or neither JSON nor text) on a masked route", 502);
+            }
             WriteResponseHead(output, head, close: !clientKeepAlive);
             _responseStarted = true;
             var body = Http1BodyReader.Create(head.Body, head.ContentLength, Limits, request: false);
+            if (content != MaskedContent.None)
+            {
+                var (done, sent, masked) = await ForwardMaskedBodyAsync(input, output, body, head.Body == Http1BodyKind.Chunked, content, mask!, ct)
+                    .ConfigureAwait(false);
+                return new ExchangeOutcome(done && head.KeepAlive && head.Body != Http1BodyKind.CloseDelimited, clientKeepAlive && done, head.Status,
+                    sent, masked);
+            }
             var (complete, bytes) = await ForwardResponseBodyAsync(input, _client, body, ct).ConfigureAwait(false);
             return new ExchangeOutcome(complete && head.KeepAlive && head.Body != Http1BodyKind.CloseDelimited, clientKeepAlive && complete, head.Status,
                 bytes);
@@ -344,7 +378,7 @@ internal sealed partial class HttpProxySession
         }
     }
 
-    private static void Write(PipeWriter output, in ReadOnlySequence<byte> part)
+    private static void Write(IBufferWriter<byte> output, in ReadOnlySequence<byte> part)
     {
         foreach (var segment in part)
         {

@@ -38,14 +38,14 @@ internal sealed partial class HttpProxySession
 
     private static readonly IReadOnlyDictionary<string, long> NothingMasked = new Dictionary<string, long>();
 
-    private void RecordResult(ISessionRecorder? recorder, int status, string reason, long bytes, long started)
+    private void RecordResult(ISessionRecorder? recorder, int status, string reason, long bytes, long started, long masked = 0)
     {
         if (recorder is null)
         {
             return;
         }
         var duration = _server.Enforcement!.Time.GetElapsedTime(started);
-        recorder.TryRecord(new ResultEvent(0, bytes, NothingMasked, duration)
+        recorder.TryRecord(new ResultEvent(0, bytes, masked == 0 ? NothingMasked : new Dictionary<string, long> { ["body"] = masked }, duration)
         {
             Status = reason.Length == 0 ? status.ToString(System.Globalization.CultureInfo.InvariantCulture)
                 : status.ToString(System.Globalization.CultureInfo.InvariantCulture) + " " + reason,

@@ -203,7 +203,7 @@ internal sealed partial class HttpProxySession
         bool reusable = false;
         try
         {
-            WriteRequestHead(upstream.Pipe.Output, head, target, pool, _request.Span(path), identity);
+            WriteRequestHead(upstream.Pipe.Output, head, target, pool, _request.Span(path), identity, masked: judgement?.Mask is not null);
             await upstream.Pipe.Output.FlushAsync(ct).ConfigureAwait(false);
             Log.Forwarded(_logger, _id, identity.Subject, target.Name);
 
@@ -212,7 +212,7 @@ internal sealed partial class HttpProxySession
             var body = head.Body == Http1BodyKind.None
                 ? Task.FromResult(true)
                 : ForwardBodyAsync(input, upstream, Http1BodyReader.Create(head.Body, head.ContentLength, Limits, request: true), ct);
-            var outcome = await RelayResponseAsync(upstream, head, ct).ConfigureAwait(false);
+            var outcome = await RelayResponseAsync(upstream, head, judgement?.Mask, ct).ConfigureAwait(false);
             bool bodyDone = body.IsCompleted && await body.ConfigureAwait(false);
             if (!bodyDone)
             {
@@ -225,7 +225,8 @@ internal sealed partial class HttpProxySession
             reusable = outcome.UpstreamReusable;
             if (recorder is not null)
             {
-                RecordResult(recorder, outcome.Status, System.Text.Encoding.Latin1.GetString(_response.Span(_response.Reason)), outcome.BodyBytes, started);
+                RecordResult(recorder, outcome.Status, System.Text.Encoding.Latin1.GetString(_response.Span(_response.Reason)), outcome.BodyBytes, started,
+                    outcome.Masked);
             }
             return outcome.ClientKeepAlive && head.KeepAlive;
         }

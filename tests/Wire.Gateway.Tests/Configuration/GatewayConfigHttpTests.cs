@@ -61,7 +61,8 @@ public sealed class GatewayConfigHttpTests : IDisposable
     [InlineData("{ 'http': { 'targets': [ { 'name': 'a', 'url': 'http://x', 'extra': 1 } ] } }", "http.targets[0].extra")]
     [InlineData("{ 'http': { 'targets': [ { 'name': 'a', 'url': 'http://x' }, { 'name': 'a', 'url': 'http://y' } ] } }", "http.targets[1].name")]
     [InlineData("{ 'http': { 'limits': { 'maxHeadBytes': 10 }, 'targets': [ { 'name': 'a', 'url': 'http://x' } ] } }", "http.limits.maxHeadBytes")]
-    [InlineData("{ 'rules': [ { 'name': 'm', 'action': 'mask', 'detectors': ['email'] } ], 'http': { 'targets': [ { 'name': 'a', 'url': 'http://x' } ] } }", "rules[0]")]
+    [InlineData("{ 'rules': [ { 'name': 'm', 'action': 'mask', 'fields': ['password'] } ] }", "rules[0].fields[0]")]
+    [InlineData("{ 'rules': [ { 'name': 'd', 'action': 'deny', 'fields': ['$.password'] } ] }", "rules[0].fields")]
     [InlineData("{ 'rules': [ { 'name': 'd', 'action': 'deny', 'verbs': ['destroy'] } ] }", "rules[0].verbs")]
     [InlineData("{ 'rules': [ { 'name': 'd', 'action': 'deny', 'paths': ['admin'] } ] }", "rules[0].paths")]
     [InlineData("{ 'rules': [ { 'name': 'd', 'action': 'deny', 'methods': [] } ] }", "rules[0].methods")]
@@ -70,7 +71,7 @@ public sealed class GatewayConfigHttpTests : IDisposable
         Assert.StartsWith(key + ":", Fail(json).Message, StringComparison.Ordinal);
 
     [Fact]
-    public void Http_rule_keys_load_and_postgres_only_mask_rules_sit_next_to_http()
+    public void Http_rule_keys_and_json_field_masks_load()
     {
         var config = Parse("""
             {
@@ -79,7 +80,8 @@ public sealed class GatewayConfigHttpTests : IDisposable
                   'namespaces': ['prod-*'], 'names': ['db-*'] },
                 { 'name': 'exec-review', 'action': 'review', 'subresources': ['exec'], 'approvers': ['sre'] },
                 { 'name': 'no-admin', 'action': 'deny', 'methods': ['DELETE', 'put'], 'hosts': ['*.internal'], 'paths': ['/admin/*'] },
-                { 'name': 'pii', 'action': 'mask', 'protocols': ['postgres'], 'detectors': ['email'] }
+                { 'name': 'pii', 'action': 'mask', 'protocols': ['postgres'], 'detectors': ['email'] },
+                { 'name': 'passwords', 'action': 'mask', 'fields': ['$..password', "$.items[*].data.*"] }
               ],
               'http': { 'targets': [ { 'name': 'kube', 'url': 'https://10.0.0.1:6443', 'kind': 'kubernetes' } ] }
             }
@@ -90,6 +92,7 @@ public sealed class GatewayConfigHttpTests : IDisposable
         Assert.Equal(["exec"], rules[1].Subresources);
         Assert.Equal(["DELETE", "put"], rules[2].Methods);
         Assert.Equal(["/admin/*"], rules[2].Paths);
+        Assert.Equal(["$..password", "$.items[*].data.*"], rules[4].Fields);
         Assert.NotNull(config.Http);
     }
 }

@@ -41,6 +41,47 @@ public sealed class UpstreamApp : IAsyncLifetime
         var app = builder.Build();
         app.UseWebSockets();
         app.Map("/echo/{**rest}", Echo);
+        // Bodies for the masking tests: JSON (Content-Length or chunked), text, binary, compressed.
+        app.MapGet("/json", async (HttpContext context) =>
+        {
+            var bytes = System.Text.Encoding.UTF8.GetBytes(SampleJson);
+            context.Response.ContentType = "application/json; charset=utf-8";
+            if (context.Request.Query["chunked"] != "1")
+            {
+                context.Response.ContentLength = bytes.Length;
+                await context.Response.Body.WriteAsync(bytes);
+                return;
+            }
+            // Several small writes: the chunks cut values in the middle.
+            for (int i = 0; i < bytes.Length; i += 7)
+            {
+                await context.Response.Body.WriteAsync(bytes.AsMemory(i, Math.Min(7, bytes.Length - i)));
+                await context.Response.Body.FlushAsync();
+            }
+        });
+        app.MapGet("/text", () => Results.Text("contact alice@example.com or 123-45-6789\n", "text/plain"));
+        app.MapGet("/binary", () => Results.Bytes([1, 2, 3, 4], "application/octet-stream"));
+        app.MapGet("/gzip", (HttpContext context) =>
+        {
+            context.Response.Headers.ContentEncoding = "gzip";
+            return Results.Bytes([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0], "application/json");
+        });
+        app.MapGet("/api/v1/namespaces/{ns}/secrets/{name}", (string ns, string name) => Results.Text(Secret(ns, name), "application/json"));
+        app.MapGet("/api/v1/namespaces/{ns}/secrets", async (HttpContext context, string ns) =>
+        {
+            context.Response.ContentType = "application/json";
+            if (context.Request.Query["watch"] == "true")
+            {
+                foreach (var name in new[] { "one", "two" })
+                {
+                    await context.Response.WriteAsync("{\"type\":\"ADDED\",\"object\":" + Secret(ns, name) + "}\n");
+                    await context.Response.Body.FlushAsync();
+                }
+                return;
+            }
+            await context.Response.WriteAsync("{\"kind\":\"SecretList\",\"apiVersion\":\"v1\",\"metadata\":{},\"items\":["
+                + Secret(ns, "one") + "," + Secret(ns, "two") + "]}");
+        });
         // Kubernetes-shaped paths, answered with the same report (the fixture stands in for an API server).
         app.Map("/api/{**rest}", Echo);
         app.Map("/apis/{**rest}", Echo);
@@ -90,6 +131,23 @@ public sealed class UpstreamApp : IAsyncLifetime
         HttpUrl = addresses.Single(u => u.Scheme == "http");
         HttpsUrl = new UriBuilder(addresses.Single(u => u.Scheme == "https")) { Host = "localhost" }.Uri;
         _app = app;
+    }
+
+    /// <summary>A JSON document with a password, an email in free text, and an escaped email.</summary>
+    public const string SampleJson =
+        "{\"user\":\"alice\",\"password\":\"hunter2-very-secret\",\"profile\":{\"note\":\"mail alice@example.com\",\"escaped\":\"bob\\u0040example.org\"},"
+        + "\"tokens\":[{\"password\":\"p4ss\"}],\"count\":3}";
+
+    /// <summary>The value inside the fixture's Secrets (base64 of it is in data, the text itself in stringData).</summary>
+    public const string SecretValue = "s3cr3t-db-password";
+
+    /// <summary>A Secret as the API server writes it, with kubectl's last-applied copy.</summary>
+    public static string Secret(string ns, string name)
+    {
+        string encoded = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(SecretValue));
+        return "{\"kind\":\"Secret\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"" + name + "\",\"namespace\":\"" + ns + "\",\"annotations\":{"
+            + "\"kubectl.kubernetes.io/last-applied-configuration\":\"{\\\"data\\\":{\\\"password\\\":\\\"" + encoded + "\\\"}}\",\"team\":\"db\"}},"
+            + "\"data\":{\"password\":\"" + encoded + "\"},\"stringData\":{\"plain\":\"" + SecretValue + "\"},\"type\":\"Opaque\"}";
     }
 
     /// <summary>Reports the request as the upstream saw it: method, path, query, every header, and the body.</summary>

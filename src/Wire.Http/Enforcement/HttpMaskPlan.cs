@@ -1,0 +1,83 @@
+using Wire.Enforcement.Masking;
+using Wire.Enforcement.Policy;
+
+namespace Wire.Http.Enforcement;
+
+/// <summary>
+/// What the mask rules of one request ask of its response body: JSON fields to overwrite and the content detectors for
+/// everything else. On a Kubernetes target, a request for Secrets also masks their <c>data</c> (as valid base64 of the
+/// same length), <c>stringData</c> and the last-applied-configuration annotation, in objects, lists and watch events.
+/// </summary>
+internal sealed class HttpMaskPlan
+{
+    private static readonly (JsonFieldPattern, JsonFieldMask)[] SecretFields =
+    [
+        Pattern("$.data.*", JsonFieldMask.Base64),
+        Pattern("$.items[*].data.*", JsonFieldMask.Base64),
+        Pattern("$.object.data.*", JsonFieldMask.Base64),
+        Pattern("$.stringData", JsonFieldMask.Full),
+        Pattern("$.items[*].stringData", JsonFieldMask.Full),
+        Pattern("$.object.stringData", JsonFieldMask.Full),
+    ];
+
+    private static readonly (JsonFieldPattern, JsonFieldMask) LastApplied =
+        Pattern("$..annotations['kubectl.kubernetes.io/last-applied-configuration']", JsonFieldMask.Full);
+
+    private HttpMaskPlan(IReadOnlyList<(JsonFieldPattern, JsonFieldMask)> fields, ContentScanner? scanner)
+    {
+        Fields = fields;
+        Scanner = scanner;
+    }
+
+    /// <summary>JSON fields and how they are masked.</summary>
+    public IReadOnlyList<(JsonFieldPattern Pattern, JsonFieldMask Mask)> Fields { get; }
+
+    /// <summary>The detectors every other string (and text bodies) go through; null for none.</summary>
+    public ContentScanner? Scanner { get; }
+
+    /// <summary>The plan for <paramref name="maskRules"/>, or null when they ask for nothing.</summary>
+    /// <param name="maskRules">The mask rules that apply to the request's session.</param>
+    /// <param name="kubernetesSecrets">Whether the request reads Secrets of a Kubernetes target.</param>
+    /// <param name="key">The masking key (for the <c>digits</c> style).</param>
+    public static HttpMaskPlan? Create(IReadOnlyList<RuleDefinition> maskRules, bool kubernetesSecrets, ReadOnlySpan<byte> key)
+    {
+        if (maskRules.Count == 0)
+        {
+            return null;
+        }
+        // Secret paths first: the first pattern that names a field decides its mask, and Secret data must stay base64.
+        var fields = new List<(JsonFieldPattern, JsonFieldMask)>();
+        if (kubernetesSecrets)
+        {
+            fields.AddRange(SecretFields);
+        }
+        var detectors = DetectorKinds.None;
+        MaskStyle? style = null;
+        foreach (var rule in maskRules)
+        {
+            foreach (var field in rule.Fields ?? [])
+            {
+                fields.Add(Pattern(field, JsonFieldMask.Full));
+            }
+            foreach (var name in rule.Detectors ?? [])
+            {
+                if (DetectorNames.TryParse(name, out var kind))
+                {
+                    detectors |= kind;
+                    var ruleStyle = rule.Style is { } text && MaskStyles.TryParse(text, out var parsed) ? parsed : MaskStyle.Full;
+                    style = style is { } current ? MaskStyles.Strictest(current, ruleStyle) : ruleStyle;
+                }
+            }
+        }
+        // Wherever a mask rule applies on a Kubernetes target, kubectl's copy of the last applied object (which holds
+        // the Secret's data in clear) is masked too.
+        fields.Add(LastApplied);
+        var scanner = detectors == DetectorKinds.None ? null : new ContentScanner(detectors, new ValueMasker(style ?? MaskStyle.Full, key));
+        return new HttpMaskPlan(fields, scanner);
+    }
+
+    private static (JsonFieldPattern, JsonFieldMask) Pattern(string text, JsonFieldMask mask) =>
+        JsonFieldPattern.TryParse(text, out var pattern, out var error)
+            ? (pattern!, mask)
+            : throw new InvalidOperationException($"'{text}': {error}"); // rule validation has already refused bad patterns
+}
