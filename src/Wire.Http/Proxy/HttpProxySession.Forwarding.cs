@@ -188,7 +188,8 @@ internal sealed partial class HttpProxySession
     /// it streams. A 101 turns the connection into a tunnel.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // per request: no state machine box to allocate
-    private async ValueTask<ExchangeOutcome> RelayResponseAsync(WirePipe upstream, Http1RequestHead request, HttpMaskPlan? mask, CancellationToken ct)
+    private async ValueTask<ExchangeOutcome> RelayResponseAsync(WirePipe upstream, Http1RequestHead request, HttpMaskPlan? mask,
+        Wire.Enforcement.Recording.ISessionRecorder? recorder, CancellationToken ct)
     {
         var input = upstream.Pipe.Input;
         var output = _client!.Pipe.Output;
@@ -215,7 +216,14 @@ internal sealed partial class HttpProxySession
                 WriteResponseHead(output, head, close: false);
                 _responseStarted = true;
                 await output.FlushAsync(ct).ConfigureAwait(false);
-                await TunnelAsync(upstream, ct).ConfigureAwait(false);
+                if (_kubernetesAnswers && IsKubernetesChannel() && (mask?.Scanner is not null || recorder is not null))
+                {
+                    await InspectedTunnelAsync(upstream, mask?.Scanner, recorder, ct).ConfigureAwait(false);
+                }
+                else
+                {
+                    await TunnelAsync(upstream, ct).ConfigureAwait(false);
+                }
                 return new ExchangeOutcome(false, false, 101);
             }
 

@@ -212,7 +212,7 @@ internal sealed partial class HttpProxySession
             var body = head.Body == Http1BodyKind.None
                 ? Task.FromResult(true)
                 : ForwardBodyAsync(input, upstream, Http1BodyReader.Create(head.Body, head.ContentLength, Limits, request: true), ct);
-            var outcome = await RelayResponseAsync(upstream, head, judgement?.Mask, ct).ConfigureAwait(false);
+            var outcome = await RelayResponseAsync(upstream, head, judgement?.Mask, recorder, ct).ConfigureAwait(false);
             bool bodyDone = body.IsCompleted && await body.ConfigureAwait(false);
             if (!bodyDone)
             {

@@ -106,6 +106,31 @@ public sealed class UpstreamApp : IAsyncLifetime
             }
         });
         app.MapGet("/status/{code:int}", (int code) => Results.StatusCode(code));
+        // kubectl exec over WebSocket (v4.channel.k8s.io): every stdin message is answered on stdout and stderr.
+        app.Map("/api/v1/namespaces/{ns}/pods/{name}/exec", async (HttpContext context) =>
+        {
+            if (!context.WebSockets.IsWebSocketRequest)
+            {
+                context.Response.StatusCode = 400;
+                return;
+            }
+            using var socket = await context.WebSockets.AcceptWebSocketAsync("v4.channel.k8s.io");
+            var buffer = new byte[64 * 1024];
+            while (true)
+            {
+                var received = await socket.ReceiveAsync(buffer, CancellationToken.None);
+                if (received.MessageType == WebSocketMessageType.Close)
+                {
+                    await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None);
+                    return;
+                }
+                string input = System.Text.Encoding.UTF8.GetString(buffer, 1, received.Count - 1);
+                byte[] stdout = [1, .. System.Text.Encoding.UTF8.GetBytes($"ran {input.Trim()} for alice@example.com\n")];
+                byte[] stderr = [2, .. System.Text.Encoding.UTF8.GetBytes("warning: ssn 123-45-6789 in output\n")];
+                await socket.SendAsync(stdout, WebSocketMessageType.Binary, true, CancellationToken.None);
+                await socket.SendAsync(stderr, WebSocketMessageType.Binary, true, CancellationToken.None);
+            }
+        });
         app.Map("/ws", async (HttpContext context) =>
         {
             if (!context.WebSockets.IsWebSocketRequest)
