@@ -214,6 +214,20 @@ public sealed class HttpEnforcementTests(UpstreamApp upstream) : IClassFixture<U
     }
 
     [Fact]
+    public async Task Spdy_upgrades_are_refused_naming_the_kubectl_that_speaks_websocket()
+    {
+        var (wire, _) = Start([Kube()]);
+        await using var _ = wire;
+        string answer = await wire.RawAsync(
+            $"POST /api/v1/namespaces/dev/pods/web-0/exec?command=ls HTTP/1.1\r\nHost: kube.test\r\nAuthorization: Bearer {HttpProxyHarness.Token}\r\n"
+            + "Connection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: v4.channel.k8s.io\r\n\r\n",
+            until: a => a.EndsWith("\"code\":403}", StringComparison.Ordinal));
+        Assert.StartsWith("HTTP/1.1 403 Forbidden", answer, StringComparison.Ordinal);
+        Assert.Contains("kubectl 1.30 or later", answer, StringComparison.Ordinal);
+        Assert.Contains("\"kind\":\"Status\"", answer, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task WebSocket_extensions_are_never_offered_upstream()
     {
         var (wire, _) = Start([Generic()]);

@@ -111,7 +111,7 @@ public sealed class UpstreamApp : IAsyncLifetime
         {
             if (!context.WebSockets.IsWebSocketRequest)
             {
-                context.Response.StatusCode = 400;
+                await Echo(context);
                 return;
             }
             using var socket = await context.WebSockets.AcceptWebSocketAsync("v4.channel.k8s.io");
