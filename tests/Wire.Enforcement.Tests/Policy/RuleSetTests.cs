@@ -204,7 +204,7 @@ public sealed class RuleSetTests
     public static TheoryData<RuleDefinition, string> InvalidRules => new()
     {
         { new RuleDefinition { Name = "r", Action = PolicyAction.Review }, "rules[0].approvers: a review rule needs at least one approver group" },
-        { new RuleDefinition { Name = "r", Action = PolicyAction.Mask }, "rules[0]: a mask rule needs columns or detectors" },
+        { new RuleDefinition { Name = "r", Action = PolicyAction.Mask }, "rules[0]: a mask rule needs columns, fields or detectors" },
         { new RuleDefinition { Name = "r", Action = PolicyAction.Mask, Columns = ["x"], Statements = [StatementKind.Select] }, "rules[0]: a mask rule applies to whole sessions" },
         { new RuleDefinition { Name = "r", Action = PolicyAction.Deny, Approvers = ["x"] }, "rules[0].approvers: only a review rule has this key" },
         { new RuleDefinition { Name = "r", Action = PolicyAction.Allow, Message = "x" }, "rules[0].message: only a deny rule has this key" },
