@@ -23,10 +23,29 @@ internal sealed class HttpMaskPlan
     private static readonly (JsonFieldPattern, JsonFieldMask) LastApplied =
         Pattern("$..annotations['kubectl.kubernetes.io/last-applied-configuration']", JsonFieldMask.Full);
 
-    private HttpMaskPlan(IReadOnlyList<(JsonFieldPattern, JsonFieldMask)> fields, ContentScanner? scanner)
+    private HttpMaskPlan(IReadOnlyList<(JsonFieldPattern, JsonFieldMask)> fields, ContentScanner? scanner, byte[][] credentials)
     {
         Fields = fields;
         Scanner = scanner;
+        Credentials = credentials;
+    }
+
+    /// <summary>
+    /// Wire's own credential for the target (the whole field value, and the token after its scheme): a target that
+    /// echoes request fields back must not hand it to the client or the recording.
+    /// </summary>
+    public byte[][] Credentials { get; }
+
+    /// <summary>Overwrites every whole occurrence of a credential in <paramref name="text"/> with <c>*</c>.</summary>
+    public void ScrubCredentials(Span<byte> text)
+    {
+        foreach (var credential in Credentials)
+        {
+            for (int at = text.IndexOf(credential); at >= 0; at = text.IndexOf(credential))
+            {
+                text.Slice(at, credential.Length).Fill((byte)'*');
+            }
+        }
     }
 
     /// <summary>JSON fields and how they are masked.</summary>
@@ -39,7 +58,8 @@ internal sealed class HttpMaskPlan
     /// <param name="maskRules">The mask rules that apply to the request's session.</param>
     /// <param name="kubernetesSecrets">Whether the request reads Secrets of a Kubernetes target.</param>
     /// <param name="key">The masking key (for the <c>digits</c> style).</param>
-    public static HttpMaskPlan? Create(IReadOnlyList<RuleDefinition> maskRules, bool kubernetesSecrets, ReadOnlySpan<byte> key)
+    /// <param name="credential">Wire's credential value for the target, if any.</param>
+    public static HttpMaskPlan? Create(IReadOnlyList<RuleDefinition> maskRules, bool kubernetesSecrets, ReadOnlySpan<byte> key, string? credential)
     {
         if (maskRules.Count == 0)
         {
@@ -73,7 +93,17 @@ internal sealed class HttpMaskPlan
         // the Secret's data in clear) is masked too.
         fields.Add(LastApplied);
         var scanner = detectors == DetectorKinds.None ? null : new ContentScanner(detectors, new ValueMasker(style ?? MaskStyle.Full, key));
-        return new HttpMaskPlan(fields, scanner);
+        var credentials = new List<byte[]>();
+        if (!string.IsNullOrEmpty(credential) && credential.Length >= 8)
+        {
+            credentials.Add(System.Text.Encoding.UTF8.GetBytes(credential));
+            int space = credential.IndexOf(' ', StringComparison.Ordinal);
+            if (space > 0 && credential.Length - space - 1 >= 8)
+            {
+                credentials.Add(System.Text.Encoding.UTF8.GetBytes(credential[(space + 1)..]));
+            }
+        }
+        return new HttpMaskPlan(fields, scanner, [.. credentials]);
     }
 
     private static (JsonFieldPattern, JsonFieldMask) Pattern(string text, JsonFieldMask mask) =>

@@ -22,7 +22,8 @@ internal sealed partial class HttpProxySession
     private ProtocolViolationException? _bodyError;
 
     /// <summary>How the exchange left the two connections.</summary>
-    private readonly record struct ExchangeOutcome(bool UpstreamReusable, bool ClientKeepAlive, int Status = 0, long BodyBytes = 0, long Masked = 0);
+    private readonly record struct ExchangeOutcome(bool UpstreamReusable, bool ClientKeepAlive, int Status = 0, long BodyBytes = 0, long Masked = 0,
+        byte[]? Sample = null);
 
     /// <summary>
     /// The request head as the target gets it (RFC 9110 §7.6): Host is the target's; the client's Authorization,
@@ -239,10 +240,10 @@ internal sealed partial class HttpProxySession
             var body = Http1BodyReader.Create(head.Body, head.ContentLength, Limits, request: false);
             if (content != MaskedContent.None)
             {
-                var (done, sent, masked) = await ForwardMaskedBodyAsync(input, output, body, head.Body == Http1BodyKind.Chunked, content, mask!, ct)
+                var (done, sent, masked, sample) = await ForwardMaskedBodyAsync(input, output, body, head.Body == Http1BodyKind.Chunked, content, mask!, ct)
                     .ConfigureAwait(false);
                 return new ExchangeOutcome(done && head.KeepAlive && head.Body != Http1BodyKind.CloseDelimited, clientKeepAlive && done, head.Status,
-                    sent, masked);
+                    sent, masked, sample);
             }
             var (complete, bytes) = await ForwardResponseBodyAsync(input, _client, body, ct).ConfigureAwait(false);
             return new ExchangeOutcome(complete && head.KeepAlive && head.Body != Http1BodyKind.CloseDelimited, clientKeepAlive && complete, head.Status,

@@ -60,13 +60,14 @@ internal sealed partial class HttpProxySession
     /// and what is final goes out (a second copy). A Content-Length body keeps its length; a chunked one is re-framed
     /// into chunks of what is final, with the upstream's last chunk and trailers passed on as they are.
     /// </summary>
-    private async ValueTask<(bool Complete, long Bytes, long Masked)> ForwardMaskedBodyAsync(PipeReader input, PipeWriter output,
+    private async ValueTask<(bool Complete, long Bytes, long Masked, byte[]? Sample)> ForwardMaskedBodyAsync(PipeReader input, PipeWriter output,
         Http1BodyReader body, bool chunked, MaskedContent content, HttpMaskPlan plan, CancellationToken ct)
     {
         var json = content == MaskedContent.Json ? new JsonStreamMasker(plan.Fields, plan.Scanner) : null;
         var scanner = plan.Scanner;
         byte[] window = ArrayPool<byte>.Shared.Rent(16 * 1024);
         var lastChunk = new ArrayBufferWriter<byte>(64);
+        var sample = new ArrayBufferWriter<byte>(HttpBodySampleEvent.SampleBytes);
         int length = 0;
         long sent = 0;
         long maskedText = 0;
@@ -101,6 +102,7 @@ internal sealed partial class HttpProxySession
                     }
 
                     bool final = body.IsComplete || result.IsCompleted && body.EndsAtClose;
+                    plan.ScrubCredentials(window.AsSpan(0, length));
                     int ready;
                     if (json is not null)
                     {
@@ -116,6 +118,10 @@ internal sealed partial class HttpProxySession
                     }
                     if (ready > 0)
                     {
+                        if (sample.WrittenCount < HttpBodySampleEvent.SampleBytes)
+                        {
+                            sample.Write(window.AsSpan(0, Math.Min(ready, HttpBodySampleEvent.SampleBytes - sample.WrittenCount)));
+                        }
                         if (chunked)
                         {
                             WriteChunk(output, window.AsSpan(0, ready));
@@ -140,15 +146,15 @@ internal sealed partial class HttpProxySession
                 var flush = await output.FlushAsync(ct).ConfigureAwait(false);
                 if (body.IsComplete)
                 {
-                    return (true, sent, (json?.MaskedValues ?? 0) + maskedText);
+                    return (true, sent, (json?.MaskedValues ?? 0) + maskedText, sample.WrittenSpan.ToArray());
                 }
                 if (result.IsCompleted)
                 {
-                    return (body.EndsAtClose, sent, (json?.MaskedValues ?? 0) + maskedText);
+                    return (body.EndsAtClose, sent, (json?.MaskedValues ?? 0) + maskedText, sample.WrittenSpan.ToArray());
                 }
                 if (flush.IsCompleted)
                 {
-                    return (false, sent, (json?.MaskedValues ?? 0) + maskedText);
+                    return (false, sent, (json?.MaskedValues ?? 0) + maskedText, sample.WrittenSpan.ToArray());
                 }
             }
         }

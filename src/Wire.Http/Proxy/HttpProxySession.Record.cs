@@ -1,6 +1,7 @@
 using Wire.Enforcement;
 using Wire.Enforcement.Identity;
 using Wire.Enforcement.Recording;
+using Wire.Http.Enforcement;
 
 namespace Wire.Http.Proxy;
 
@@ -33,8 +34,47 @@ internal sealed partial class HttpProxySession
     private bool RecordingRefuses(ISessionRecorder? recorder) =>
         recorder is { IsHealthy: false } && _server.Enforcement?.Recorder?.OnFailure != RecordingFailureMode.Allow;
 
-    private static void RecordCommand(ISessionRecorder? recorder, Judgement judgement) =>
-        recorder?.TryRecord(new CommandEvent(judgement.Text, null, judgement.Kind, judgement.Verdict, judgement.Rule, judgement.Approver, judgement.Outcome));
+    private void RecordCommand(ISessionRecorder? recorder, Judgement judgement)
+    {
+        if (recorder is null)
+        {
+            return;
+        }
+        recorder.TryRecord(new CommandEvent(judgement.Text, null, judgement.Kind, judgement.Verdict, judgement.Rule, judgement.Approver, judgement.Outcome));
+        var fields = new List<string>(_request.Fields.Count);
+        foreach (var field in _request.Fields)
+        {
+            var name = System.Text.Encoding.ASCII.GetString(_request.Name(field));
+            string value = IsCredential(name) ? "***" : System.Text.Encoding.Latin1.GetString(_request.Value(field));
+            if (judgement.Mask?.Scanner is { } scanner && value != "***")
+            {
+                var bytes = System.Text.Encoding.UTF8.GetBytes(value);
+                if (scanner.MaskInPlace(bytes) > 0)
+                {
+                    value = System.Text.Encoding.UTF8.GetString(bytes);
+                }
+            }
+            fields.Add(name + ": " + value);
+        }
+        recorder.TryRecord(new HttpRequestEvent(System.Text.Encoding.ASCII.GetString(_request.First(HttpFieldKind.Host)), fields));
+    }
+
+    /// <summary>Fields whose values are credentials: never recorded.</summary>
+    private static bool IsCredential(string name) =>
+        name.Equals("Authorization", StringComparison.OrdinalIgnoreCase) || name.Equals("Proxy-Authorization", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("Cookie", StringComparison.OrdinalIgnoreCase)
+        || name.Contains("token", StringComparison.OrdinalIgnoreCase) || name.Contains("secret", StringComparison.OrdinalIgnoreCase)
+        || name.Contains("password", StringComparison.OrdinalIgnoreCase) || name.Contains("key", StringComparison.OrdinalIgnoreCase);
+
+    private void RecordBodySample(ISessionRecorder? recorder, ReadOnlySpan<byte> sample)
+    {
+        if (recorder is null || sample.IsEmpty)
+        {
+            return;
+        }
+        recorder.TryRecord(new HttpBodySampleEvent(System.Text.Encoding.Latin1.GetString(_response.First("content-type"u8)),
+            System.Text.Encoding.UTF8.GetString(sample)));
+    }
 
     private static readonly IReadOnlyDictionary<string, long> NothingMasked = new Dictionary<string, long>();
 

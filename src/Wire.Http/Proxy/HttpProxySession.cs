@@ -227,6 +227,7 @@ internal sealed partial class HttpProxySession
             {
                 RecordResult(recorder, outcome.Status, System.Text.Encoding.Latin1.GetString(_response.Span(_response.Reason)), outcome.BodyBytes, started,
                     outcome.Masked);
+                RecordBodySample(recorder, outcome.Sample);
             }
             return outcome.ClientKeepAlive && head.KeepAlive;
         }

@@ -44,6 +44,16 @@ public sealed class HttpMaskingTests(UpstreamApp upstream) : IClassFixture<Upstr
     }
 
     [Fact]
+    public async Task Wires_own_credential_never_comes_back_through_a_masked_route()
+    {
+        await using var wire = Start();
+        using var client = wire.Client();
+        var body = await client.GetStringAsync("/echo/reflect");
+        Assert.DoesNotContain("upstream", body, StringComparison.Ordinal);
+        Assert.Contains("\"authorization\":\"***************\"", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_target_is_asked_for_uncompressed_bodies_on_masked_routes()
     {
         await using var wire = Start();

@@ -22,7 +22,10 @@ public sealed class HttpRecordingTests(UpstreamApp upstream) : IClassFixture<Ups
         enforcement: new WireEnforcement
         {
             Rules = new RuleSetProvider(RuleSet.Create(
-                [new RuleDefinition { Name = "no-admin", Action = PolicyAction.Deny, Paths = ["/echo/admin*"] }])),
+            [
+                new RuleDefinition { Name = "no-admin", Action = PolicyAction.Deny, Paths = ["/echo/admin*"] },
+                new RuleDefinition { Name = "passwords", Action = PolicyAction.Mask, Fields = ["$..password"], Detectors = ["email"] },
+            ])),
             Recorder = recorder ?? new FileSessionRecorderFactory(new RecordingOptions { Directory = _directory, Key = Key }, TimeProvider.System,
                 NullLoggerFactory.Instance),
         });
@@ -36,6 +39,11 @@ public sealed class HttpRecordingTests(UpstreamApp upstream) : IClassFixture<Ups
             Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/echo/one?x=1")).StatusCode);
             Assert.Equal(HttpStatusCode.Forbidden, (await client.DeleteAsync("/echo/admin/7")).StatusCode);
             Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("/echo/two", new StringContent("hello"))).StatusCode);
+            using var traced = new HttpRequestMessage(HttpMethod.Get, "/json");
+            traced.Headers.Add("X-Trace", "trace-42 for alice@example.com");
+            traced.Headers.Add("Cookie", "session=cookie-secret");
+            traced.Headers.Add("X-Api-Key", "key-secret");
+            Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(traced)).StatusCode);
         }
 
         var file = Assert.Single(Directory.GetFiles(_directory, "*.jsonl"));
@@ -52,6 +60,15 @@ public sealed class HttpRecordingTests(UpstreamApp upstream) : IClassFixture<Ups
             StringComparison.Ordinal);
         Assert.Contains("\"status\":\"403 Forbidden\"", all, StringComparison.Ordinal);
         Assert.True(all.Contains("\"status\":\"200 OK\"", StringComparison.Ordinal), all);
+        Assert.Contains("\"type\":\"http.request\",\"host\":", all, StringComparison.Ordinal);
+        Assert.Contains("\"X-Trace: trace-42 for *****************\"", all, StringComparison.Ordinal);
+        Assert.Contains("\"Cookie: ***\"", all, StringComparison.Ordinal);
+        Assert.Contains("\"X-Api-Key: ***\"", all, StringComparison.Ordinal);
+        Assert.Contains("\"type\":\"http.body\",\"contentType\":\"application/json; charset=utf-8\",\"sample\":", all, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", all, StringComparison.Ordinal);
+        Assert.DoesNotContain("cookie-secret", all, StringComparison.Ordinal);
+        Assert.DoesNotContain("key-secret", all, StringComparison.Ordinal);
+        Assert.DoesNotContain("alice@example.com", all, StringComparison.Ordinal);
         Assert.DoesNotContain(HttpProxyHarness.Token, all, StringComparison.Ordinal);
         Assert.DoesNotContain("upstream-secret", all, StringComparison.Ordinal);
     }
