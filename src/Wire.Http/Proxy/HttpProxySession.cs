@@ -337,14 +337,34 @@ internal sealed partial class HttpProxySession
         {
             return null;
         }
+        // The same static token again on this connection, with the same token set in force: the same identity, without
+        // hashing the token again. Only static tokens: a JWT may expire between two requests, and a reload that swaps
+        // the validator (a removed token) is seen here as a new snapshot.
+        var snapshot = _server.IdentityValidator is ReloadableIdentityValidator reloadable ? reloadable.Current : _server.IdentityValidator;
+        if (_lastIdentity is not null && ReferenceEquals(snapshot, _lastValidator) && authorization.SequenceEqual(_lastAuthorization))
+        {
+            return _lastIdentity;
+        }
         string token = Encoding.ASCII.GetString(authorization[7..].Trim((byte)' '));
         var result = await _server.IdentityValidator.ValidateAsync(token, ct).ConfigureAwait(false);
         if (!result.Succeeded)
         {
             Log.AuthenticationFailed(_logger, _id, result.FailureReason ?? "rejected");
+            _lastIdentity = null;
+            return null;
+        }
+        if (result.Identity!.Method == StaticTokenValidator.MethodName)
+        {
+            _lastIdentity = result.Identity;
+            _lastValidator = snapshot;
+            _lastAuthorization = _request.First(HttpFieldKind.Authorization).ToArray();
         }
         return result.Identity;
     }
+
+    private WireIdentity? _lastIdentity;
+    private object? _lastValidator;
+    private byte[] _lastAuthorization = [];
 
     /// <summary>
     /// Where the path and query are in the request-target (absolute-form reduced to origin-form; asterisk as is), as a

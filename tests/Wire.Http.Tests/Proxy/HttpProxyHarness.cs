@@ -26,7 +26,7 @@ internal sealed class HttpProxyHarness : IAsyncDisposable
     public int Port => Server.LocalEndPoint.Port;
 
     public static HttpProxyHarness Start(IEnumerable<HttpTargetOptions> targets, X509Certificate2? serverCertificate = null,
-        Wire.Http.Protocol.Http1Limits? limits = null, Wire.Enforcement.WireEnforcement? enforcement = null)
+        Wire.Http.Protocol.Http1Limits? limits = null, Wire.Enforcement.WireEnforcement? enforcement = null, IIdentityValidator? validator = null)
     {
         var options = new HttpProxyOptions
         {
@@ -36,7 +36,7 @@ internal sealed class HttpProxyHarness : IAsyncDisposable
             ConnectTimeout = TimeSpan.FromSeconds(5),
         };
         options.Targets.AddRange(targets);
-        var validator = new StaticTokenValidator([new StaticToken(Token, "alice", ["dev", "ops"]), new StaticToken(OtherToken, "bob", [])]);
+        validator ??= new StaticTokenValidator([new StaticToken(Token, "alice", ["dev", "ops"]), new StaticToken(OtherToken, "bob", [])]);
         var logs = new LogCollector();
         var server = new HttpProxyServer(options, validator, logs, enforcement);
         server.Start();

@@ -76,6 +76,19 @@ public sealed class HttpProxyTests(UpstreamApp upstream) : IClassFixture<Upstrea
     }
 
     [Fact]
+    public async Task A_token_removed_by_a_reload_stops_working_on_an_open_connection()
+    {
+        var tokens = new Wire.Enforcement.Identity.ReloadableIdentityValidator(
+            new Wire.Enforcement.Identity.StaticTokenValidator([new Wire.Enforcement.Identity.StaticToken(HttpProxyHarness.Token, "alice", [])]));
+        await using var wire = HttpProxyHarness.Start([Target()], validator: tokens);
+        using var client = wire.Client(handler: new SocketsHttpHandler { MaxConnectionsPerServer = 1 });
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/echo/1")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/echo/2")).StatusCode);
+        tokens.Swap(new Wire.Enforcement.Identity.StaticTokenValidator([new Wire.Enforcement.Identity.StaticToken("another-token", "bob", [])]));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/echo/3")).StatusCode);
+    }
+
+    [Fact]
     public async Task Bodies_stream_both_ways_with_content_length_and_chunked()
     {
         await using var wire = HttpProxyHarness.Start([Target()]);
