@@ -197,7 +197,20 @@ internal sealed partial class HttpProxySession
         _responseStarted = false;
         while (true)
         {
-            var head = await ReadResponseHeadAsync(input, request.Method, ct).ConfigureAwait(false);
+            _response.Reset();
+            Http1ResponseHead head;
+            while (true)
+            {
+                var read = await input.ReadAsync(ct).ConfigureAwait(false);
+                if (read.IsCanceled && _bodyError is { } bodyError)
+                {
+                    throw bodyError;
+                }
+                if (TakeResponseHead(input, read, request.Method, out head) == HeadRead.Complete)
+                {
+                    break;
+                }
+            }
             if (head.IsInterim)
             {
                 // 1xx (100 Continue, 103 Early Hints) go to HTTP/1.1 clients as they are (RFC 9110 §15.2).
@@ -251,41 +264,31 @@ internal sealed partial class HttpProxySession
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // per request: no state machine box to allocate
-    private async ValueTask<Http1ResponseHead> ReadResponseHeadAsync(PipeReader input, Http1Method method, CancellationToken ct)
+    /// <summary>Parses a response head from what one read returned (synchronous, as <see cref="TakeRequestHead"/>).</summary>
+    private HeadRead TakeResponseHead(PipeReader input, in ReadResult result, Http1Method method, out Http1ResponseHead head)
     {
-        _response.Reset();
-        while (true)
+        var buffer = result.Buffer;
+        var reader = new SequenceReader<byte>(buffer);
+        var handler = new HttpHeadCapture.Handler(_response);
+        bool complete = false;
+        try
         {
-            var result = await input.ReadAsync(ct).ConfigureAwait(false);
-            if (result.IsCanceled && _bodyError is { } bodyError)
-            {
-                throw bodyError;
-            }
-            var buffer = result.Buffer;
-            var reader = new SequenceReader<byte>(buffer);
-            var handler = new HttpHeadCapture.Handler(_response);
-            bool complete = false;
-            Http1ResponseHead head;
-            try
-            {
-                complete = Http1Parser.TryParseResponseHead(ref reader, ref handler, Limits, method, out head);
-            }
-            finally
-            {
-                // Everything was examined only when the head is incomplete: a complete one may be followed by the next.
-                input.AdvanceTo(reader.Position, complete ? reader.Position : buffer.End);
-            }
-            if (complete)
-            {
-                _response.ApplyConnectionOptions();
-                return head;
-            }
-            if (result.IsCompleted)
-            {
-                throw new IOException("the target closed the connection before its response was complete");
-            }
+            complete = Http1Parser.TryParseResponseHead(ref reader, ref handler, Limits, method, out head);
         }
+        finally
+        {
+            input.AdvanceTo(reader.Position, complete ? reader.Position : buffer.End);
+        }
+        if (complete)
+        {
+            _response.ApplyConnectionOptions();
+            return HeadRead.Complete;
+        }
+        if (result.IsCompleted)
+        {
+            throw new IOException("the target closed the connection before its response was complete");
+        }
+        return HeadRead.NeedMore;
     }
 
     /// <summary>The response head as the client gets it: hop-by-hop fields dropped, Connection set by Wire.</summary>

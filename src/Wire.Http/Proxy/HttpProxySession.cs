@@ -136,9 +136,29 @@ internal sealed partial class HttpProxySession
     {
         var input = _client!.Pipe.Input;
         _kubernetesAnswers = false;
-        if (await ReadRequestHeadAsync(input, ct).ConfigureAwait(false) is not { } head)
+        BeginRequestHead(ct);
+        Http1RequestHead head;
+        while (true)
         {
-            return false;
+            ReadResult read;
+            try
+            {
+                read = await input.ReadAsync(_headTimeout!.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                Log.HeadTimeout(_logger, _id);
+                return false;
+            }
+            var taken = TakeRequestHead(input, read, out head);
+            if (taken == HeadRead.Complete)
+            {
+                break;
+            }
+            if (taken == HeadRead.End)
+            {
+                return false;
+            }
         }
 
         // Authenticate: the bearer token proves who asks; it never reaches the target.
@@ -274,59 +294,59 @@ internal sealed partial class HttpProxySession
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // per request: no state machine box to allocate
-    private async ValueTask<Http1RequestHead?> ReadRequestHeadAsync(PipeReader input, CancellationToken ct)
+    private enum HeadRead : byte
+    {
+        Complete,
+        NeedMore,
+        End,
+    }
+
+    /// <summary>Arms the head timeout for the next request (one timer per connection, re-armed per request).</summary>
+    private void BeginRequestHead(CancellationToken ct)
     {
         _request.Reset();
-        // One timer per connection, re-armed per request (a linked source per request would cost a timer and a
-        // registration each time).
         if (_headTimeout is null || !_headTimeout.TryReset())
         {
             _headTimeout?.Dispose();
             _headTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         }
         _headTimeout.CancelAfter(_server.Options.HeadTimeout);
-        while (true)
+    }
+
+    /// <summary>
+    /// Parses a request head from what one read returned (synchronous: the exchange awaits the reads itself, so no
+    /// async frame of its own is allocated per request).
+    /// </summary>
+    private HeadRead TakeRequestHead(PipeReader input, in ReadResult result, out Http1RequestHead head)
+    {
+        var buffer = result.Buffer;
+        var reader = new SequenceReader<byte>(buffer);
+        var handler = new HttpHeadCapture.Handler(_request);
+        bool complete = false;
+        try
         {
-            ReadResult result;
-            try
-            {
-                result = await input.ReadAsync(_headTimeout.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-            {
-                Log.HeadTimeout(_logger, _id);
-                return null;
-            }
-            var buffer = result.Buffer;
-            var reader = new SequenceReader<byte>(buffer);
-            var handler = new HttpHeadCapture.Handler(_request);
-            bool complete = false;
-            Http1RequestHead head;
-            try
-            {
-                complete = Http1Parser.TryParseRequestHead(ref reader, ref handler, Limits, out head);
-            }
-            finally
-            {
-                // Everything was examined only when the head is incomplete: a complete one may be followed by the next.
-                input.AdvanceTo(reader.Position, complete ? reader.Position : buffer.End);
-            }
-            if (complete)
-            {
-                _headTimeout.CancelAfter(Timeout.InfiniteTimeSpan);
-                _request.ApplyConnectionOptions();
-                return head;
-            }
-            if (result.IsCompleted)
-            {
-                if (!buffer.IsEmpty)
-                {
-                    ProtocolViolationException.Throw("the connection ended inside a request head");
-                }
-                return null;
-            }
+            complete = Http1Parser.TryParseRequestHead(ref reader, ref handler, Limits, out head);
         }
+        finally
+        {
+            // Everything was examined only when the head is incomplete: a complete one may be followed by the next.
+            input.AdvanceTo(reader.Position, complete ? reader.Position : buffer.End);
+        }
+        if (complete)
+        {
+            _headTimeout!.CancelAfter(Timeout.InfiniteTimeSpan);
+            _request.ApplyConnectionOptions();
+            return HeadRead.Complete;
+        }
+        if (result.IsCompleted)
+        {
+            if (!buffer.IsEmpty)
+            {
+                ProtocolViolationException.Throw("the connection ended inside a request head");
+            }
+            return HeadRead.End;
+        }
+        return HeadRead.NeedMore;
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // per request: no state machine box to allocate
