@@ -54,14 +54,16 @@ internal sealed class HttpMaskPlan
     /// <summary>The detectors every other string (and text bodies) go through; null for none.</summary>
     public ContentScanner? Scanner { get; }
 
-    /// <summary>The plan for <paramref name="maskRules"/>, or null when they ask for nothing.</summary>
+    /// <summary>The plan for <paramref name="maskRules"/>, or null when none of them has fields or detectors.</summary>
     /// <param name="maskRules">The mask rules that apply to the request's session.</param>
     /// <param name="kubernetesSecrets">Whether the request reads Secrets of a Kubernetes target.</param>
     /// <param name="key">The masking key (for the <c>digits</c> style).</param>
     /// <param name="credential">Wire's credential value for the target, if any.</param>
     public static HttpMaskPlan? Create(IReadOnlyList<RuleDefinition> maskRules, bool kubernetesSecrets, ReadOnlySpan<byte> key, string? credential)
     {
-        if (maskRules.Count == 0)
+        // Only rules that say something about HTTP bodies count: a PostgreSQL column rule without `protocols` must not
+        // turn every HTTP route into a masked one (which refuses binary bodies).
+        if (!maskRules.Any(r => r.Fields is { Count: > 0 } || r.Detectors is { Count: > 0 }))
         {
             return null;
         }

@@ -44,6 +44,21 @@ public sealed class HttpMaskingTests(UpstreamApp upstream) : IClassFixture<Upstr
     }
 
     [Fact]
+    public async Task A_postgres_column_rule_does_not_make_http_routes_masked()
+    {
+        await using var wire = HttpProxyHarness.Start(
+            [new HttpTargetOptions { Name = "app", Url = upstream.HttpUrl }],
+            enforcement: new WireEnforcement
+            {
+                Rules = new RuleSetProvider(RuleSet.Create([new RuleDefinition { Name = "ssn", Action = PolicyAction.Mask, Columns = ["*.*.ssn"] }])),
+            });
+        using var client = wire.Client();
+        using var binary = await client.GetAsync("/binary");
+        Assert.Equal(HttpStatusCode.OK, binary.StatusCode);
+        Assert.Equal([1, 2, 3, 4], await binary.Content.ReadAsByteArrayAsync());
+    }
+
+    [Fact]
     public async Task Wires_own_credential_never_comes_back_through_a_masked_route()
     {
         await using var wire = Start();
