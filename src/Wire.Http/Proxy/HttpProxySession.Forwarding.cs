@@ -185,83 +185,55 @@ internal sealed partial class HttpProxySession
     private PipeReader? _upstreamInput;
 
     /// <summary>
-    /// Reads the upstream's response (1xx first, forwarded as they come), forwards its head rewritten and its body as
-    /// it streams. A 101 turns the connection into a tunnel.
+    /// Writes the final response head and forwards its body (or, after 101, runs the tunnel). Returns synchronously
+    /// when the body is already buffered, which for small responses it usually is: no async frame per request.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // per request: no state machine box to allocate
-    private async ValueTask<ExchangeOutcome> RelayResponseAsync(WirePipe upstream, Http1RequestHead request, HttpMaskPlan? mask,
-        Wire.Enforcement.Recording.ISessionRecorder? recorder, CancellationToken ct)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<ExchangeOutcome> FinishResponseAsync(WirePipe upstream, Http1RequestHead request, Http1ResponseHead head,
+        HttpMaskPlan? mask, Wire.Enforcement.Recording.ISessionRecorder? recorder, CancellationToken ct)
     {
         var input = upstream.Pipe.Input;
         var output = _client!.Pipe.Output;
-        _responseStarted = false;
-        while (true)
+        if (head.IsSwitchingProtocols)
         {
-            _response.Reset();
-            Http1ResponseHead head;
-            while (true)
+            if (!request.Upgrade)
             {
-                var read = await input.ReadAsync(ct).ConfigureAwait(false);
-                if (read.IsCanceled && _bodyError is { } bodyError)
-                {
-                    throw bodyError;
-                }
-                if (TakeResponseHead(input, read, request.Method, out head) == HeadRead.Complete)
-                {
-                    break;
-                }
+                ProtocolViolationException.Throw("101 Switching Protocols without an upgrade request", 502);
             }
-            if (head.IsInterim)
-            {
-                // 1xx (100 Continue, 103 Early Hints) go to HTTP/1.1 clients as they are (RFC 9110 §15.2).
-                if (request.Version == Http1Version.Http11)
-                {
-                    WriteResponseHead(output, head, close: false);
-                    await output.FlushAsync(ct).ConfigureAwait(false);
-                }
-                continue;
-            }
-            if (head.IsSwitchingProtocols)
-            {
-                if (!request.Upgrade)
-                {
-                    ProtocolViolationException.Throw("101 Switching Protocols without an upgrade request", 502);
-                }
-                WriteResponseHead(output, head, close: false);
-                _responseStarted = true;
-                await output.FlushAsync(ct).ConfigureAwait(false);
-                if (_kubernetesAnswers && IsKubernetesChannel() && (mask?.Scanner is not null || recorder is not null))
-                {
-                    await InspectedTunnelAsync(upstream, mask?.Scanner, recorder, ct).ConfigureAwait(false);
-                }
-                else
-                {
-                    await TunnelAsync(upstream, ct).ConfigureAwait(false);
-                }
-                return new ExchangeOutcome(false, false, 101);
-            }
-
-            bool clientKeepAlive = request.KeepAlive && head.Body != Http1BodyKind.CloseDelimited;
-            var content = mask is null || head.Body == Http1BodyKind.None ? MaskedContent.None : ContentOf();
-            if (content == MaskedContent.Refused)
-            {
-                // Fail closed: a body Wire cannot read is not forwarded on a route whose responses it must mask.
-                ProtocolViolationException.Throw("the response body cannot be inspected (compressed, or neither JSON nor text) on a masked route", 502);
-            }
-            WriteResponseHead(output, head, close: !clientKeepAlive);
+            WriteResponseHead(output, head, close: false);
             _responseStarted = true;
-            var body = Http1BodyReader.Create(head.Body, head.ContentLength, Limits, request: false);
-            if (content != MaskedContent.None)
+            await output.FlushAsync(ct).ConfigureAwait(false);
+            if (_kubernetesAnswers && IsKubernetesChannel() && (mask?.Scanner is not null || recorder is not null))
             {
-                var (done, sent, masked, sample) = await ForwardMaskedBodyAsync(input, output, body, head.Body == Http1BodyKind.Chunked, content, mask!, ct)
-                    .ConfigureAwait(false);
-                return new ExchangeOutcome(done && head.KeepAlive && head.Body != Http1BodyKind.CloseDelimited, clientKeepAlive && done, head.Status,
-                    sent, masked, sample);
+                await InspectedTunnelAsync(upstream, mask?.Scanner, recorder, ct).ConfigureAwait(false);
             }
-            var (complete, bytes) = await ForwardResponseBodyAsync(input, _client, body, ct).ConfigureAwait(false);
-            return new ExchangeOutcome(complete && head.KeepAlive && head.Body != Http1BodyKind.CloseDelimited, clientKeepAlive && complete, head.Status,
-                bytes);
+            else
+            {
+                await TunnelAsync(upstream, ct).ConfigureAwait(false);
+            }
+            return new ExchangeOutcome(false, false, 101);
         }
+
+        bool clientKeepAlive = request.KeepAlive && head.Body != Http1BodyKind.CloseDelimited;
+        var content = mask is null || head.Body == Http1BodyKind.None ? MaskedContent.None : ContentOf();
+        if (content == MaskedContent.Refused)
+        {
+            // Fail closed: a body Wire cannot read is not forwarded on a route whose responses it must mask.
+            ProtocolViolationException.Throw("the response body cannot be inspected (compressed, or neither JSON nor text) on a masked route", 502);
+        }
+        WriteResponseHead(output, head, close: !clientKeepAlive);
+        _responseStarted = true;
+        var body = Http1BodyReader.Create(head.Body, head.ContentLength, Limits, request: false);
+        if (content != MaskedContent.None)
+        {
+            var (done, sent, masked, sample) = await ForwardMaskedBodyAsync(input, output, body, head.Body == Http1BodyKind.Chunked, content, mask!, ct)
+                .ConfigureAwait(false);
+            return new ExchangeOutcome(done && head.KeepAlive && head.Body != Http1BodyKind.CloseDelimited, clientKeepAlive && done, head.Status,
+                sent, masked, sample);
+        }
+        var (complete, bytes) = await ForwardResponseBodyAsync(input, _client, body, ct).ConfigureAwait(false);
+        return new ExchangeOutcome(complete && head.KeepAlive && head.Body != Http1BodyKind.CloseDelimited, clientKeepAlive && complete, head.Status,
+            bytes);
     }
 
     /// <summary>Parses a response head from what one read returned (synchronous, as <see cref="TakeRequestHead"/>).</summary>

@@ -232,7 +232,37 @@ internal sealed partial class HttpProxySession
             var body = head.Body == Http1BodyKind.None
                 ? Task.FromResult(true)
                 : ForwardBodyAsync(input, upstream, Http1BodyReader.Create(head.Body, head.ContentLength, Limits, request: true), ct);
-            var outcome = await RelayResponseAsync(upstream, head, judgement?.Mask, recorder, ct).ConfigureAwait(false);
+            // The response heads are awaited here, in the exchange's own frame (1xx go to HTTP/1.1 clients as they are,
+            // RFC 9110 §15.2); the final one is finished by FinishResponseAsync.
+            _responseStarted = false;
+            var upstreamInput = upstream.Pipe.Input;
+            Http1ResponseHead response;
+            while (true)
+            {
+                _response.Reset();
+                while (true)
+                {
+                    var read = await upstreamInput.ReadAsync(ct).ConfigureAwait(false);
+                    if (read.IsCanceled && _bodyError is { } bodyError)
+                    {
+                        throw bodyError;
+                    }
+                    if (TakeResponseHead(upstreamInput, read, head.Method, out response) == HeadRead.Complete)
+                    {
+                        break;
+                    }
+                }
+                if (!response.IsInterim)
+                {
+                    break;
+                }
+                if (head.Version == Http1Version.Http11)
+                {
+                    WriteResponseHead(_client.Pipe.Output, response, close: false);
+                    await _client.Pipe.Output.FlushAsync(ct).ConfigureAwait(false);
+                }
+            }
+            var outcome = await FinishResponseAsync(upstream, head, response, judgement?.Mask, recorder, ct).ConfigureAwait(false);
             bool bodyDone = body.IsCompleted && await body.ConfigureAwait(false);
             if (!bodyDone)
             {
