@@ -33,8 +33,9 @@ internal sealed class EpollSocketPipe : IDuplexPipe, IDirectSender, IDisposable
     private readonly SwitchablePipeScheduler _readerScheduler = new();
     private long _queued; // bytes written to Output and not yet sent
 
-    public EpollSocketPipe(EpollLoop loop, Socket socket, PipeOptions options)
+    public EpollSocketPipe(EpollLoop loop, Socket socket, PipeOptions options, int receiveBytes = DefaultReceiveBytes)
     {
+        _receiveBytes = receiveBytes;
         _loop = loop;
         _socket = socket;
         socket.Blocking = false;
@@ -138,6 +139,11 @@ internal sealed class EpollSocketPipe : IDuplexPipe, IDirectSender, IDisposable
         }
     }
 
+    /// <summary>What one receive asks the pipe for by default: enough for a batch of protocol messages.</summary>
+    public const int DefaultReceiveBytes = 8192;
+
+    private readonly int _receiveBytes;
+
     private unsafe void Receive()
     {
         PipeWriter writer = _input.Writer;
@@ -146,7 +152,7 @@ internal sealed class EpollSocketPipe : IDuplexPipe, IDirectSender, IDisposable
         Memory<byte> memory;
         try
         {
-            memory = writer.GetMemory(8192);
+            memory = writer.GetMemory(_receiveBytes);
         }
         catch (InvalidOperationException)
         {

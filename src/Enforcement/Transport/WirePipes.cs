@@ -32,12 +32,18 @@ public static class WirePipes
     /// driven by Wire's epoll loop (see <see cref="EpollLoop"/>), elsewhere (or with
     /// <c>WIRE_TRANSPORT=sockets</c>) by Pipelines.Sockets.Unofficial's SocketConnection.
     /// </summary>
-    public static WirePipe FromSocket(Socket socket, string name)
+    /// <param name="socket">The connected socket.</param>
+    /// <param name="name">A name for diagnostics.</param>
+    /// <param name="receiveBytes">
+    /// The least buffer one receive asks for on the epoll transport: the default suits messages; a leg that carries
+    /// bulk bodies (an HTTP upstream) asks for more, so a megabyte takes fewer system calls.
+    /// </param>
+    public static WirePipe FromSocket(Socket socket, string name, int receiveBytes = EpollSocketPipe.DefaultReceiveBytes)
     {
         socket.NoDelay = true;
         if (EpollLoop.Shared is { } loop)
         {
-            var pipe = new EpollSocketPipe(loop, socket, Options);
+            var pipe = new EpollSocketPipe(loop, socket, Options, receiveBytes);
             return new WirePipe(pipe, pipe);
         }
 

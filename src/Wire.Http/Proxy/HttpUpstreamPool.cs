@@ -89,7 +89,8 @@ internal sealed class HttpUpstreamPool : IDisposable
             (socket, _) = await WireConnector.ConnectAsync(url.DnsSafeHost, url.Port, _connectTimeout, cancellationToken).ConfigureAwait(false);
             if (!string.Equals(url.Scheme, Uri.UriSchemeHttps, StringComparison.OrdinalIgnoreCase))
             {
-                var plain = WirePipes.FromSocket(socket, _target.Name);
+                // Responses can be large: ask for 64 KiB per receive (the client leg keeps the default; requests are small).
+                var plain = WirePipes.FromSocket(socket, _target.Name, receiveBytes: 64 * 1024);
                 plain.RunReaderInline();
                 return plain;
             }
