@@ -73,7 +73,7 @@ internal static partial class HttpEndToEnd
                 }
             }
 
-            double direct = Median(results["direct"].Select(r => r.RequestsPerSecond));
+            double direct = Stats.Median(results["direct"].Select(r => r.RequestsPerSecond));
             sb.AppendLine(CultureInfo.InvariantCulture,
                 $"### GET {label} (`wrk -t 2 -c {connections} -d {settings.Seconds}s`), median of {settings.Rounds} interleaved rounds");
             sb.AppendLine();
@@ -82,10 +82,10 @@ internal static partial class HttpEndToEnd
             foreach (var path in paths)
             {
                 var r = results[path.Name];
-                double rps = Median(r.Select(x => x.RequestsPerSecond));
-                string cpu = path.Pid == 0 ? "-" : Median(r.Select(x => x.CpuMicrosPerRequest)).ToString("F1", CultureInfo.InvariantCulture);
+                double rps = Stats.Median(r.Select(x => x.RequestsPerSecond));
+                string cpu = path.Pid == 0 ? "-" : Stats.Median(r.Select(x => x.CpuMicrosPerRequest)).ToString("F1", CultureInfo.InvariantCulture);
                 sb.AppendLine(CultureInfo.InvariantCulture,
-                    $"| {path.Name} | {rps:F0} | {rps / direct:F2} | {Median(r.Select(x => x.MegabytesPerSecond)):F1} | {Median(r.Select(x => x.P50Ms)):F3} | {Median(r.Select(x => x.P99Ms)):F3} | {cpu} | {string.Join(", ", r.Select(x => x.RequestsPerSecond.ToString("F0", CultureInfo.InvariantCulture)))} |");
+                    $"| {path.Name} | {rps:F0} | {rps / direct:F2} | {Stats.Median(r.Select(x => x.MegabytesPerSecond)):F1} | {Stats.Median(r.Select(x => x.P50Ms)):F3} | {Stats.Median(r.Select(x => x.P99Ms)):F3} | {cpu} | {string.Join(", ", r.Select(x => x.RequestsPerSecond.ToString("F0", CultureInfo.InvariantCulture)))} |");
             }
             sb.AppendLine();
         }
@@ -132,12 +132,6 @@ internal static partial class HttpEndToEnd
     {
         double value = double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
         return match.Groups[2].Value switch { "KB" => value / 1024, "GB" => value * 1024, "B" => value / 1024 / 1024, _ => value };
-    }
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted.Count == 0 ? 0 : sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
     [GeneratedRegex(@"Requests/sec:\s+([\d.]+)")]

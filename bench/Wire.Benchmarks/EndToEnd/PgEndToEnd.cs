@@ -189,7 +189,7 @@ internal static partial class PgEndToEnd
     private static void AppendPgbench(StringBuilder sb, EndToEndSettings settings, int clients, string mode, List<BenchPath> paths,
         Dictionary<string, List<PgbenchResult>> results)
     {
-        double directTps = Median(results["direct"].Select(r => r.Tps));
+        double directTps = Stats.Median(results["direct"].Select(r => r.Tps));
         sb.AppendLine(CultureInfo.InvariantCulture, $"### pgbench -S -M {mode} -c {clients} -T {settings.Seconds}, median of {settings.Rounds} interleaved rounds");
         sb.AppendLine();
         sb.AppendLine("| path | TPS | x direct | mean (ms) | p99 (ms) | proxy CPU µs/txn | rounds (TPS) |");
@@ -197,10 +197,10 @@ internal static partial class PgEndToEnd
         foreach (var path in paths)
         {
             var r = results[path.Name];
-            double tps = Median(r.Select(x => x.Tps));
-            string cpu = path.Pid == 0 ? "-" : Median(r.Select(x => x.CpuMicrosPerTransaction)).ToString("F1", CultureInfo.InvariantCulture);
+            double tps = Stats.Median(r.Select(x => x.Tps));
+            string cpu = path.Pid == 0 ? "-" : Stats.Median(r.Select(x => x.CpuMicrosPerTransaction)).ToString("F1", CultureInfo.InvariantCulture);
             sb.AppendLine(CultureInfo.InvariantCulture,
-                $"| {path.Name} | {tps:F0} | {tps / directTps:F2} | {Median(r.Select(x => x.LatencyMs)):F3} | {Median(r.Select(x => x.P99Ms)):F3} | {cpu} | {string.Join(", ", r.Select(x => x.Tps.ToString("F0", CultureInfo.InvariantCulture)))} |");
+                $"| {path.Name} | {tps:F0} | {tps / directTps:F2} | {Stats.Median(r.Select(x => x.LatencyMs)):F3} | {Stats.Median(r.Select(x => x.P99Ms)):F3} | {cpu} | {string.Join(", ", r.Select(x => x.Tps.ToString("F0", CultureInfo.InvariantCulture)))} |");
         }
         sb.AppendLine();
     }
@@ -266,10 +266,10 @@ internal static partial class PgEndToEnd
         sb.AppendLine("| --- | --- | ---: | ---: | ---: |");
         foreach (var (name, _) in workloads)
         {
-            double direct = Median(times[(name, "direct")]);
+            double direct = Stats.Median(times[(name, "direct")]);
             foreach (var path in paths)
             {
-                double median = Median(times[(name, path.Name)]);
+                double median = Stats.Median(times[(name, path.Name)]);
                 sb.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {path.Name} | {median:F2} | {sizes[name] / 1e6 / median:F0} | {median / direct:F2} |");
             }
         }
@@ -291,18 +291,12 @@ internal static partial class PgEndToEnd
         return watch.Elapsed.TotalSeconds;
     }
 
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length == 0 ? 0 : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-    }
-
     private static double Percentile(List<double> sorted, double p) =>
         sorted.Count == 0 ? 0 : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
 
     private static PgbenchResult MedianResult(List<PgbenchResult> results) => new(
-        Median(results.Select(r => r.Tps)), Median(results.Select(r => r.LatencyMs)), Median(results.Select(r => r.P50Ms)),
-        Median(results.Select(r => r.P99Ms)), (long)Median(results.Select(r => (double)r.Transactions)), Median(results.Select(r => r.CpuMicrosPerTransaction)));
+        Stats.Median(results.Select(r => r.Tps)), Stats.Median(results.Select(r => r.LatencyMs)), Stats.Median(results.Select(r => r.P50Ms)),
+        Stats.Median(results.Select(r => r.P99Ms)), (long)Stats.Median(results.Select(r => (double)r.Transactions)), Stats.Median(results.Select(r => r.CpuMicrosPerTransaction)));
 
     private static string Port(int value) => value.ToString(CultureInfo.InvariantCulture);
 

@@ -11,9 +11,8 @@ internal static class ProcessCpu
     {
         try
         {
-            string stat = File.ReadAllText($"/proc/{pid}/stat");
-            // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-            string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            // utime and stime are fields 14 and 15 of /proc/PID/stat.
+            string[] fields = StatFields(pid);
             long ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
             return TimeSpan.FromSeconds(ticks / TicksPerSecond);
         }
@@ -21,6 +20,13 @@ internal static class ProcessCpu
         {
             return TimeSpan.Zero;
         }
+    }
+
+    /// <summary>The fields of /proc/PID/stat after the parenthesised command name (field 3 onwards).</summary>
+    private static string[] StatFields(int pid)
+    {
+        string stat = File.ReadAllText($"/proc/{pid}/stat");
+        return stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
     }
 
     /// <summary>CPU time of a process and its direct children (nginx's master and workers).</summary>
@@ -35,9 +41,7 @@ internal static class ProcessCpu
             }
             try
             {
-                string stat = File.ReadAllText(Path.Combine(dir, "stat"));
-                string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                if (int.Parse(fields[1], CultureInfo.InvariantCulture) == pid)
+                if (int.Parse(StatFields(child)[1], CultureInfo.InvariantCulture) == pid)
                 {
                     total += Read(child);
                 }

@@ -40,7 +40,7 @@ internal sealed partial class HttpProxySession
 
         string method = System.Text.Encoding.ASCII.GetString(_request.Span(_request.MethodText));
         string pathText = System.Text.Encoding.ASCII.GetString(_request.Span(path));
-        string host = HostName(System.Text.Encoding.ASCII.GetString(_request.First(HttpFieldKind.Host))).ToLowerInvariant();
+        string host = System.Text.Encoding.ASCII.GetString(HttpRouter.HostName(_request.First(HttpFieldKind.Host))).ToLowerInvariant();
         HttpAccess access;
         IReadOnlyList<string> commands = [];
         if (target.Kind == HttpTargetKind.Kubernetes && head.TargetForm != Http1TargetForm.Asterisk)
@@ -132,17 +132,6 @@ internal sealed partial class HttpProxySession
             ApprovalOutcome.TimedOut => new Judgement(403, $"review by rule {rule} timed out", RecordedVerdict.Review, rule, null, "timed-out", kind, text),
             _ => new Judgement(403, $"review by rule {rule} was cancelled", RecordedVerdict.Review, rule, null, "cancelled", kind, text),
         };
-    }
-
-    private static string HostName(string host)
-    {
-        if (host.StartsWith('['))
-        {
-            int close = host.IndexOf(']', StringComparison.Ordinal);
-            return close > 0 ? host[..(close + 1)] : host;
-        }
-        int colon = host.LastIndexOf(':');
-        return colon >= 0 ? host[..colon] : host;
     }
 
     private static partial class Log

@@ -144,34 +144,9 @@ internal sealed partial class HttpProxySession
     /// <summary>Streams a request body to the upstream. True when the whole body went through.</summary>
     private async Task<bool> ForwardBodyAsync(PipeReader input, WirePipe upstreamPipe, Http1BodyReader body, CancellationToken ct)
     {
-        var upstream = upstreamPipe.Pipe.Output;
-        var direct = upstreamPipe.Pipe as IDirectSender;
         try
         {
-            while (true)
-            {
-                var result = await input.ReadAsync(ct).ConfigureAwait(false);
-                var buffer = result.Buffer;
-                var reader = new SequenceReader<byte>(buffer);
-                try
-                {
-                    ConsumeBody(ref body, ref reader);
-                    Forward(direct, upstream, buffer.Slice(0, reader.Position));
-                }
-                finally
-                {
-                    input.AdvanceTo(reader.Position, body.IsComplete ? reader.Position : buffer.End);
-                }
-                var flush = await upstream.FlushAsync(ct).ConfigureAwait(false);
-                if (body.IsComplete)
-                {
-                    return true;
-                }
-                if (result.IsCompleted || flush.IsCompleted)
-                {
-                    return false;
-                }
-            }
+            return (await CopyBodyAsync(input, upstreamPipe, body, ct).ConfigureAwait(false)).Complete;
         }
         catch (ProtocolViolationException e)
         {
@@ -231,7 +206,7 @@ internal sealed partial class HttpProxySession
             return new ExchangeOutcome(done && head.KeepAlive && head.Body != Http1BodyKind.CloseDelimited, clientKeepAlive && done, head.Status,
                 sent, masked, sample);
         }
-        var (complete, bytes) = await ForwardResponseBodyAsync(input, _client, body, ct).ConfigureAwait(false);
+        var (complete, bytes) = await CopyBodyAsync(input, _client, body, ct).ConfigureAwait(false);
         return new ExchangeOutcome(complete && head.KeepAlive && head.Body != Http1BodyKind.CloseDelimited, clientKeepAlive && complete, head.Status,
             bytes);
     }
@@ -316,13 +291,17 @@ internal sealed partial class HttpProxySession
         }
     }
 
-    /// <summary>Streams a response body to the client. True when it ended where its framing says.</summary>
+    /// <summary>
+    /// Streams a body, request or response, to <paramref name="destination"/> unchanged: one slice per read, sent
+    /// straight from the receive buffer when the socket takes it. True when it ended where its framing says (a
+    /// close-delimited body ends with its connection).
+    /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // per request: no state machine box to allocate
-    private static async ValueTask<(bool Complete, long Bytes)> ForwardResponseBodyAsync(PipeReader input, WirePipe client, Http1BodyReader body,
+    private static async ValueTask<(bool Complete, long Bytes)> CopyBodyAsync(PipeReader input, WirePipe destination, Http1BodyReader body,
         CancellationToken ct)
     {
-        var output = client.Pipe.Output;
-        var direct = client.Pipe as IDirectSender;
+        var output = destination.Pipe.Output;
+        var direct = destination.Pipe as IDirectSender;
         if (body.IsComplete)
         {
             await output.FlushAsync(ct).ConfigureAwait(false);
@@ -371,20 +350,30 @@ internal sealed partial class HttpProxySession
     }
 
     /// <summary>After 101: bytes both ways until either side closes.</summary>
-    private async Task TunnelAsync(WirePipe upstream, CancellationToken ct)
+    private Task TunnelAsync(WirePipe upstream, CancellationToken ct) => BothWaysAsync(
+        token => CopyAsync(_client!.Pipe.Input, upstream.Pipe.Output, token),
+        token => CopyAsync(upstream.Pipe.Input, _client!.Pipe.Output, token), ct);
+
+    /// <summary>Runs the two directions of an upgraded connection until either ends, then stops the other.</summary>
+    private async Task BothWaysAsync(Func<CancellationToken, Task> clientToUpstream, Func<CancellationToken, Task> upstreamToClient, CancellationToken ct)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var up = CopyAsync(_client!.Pipe.Input, upstream.Pipe.Output, stop.Token);
-        var down = CopyAsync(upstream.Pipe.Input, _client.Pipe.Output, stop.Token);
+        var up = clientToUpstream(stop.Token);
+        var down = upstreamToClient(stop.Token);
         await Task.WhenAny(up, down).ConfigureAwait(false);
         await stop.CancelAsync().ConfigureAwait(false);
         try
         {
             await Task.WhenAll(up, down).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or OperationCanceledException or System.Net.Sockets.SocketException)
+        catch (Exception e) when (e is IOException or OperationCanceledException or System.Net.Sockets.SocketException
+            or ProtocolViolationException)
         {
-            // One side went away: the tunnel ends with it.
+            // One side went away or broke the framing: the connection ends with it.
+            if (e is ProtocolViolationException violation)
+            {
+                Log.Ended(_logger, _id, "WebSocket: " + violation.Message);
+            }
         }
     }
 

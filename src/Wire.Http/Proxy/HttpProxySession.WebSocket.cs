@@ -31,27 +31,9 @@ internal sealed partial class HttpProxySession
     /// After 101 on a Kubernetes channel stream: frames are parsed both ways (RFC 6455 §5); stdout and stderr pass
     /// through the detectors in place (lengths kept), stdin is recorded. Either side closing ends both.
     /// </summary>
-    private async Task InspectedTunnelAsync(WirePipe upstream, ContentScanner? scanner, ISessionRecorder? recorder, CancellationToken ct)
-    {
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var up = PumpFramesAsync(_client!.Pipe.Input, upstream.Pipe.Output, fromClient: true, null, recorder, stop.Token);
-        var down = PumpFramesAsync(upstream.Pipe.Input, _client.Pipe.Output, fromClient: false, scanner, null, stop.Token);
-        await Task.WhenAny(up, down).ConfigureAwait(false);
-        await stop.CancelAsync().ConfigureAwait(false);
-        try
-        {
-            await Task.WhenAll(up, down).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is IOException or OperationCanceledException or System.Net.Sockets.SocketException
-            or Wire.Enforcement.ProtocolViolationException)
-        {
-            // One side went away or broke the framing: the stream ends with it.
-            if (e is Wire.Enforcement.ProtocolViolationException violation)
-            {
-                Log.Ended(_logger, _id, "WebSocket: " + violation.Message);
-            }
-        }
-    }
+    private Task InspectedTunnelAsync(WirePipe upstream, ContentScanner? scanner, ISessionRecorder? recorder, CancellationToken ct) => BothWaysAsync(
+        token => PumpFramesAsync(_client!.Pipe.Input, upstream.Pipe.Output, fromClient: true, null, recorder, token),
+        token => PumpFramesAsync(upstream.Pipe.Input, _client!.Pipe.Output, fromClient: false, scanner, null, token), ct);
 
     private struct FrameState
     {

@@ -51,7 +51,8 @@ internal sealed class HttpRouter(IReadOnlyList<HttpTargetOptions> targets)
         return path.Length == trimmed.Length || path[trimmed.Length] is (byte)'/' or (byte)'?';
     }
 
-    private static ReadOnlySpan<byte> HostName(ReadOnlySpan<byte> host)
+    /// <summary>The Host field without its port (<c>[v6]</c> literals keep their brackets).</summary>
+    public static ReadOnlySpan<byte> HostName(ReadOnlySpan<byte> host)
     {
         if (!host.IsEmpty && host[0] == (byte)'[')
         {
