@@ -51,6 +51,7 @@ internal sealed partial class PgCatalog : IDisposable
     private readonly Dictionary<string, (uint[] Oids, long Expires)> _names = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (bool UserDefined, long Expires)> _functions = new(StringComparer.Ordinal);
     private PgUpstreamConnection? _connection;
+    private int _generation;
 
     public PgCatalog(PgTargetOptions target, PgLimits limits, ILogger logger, TimeProvider time)
     {
@@ -60,17 +61,31 @@ internal sealed partial class PgCatalog : IDisposable
         _time = time;
     }
 
+    /// <summary>
+    /// Changes whenever an entry is added, replaced or forgotten: an answer computed from the catalog stays right while
+    /// the generation is unchanged and none of the entries it read has expired.
+    /// </summary>
+    public int Generation => Volatile.Read(ref _generation);
+
     /// <summary>How long a resolved relation is trusted. Default 60 s.</summary>
     public TimeSpan Ttl { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>The cached entry for <paramref name="oid"/>, if it is fresh.</summary>
     public bool TryGet(uint oid, out PgRelationInfo info)
     {
+        long validUntil = long.MaxValue;
+        return TryGet(oid, out info, ref validUntil);
+    }
+
+    /// <summary>As above; lowers <paramref name="validUntil"/> to the entry's expiry.</summary>
+    public bool TryGet(uint oid, out PgRelationInfo info, ref long validUntil)
+    {
         lock (_cacheLock)
         {
             if (_cache.TryGetValue(oid, out var entry) && entry.Expires > _time.GetTimestamp())
             {
                 info = entry.Info;
+                validUntil = Math.Min(validUntil, entry.Expires);
                 return true;
             }
         }
@@ -96,6 +111,7 @@ internal sealed partial class PgCatalog : IDisposable
                 _names[name] = ([], expires);
                 _functions[name] = (true, expires);
             }
+            _generation++;
         }
     }
 
@@ -107,6 +123,7 @@ internal sealed partial class PgCatalog : IDisposable
             _cache.Clear();
             _names.Clear();
             _functions.Clear();
+            _generation++;
         }
     }
 
@@ -116,18 +133,28 @@ internal sealed partial class PgCatalog : IDisposable
     /// </summary>
     public bool TryGetByName(string name, List<PgRelationInfo> into)
     {
+        long validUntil = long.MaxValue;
+        return TryGetByName(name, into, ref validUntil);
+    }
+
+    /// <summary>As above; lowers <paramref name="validUntil"/> to the earliest expiry among the entries read.</summary>
+    public bool TryGetByName(string name, List<PgRelationInfo> into, ref long validUntil)
+    {
+        long now = _time.GetTimestamp();
         lock (_cacheLock)
         {
-            if (!_names.TryGetValue(name, out var entry) || entry.Expires <= _time.GetTimestamp())
+            if (!_names.TryGetValue(name, out var entry) || entry.Expires <= now)
             {
                 return false;
             }
+            validUntil = Math.Min(validUntil, entry.Expires);
             foreach (var oid in entry.Oids)
             {
-                if (!_cache.TryGetValue(oid, out var relation) || relation.Expires <= _time.GetTimestamp())
+                if (!_cache.TryGetValue(oid, out var relation) || relation.Expires <= now)
                 {
                     return false;
                 }
+                validUntil = Math.Min(validUntil, relation.Expires);
                 into.Add(relation.Info);
             }
             return true;
@@ -181,6 +208,7 @@ internal sealed partial class PgCatalog : IDisposable
             {
                 _names[name] = ([.. oids], expires);
             }
+            _generation++;
         }
     }
 
@@ -189,13 +217,14 @@ internal sealed partial class PgCatalog : IDisposable
     /// pg_catalog and information_schema, or none is known (created in the client's open transaction). False when the
     /// name must be looked up first.
     /// </summary>
-    public bool TryGetFunction(string name, out bool userDefined)
+    public bool TryGetFunction(string name, out bool userDefined, ref long validUntil)
     {
         lock (_cacheLock)
         {
             if (_functions.TryGetValue(name, out var entry) && entry.Expires > _time.GetTimestamp())
             {
                 userDefined = entry.UserDefined;
+                validUntil = Math.Min(validUntil, entry.Expires);
                 return true;
             }
         }
@@ -232,6 +261,7 @@ internal sealed partial class PgCatalog : IDisposable
             {
                 _functions[name] = (!builtIn.Contains(function) || userDefined.Contains(function), expires);
             }
+            _generation++;
         }
     }
 
@@ -319,6 +349,7 @@ internal sealed partial class PgCatalog : IDisposable
                 {
                     _cache[oid] = (found.GetValueOrDefault(oid) ?? PgRelationInfo.Missing, expires);
                 }
+                _generation++;
             }
         }
         finally

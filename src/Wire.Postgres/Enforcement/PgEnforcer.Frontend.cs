@@ -361,7 +361,9 @@ internal sealed partial class PgEnforcer
         var statements = _taintStatements;
         statements.Clear();
         Collect(definition, statements);
-        if (IsTainted(statements, out bool computes) is not { } result)
+        // Memoised per classified statement list, unless EXECUTE pulled in other prepared statements.
+        object? key = statements.Count == definition.Statements.Count ? definition.Statements : null;
+        if (IsTainted(statements, key, out bool computes) is not { } result)
         {
             return false;
         }

@@ -11,6 +11,7 @@ internal sealed partial class PgEnforcer
     private readonly byte[] _maskKey;
     private readonly List<PgRelationInfo> _relations = [];
     private readonly List<PgStatement> _taintStatements = [];
+    private TaintMemo _taint;
     private MaskState? _mask;
 
     // Server-pump state: result shapes of described statements and portals, and the plan of the rows now arriving.
@@ -54,10 +55,13 @@ internal sealed partial class PgEnforcer
     /// expression columns are then masked whole, since detectors cannot recognise md5, base64 or substrings. False with
     /// <see cref="MissingNames"/> filled when the catalog must be asked first.
     /// </summary>
-    private bool? IsTainted(IReadOnlyList<PgStatement> statements) => IsTainted(statements, out _);
-
-    /// <summary>As above; <paramref name="computes"/> tells whether a masked column is used inside an expression (not only read).</summary>
-    private bool? IsTainted(IReadOnlyList<PgStatement> statements, out bool computes)
+    /// <remarks>
+    /// <paramref name="computes"/> tells whether a masked column is used inside an expression (not only read). The answer
+    /// for <paramref name="key"/> (a classified statement list, shared through the classification cache) is remembered
+    /// while the mask policy and the catalog generation are unchanged and no catalog entry it read has expired, so a
+    /// statement executed again costs a comparison instead of a word search per masked column.
+    /// </remarks>
+    private bool? IsTainted(IReadOnlyList<PgStatement> statements, object? key, out bool computes)
     {
         computes = false;
         var mask = MaskPolicy;
@@ -66,6 +70,16 @@ internal sealed partial class PgEnforcer
             return false;
         }
 
+        int generation = _catalog?.Generation ?? 0;
+        long now = _enforcement.Time.GetTimestamp();
+        if (key is not null && ReferenceEquals(key, _taint.Key) && ReferenceEquals(mask, _taint.Mask) && generation == _taint.Generation
+            && now < _taint.ValidUntil)
+        {
+            computes = _taint.Computes;
+            return _taint.Tainted;
+        }
+
+        long validUntil = long.MaxValue;
         bool tainted = false;
         MissingNames.Clear();
         MissingFunctions.Clear();
@@ -84,7 +98,7 @@ internal sealed partial class PgEnforcer
                 {
                     tainted = true;
                 }
-                else if (!_catalog.TryGetFunction(function, out bool userDefined))
+                else if (!_catalog.TryGetFunction(function, out bool userDefined, ref validUntil))
                 {
                     MissingFunctions.Add(function);
                 }
@@ -113,7 +127,7 @@ internal sealed partial class PgEnforcer
                 {
                     tainted = true;
                 }
-                else if (!_catalog.TryGetByName(relation, _relations))
+                else if (!_catalog.TryGetByName(relation, _relations, ref validUntil))
                 {
                     MissingNames.Add(relation);
                 }
@@ -136,8 +150,19 @@ internal sealed partial class PgEnforcer
                 }
             }
         }
-        return MissingNames.Count > 0 || MissingFunctions.Count > 0 ? null : tainted;
+        if (MissingNames.Count > 0 || MissingFunctions.Count > 0)
+        {
+            return null;
+        }
+        if (key is not null)
+        {
+            _taint = new TaintMemo(key, mask, generation, validUntil, tainted, computes);
+        }
+        return tainted;
     }
+
+    /// <summary>The last answer of <see cref="IsTainted"/> and what it is valid for.</summary>
+    private readonly record struct TaintMemo(object? Key, PgMaskPolicy? Mask, int Generation, long ValidUntil, bool Tainted, bool Computes);
 
     /// <summary>
     /// Whether a statement over <paramref name="info"/> may compute with its masked values: it names one of its masked
@@ -414,6 +439,8 @@ internal sealed partial class PgEnforcer
     private bool _lastPlanTainted;
     private PgMaskPolicy? _lastPlanPolicy;
     private readonly List<(uint Oid, PgRelationInfo Info)> _lastPlanRelations = [];
+    private int _lastPlanGeneration;
+    private long _lastPlanValidUntil;
 
     private bool IsLastPlanFor(PgField[] fields, string[] names, bool tainted, PgMaskPolicy mask)
     {
@@ -422,29 +449,45 @@ internal sealed partial class PgEnforcer
         {
             return false;
         }
+        if (_catalog is null)
+        {
+            return _lastPlanRelations.Count == 0;
+        }
+        int generation = _catalog.Generation;
+        if (generation == _lastPlanGeneration && _enforcement.Time.GetTimestamp() < _lastPlanValidUntil)
+        {
+            // Nothing in the catalog changed or expired since the entries were last compared.
+            return true;
+        }
+        long validUntil = long.MaxValue;
         foreach (var (oid, info) in _lastPlanRelations)
         {
-            if (_catalog is null || !_catalog.TryGet(oid, out var now) || !ReferenceEquals(now, info))
+            if (!_catalog.TryGet(oid, out var now, ref validUntil) || !ReferenceEquals(now, info))
             {
                 return false;
             }
         }
+        (_lastPlanGeneration, _lastPlanValidUntil) = (generation, validUntil);
         return true;
     }
 
     private void RememberPlan(PgMaskPlan plan, PgField[] fields, string[] names, bool tainted, PgMaskPolicy mask)
     {
         _lastPlanRelations.Clear();
+        // Read before the entries, so a change made meanwhile makes the next comparison look at them again.
+        int generation = _catalog?.Generation ?? 0;
+        long validUntil = long.MaxValue;
         if (_catalog is not null)
         {
             foreach (var field in fields)
             {
-                if (field.TableOid != 0 && !_lastPlanRelations.Exists(r => r.Oid == field.TableOid) && _catalog.TryGet(field.TableOid, out var info))
+                if (field.TableOid != 0 && !_lastPlanRelations.Exists(r => r.Oid == field.TableOid) && _catalog.TryGet(field.TableOid, out var info, ref validUntil))
                 {
                     _lastPlanRelations.Add((field.TableOid, info));
                 }
             }
         }
+        (_lastPlanGeneration, _lastPlanValidUntil) = (generation, validUntil);
         _lastPlan = plan;
         _lastPlanFields = fields;
         _lastPlanNames = names;

@@ -9,6 +9,7 @@ using Wire.Enforcement;
 using Wire.Enforcement.Approvals;
 using Wire.Enforcement.Recording;
 using Wire.Enforcement.Diagnostics;
+using Wire.Enforcement.Transport;
 using Wire.Postgres.Enforcement;
 using Wire.Postgres.Protocol;
 
@@ -44,11 +45,12 @@ internal sealed partial class PgProxySession
     /// enforcer judges is buffered whole and handed to it first. Runs of forwarded frames go out as one copy; a
     /// dropped or replaced message splits the run; a message held for review pauses this direction only.
     /// </summary>
-    private async Task<PumpEnd> EnforcingPumpAsync(PipeReader source, PipeWriter destination, bool fromClient, CancellationToken ct)
+    private async Task<PumpEnd> EnforcingPumpAsync(PipeReader source, PipeWriter destination, IDirectSender? direct, bool fromClient,
+        CancellationToken ct)
     {
         var enforcer = _enforcer!;
         var tag = fromClient ? ToUpstreamTag : ToClientTag;
-        var state = new BatchState();
+        var state = new BatchState { Direct = direct };
 
         using var registration = RegisterPumpCancellation(ct, source, destination);
         try
@@ -112,7 +114,9 @@ internal sealed partial class PgProxySession
                 if (written > 0)
                 {
                     WireDiagnostics.BytesRelayed.Add(written, tag);
-                    if (AfterFlush(await destination.FlushAsync().ConfigureAwait(false)) is { } flushEnd)
+                    // Runs the socket took at once went out directly; only what was queued needs the flush.
+                    if ((!destination.CanGetUnflushedBytes || destination.UnflushedBytes > 0)
+                        && AfterFlush(await destination.FlushAsync().ConfigureAwait(false)) is { } flushEnd)
                     {
                         return flushEnd;
                     }
@@ -187,6 +191,9 @@ internal sealed partial class PgProxySession
 
         /// <summary>A pooled buffer for judged frames that span segments.</summary>
         public byte[]? Scratch;
+
+        /// <summary>The destination socket, when runs of forwarded frames can be sent to it straight from the source's buffer.</summary>
+        public IDirectSender? Direct;
     }
 
     /// <summary>What one read batch came to.</summary>
@@ -346,7 +353,7 @@ internal sealed partial class PgProxySession
             if (copied && !fromClient && decision == 0)
             {
                 // Masked (maybe) in the copy: forward the copy, not the pipe's bytes.
-                outcome.Written += Emit(destination, buffer.Slice(runStart, frameStart));
+                outcome.Written += Emit(destination, state.Direct, buffer.Slice(runStart, frameStart));
                 var header = destination.GetSpan(5);
                 buffer.Slice(frameStart, 5).CopyTo(header);
                 destination.Advance(5);
@@ -366,7 +373,7 @@ internal sealed partial class PgProxySession
 
             if (outcome.Held is not null)
             {
-                outcome.Written += Emit(destination, buffer.Slice(runStart, frameStart));
+                outcome.Written += Emit(destination, state.Direct, buffer.Slice(runStart, frameStart));
                 outcome.HeldLength = 5 + (int)body;
                 outcome.HeldFrame = ArrayPool<byte>.Shared.Rent(outcome.HeldLength);
                 buffer.Slice(frameStart, outcome.HeldLength).CopyTo(outcome.HeldFrame);
@@ -377,7 +384,7 @@ internal sealed partial class PgProxySession
             if (decision == 5)
             {
                 // Wire's own message goes ahead of this one, which then starts the next run.
-                outcome.Written += Emit(destination, buffer.Slice(runStart, frameStart));
+                outcome.Written += Emit(destination, state.Direct, buffer.Slice(runStart, frameStart));
                 long before = destination.UnflushedBytes;
                 enforcer.WriteInjected(destination);
                 outcome.Written += destination.UnflushedBytes - before;
@@ -389,7 +396,7 @@ internal sealed partial class PgProxySession
             if (decision != 0)
             {
                 // Dropped or replaced: send the run before it, then the replacement (if any).
-                outcome.Written += Emit(destination, buffer.Slice(runStart, frameStart));
+                outcome.Written += Emit(destination, state.Direct, buffer.Slice(runStart, frameStart));
                 outcome.Written += ApplyDecision(destination, enforcer, decision, default);
                 runStart = reader.Position;
                 if (decision == 16 + (int)PgBackendAction.UnsupportedEncoding)
@@ -400,7 +407,7 @@ internal sealed partial class PgProxySession
             outcome.Consumed = reader.Position;
         }
 
-        outcome.Written += Emit(destination, buffer.Slice(runStart, outcome.Consumed));
+        outcome.Written += Emit(destination, state.Direct, buffer.Slice(runStart, outcome.Consumed));
         return outcome;
     }
 
@@ -537,9 +544,14 @@ internal sealed partial class PgProxySession
         }
     }
 
-    private static long Emit(PipeWriter destination, ReadOnlySequence<byte> run)
+    /// <summary>
+    /// Forwards a run of frames: what the socket takes at once goes straight from the source's buffer (no copy, no hop to
+    /// the send loop), the rest is queued. Order holds: once anything is queued, direct sends wait behind it.
+    /// </summary>
+    private static long Emit(PipeWriter destination, IDirectSender? direct, ReadOnlySequence<byte> run)
     {
-        foreach (var segment in run)
+        long sent = direct is not null && !run.IsEmpty ? direct.TrySendDirect(run) : 0;
+        foreach (var segment in run.Slice(sent))
         {
             destination.Write(segment.Span);
         }

@@ -73,8 +73,8 @@ internal sealed partial class PgProxySession
             _enforcer = new PgEnforcer(enforcement, _identity!, _target!.Name, Id.ToString(CultureInfo.InvariantCulture), scs, _recorder,
                 _server.CatalogFor(_target));
             _server.CancelRegistry.SetLocalCancel(_wireProcessId, CancelReview);
-            fromClient = EnforcingPumpAsync(clientIn, upstreamOut, fromClient: true, clientPumpCts.Token);
-            fromUpstream = EnforcingPumpAsync(upstreamIn, clientOut, fromClient: false, upstreamPumpCts.Token);
+            fromClient = EnforcingPumpAsync(clientIn, upstreamOut, upstreamPipe.Pipe as IDirectSender, fromClient: true, clientPumpCts.Token);
+            fromUpstream = EnforcingPumpAsync(upstreamIn, clientOut, clientPipe.Pipe as IDirectSender, fromClient: false, upstreamPumpCts.Token);
         }
         else
         {

@@ -74,6 +74,34 @@ public sealed class MaskingTests(PostgresFixture fixture)
     }
 
     [Fact]
+    public async Task A_prepared_statement_is_judged_again_when_another_session_redefines_the_view_it_reads()
+    {
+        // Whether a statement computes with masked data is remembered per session; another session's DDL through Wire
+        // changes the shared catalog, and the next execution must see it: first the view reads a clean column, then a
+        // masked one, under the same prepared statement.
+        var (h, c) = await StartAsync(fixture);
+        await using var _ = h;
+        await h.DirectScalarAsync($"""
+            CREATE VIEW public.{c}_w AS SELECT id, name AS val FROM public.{c};
+            ALTER VIEW public.{c}_w OWNER TO {PostgresFixture.ScramUser};
+            """);
+        await using var reader = await h.Wire.OpenClientAsync();
+        await using var select = new NpgsqlCommand($"SELECT md5(val) FROM {c}_w WHERE id = 1", reader);
+        await select.PrepareAsync();
+        string clean = Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData("Alice"u8));
+        Assert.Equal(clean, await select.ExecuteScalarAsync());
+        Assert.Equal(clean, await select.ExecuteScalarAsync());
+
+        await using (var writer = await h.Wire.OpenClientAsync())
+        {
+            await using var ddl = new NpgsqlCommand($"CREATE OR REPLACE VIEW {c}_w AS SELECT id, ssn AS val FROM {c}", writer);
+            await ddl.ExecuteNonQueryAsync();
+        }
+
+        Assert.Equal(new string('*', 32), await select.ExecuteScalarAsync());
+    }
+
+    [Fact]
     public async Task Expressions_over_masked_columns_are_masked_whole()
     {
         var (h, c) = await StartAsync(fixture);
