@@ -14,31 +14,60 @@ namespace Wire.Enforcement.Transport;
 internal sealed unsafe class EpollLoop
 {
     private const int MaxEvents = 256;
-    private static readonly Lazy<EpollLoop?> SharedLoop = new(Create);
+    private static readonly Lazy<EpollLoop[]?> Loops = new(Create);
+    private static int s_next;
+
+    [ThreadStatic]
+    private static EpollLoop? t_current;
 
     private readonly int _epfd;
     private readonly ConcurrentDictionary<ulong, EpollSocketPipe> _pipes = new();
     private long _nextId;
 
-    private EpollLoop(int epfd)
+    private EpollLoop(int epfd, int index)
     {
         _epfd = epfd;
-        var thread = new Thread(Run) { IsBackground = true, Name = "wire-epoll" };
+        var thread = new Thread(Run) { IsBackground = true, Name = "wire-epoll-" + index };
         thread.Start();
     }
 
-    /// <summary>The process's loop, or null where epoll is not available (not Linux, or turned off).</summary>
-    public static EpollLoop? Shared => SharedLoop.Value;
+    /// <summary>
+    /// The loop a new connection joins, or null where epoll is not available (not Linux, or turned off). A connection
+    /// opened from a loop's own thread (an upstream a session on that loop dials) joins that loop, so the relay between
+    /// the two never changes threads; others are spread round-robin. One loop per two cores by default (the other half
+    /// is left to the kernel's network work and to whatever shares the machine), <c>WIRE_EPOLL_LOOPS</c> to choose: one
+    /// busy loop batches many connections' events per wake-up, which on a small shared machine beats two.
+    /// </summary>
+    public static EpollLoop? Next()
+    {
+        if (Loops.Value is not { } loops)
+        {
+            return null;
+        }
+        return t_current ?? loops[(int)((uint)Interlocked.Increment(ref s_next) % (uint)loops.Length)];
+    }
 
-    private static EpollLoop? Create()
+    private static EpollLoop[]? Create()
     {
         if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable("WIRE_TRANSPORT") == "sockets")
         {
             return null;
         }
 
-        int epfd = epoll_create1(EpollCloexec);
-        return epfd < 0 ? null : new EpollLoop(epfd);
+        int count = int.TryParse(Environment.GetEnvironmentVariable("WIRE_EPOLL_LOOPS"), out int configured) && configured > 0
+            ? Math.Min(configured, 64)
+            : Math.Max(1, Environment.ProcessorCount / 2);
+        var loops = new EpollLoop[count];
+        for (int i = 0; i < count; i++)
+        {
+            int epfd = epoll_create1(EpollCloexec);
+            if (epfd < 0)
+            {
+                return i == 0 ? null : loops[..i];
+            }
+            loops[i] = new EpollLoop(epfd, i);
+        }
+        return loops;
     }
 
     public ulong Register(EpollSocketPipe pipe, int fd, uint events)
@@ -64,6 +93,7 @@ internal sealed unsafe class EpollLoop
 
     private void Run()
     {
+        t_current = this;
         int size = Packed ? sizeof(EpollEventPacked) : sizeof(EpollEventAligned);
         byte* events = (byte*)NativeMemory.Alloc((nuint)(MaxEvents * size));
         while (true)

@@ -58,6 +58,9 @@ internal sealed class EpollSocketPipe : IDuplexPipe, IDirectSender, IDisposable
 
     public PipeReader Input => _input.Reader;
 
+    /// <summary>The loop serving this connection.</summary>
+    public EpollLoop Loop => _loop;
+
     /// <summary>Runs the reader of <see cref="Input"/> inline on the loop from now on (see <see cref="SwitchablePipeScheduler"/>).</summary>
     public void RunReaderInline() => _readerScheduler.RunInline();
 

@@ -38,10 +38,14 @@ public static class WirePipes
     /// The least buffer one receive asks for on the epoll transport: the default suits messages; a leg that carries
     /// bulk bodies (an HTTP upstream) asks for more, so a megabyte takes fewer system calls.
     /// </param>
-    public static WirePipe FromSocket(Socket socket, string name, int receiveBytes = EpollSocketPipe.DefaultReceiveBytes)
+    /// <param name="near">
+    /// A connection this one is relayed with (a session's client, for its upstream): on the epoll transport both are then
+    /// served by one loop thread, so relaying between them never changes threads.
+    /// </param>
+    public static WirePipe FromSocket(Socket socket, string name, int receiveBytes = EpollSocketPipe.DefaultReceiveBytes, WirePipe? near = null)
     {
         socket.NoDelay = true;
-        if (EpollLoop.Shared is { } loop)
+        if ((near?.Pipe is EpollSocketPipe sibling ? sibling.Loop : EpollLoop.Next()) is { } loop)
         {
             var pipe = new EpollSocketPipe(loop, socket, Options, receiveBytes);
             return new WirePipe(pipe, pipe);

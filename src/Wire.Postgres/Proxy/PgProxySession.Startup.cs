@@ -218,7 +218,8 @@ internal sealed partial class PgProxySession
 
         try
         {
-            _upstream = await PgUpstreamConnection.ConnectAsync(_target, startup.Parameters, user, Options.Limits, ct).ConfigureAwait(false);
+            _upstream = await PgUpstreamConnection.ConnectAsync(_target, startup.Parameters, user, Options.Limits, ct, near: _clientPipe)
+                .ConfigureAwait(false);
         }
         catch (PgUpstreamException ex)
         {

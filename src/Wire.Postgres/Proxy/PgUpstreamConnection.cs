@@ -53,7 +53,8 @@ internal sealed class PgUpstreamConnection : IDisposable
         IEnumerable<KeyValuePair<string, string>> clientParameters,
         string clientUser,
         PgLimits limits,
-        CancellationToken ct)
+        CancellationToken ct,
+        WirePipe? near = null)
     {
         Socket socket;
         IPEndPoint remote;
@@ -69,7 +70,7 @@ internal sealed class PgUpstreamConnection : IDisposable
                 ex);
         }
 
-        WirePipe pipe = WirePipes.FromSocket(socket, "pg-upstream");
+        WirePipe pipe = WirePipes.FromSocket(socket, "pg-upstream", near: near);
         Stream stream = pipe.AsStream();
         bool tls = false;
         try
