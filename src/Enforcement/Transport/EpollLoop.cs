@@ -27,9 +27,19 @@ internal sealed unsafe class EpollLoop
     private EpollLoop(int epfd, int index)
     {
         _epfd = epfd;
+        Index = index;
         var thread = new Thread(Run) { IsBackground = true, Name = "wire-epoll-" + index };
         thread.Start();
     }
+
+    /// <summary>This loop's place among the process's loops, from 0.</summary>
+    public int Index { get; }
+
+    /// <summary>How many loops the process runs (0 where epoll is not used).</summary>
+    public static int Count => Loops.Value?.Length ?? 0;
+
+    /// <summary>The loop whose thread is running the caller, or null.</summary>
+    public static EpollLoop? Current => t_current;
 
     /// <summary>
     /// The loop a new connection joins, or null where epoll is not available (not Linux, or turned off). A connection

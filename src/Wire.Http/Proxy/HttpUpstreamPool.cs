@@ -19,7 +19,9 @@ internal sealed class HttpUpstreamPool : IDisposable
     private readonly HttpTargetOptions _target;
     private readonly TimeSpan _connectTimeout;
     private readonly int _maxIdle;
-    private readonly ConcurrentBag<WirePipe> _idle = [];
+    // Idle connections by the epoll loop that serves them (the last list: connections no loop serves, such as TLS). A
+    // request takes one of its own loop's first, so its response is read on the thread that reads its client.
+    private readonly ConcurrentStack<WirePipe>[] _idle;
     private int _idleCount;
     private volatile bool _disposed;
 
@@ -28,6 +30,11 @@ internal sealed class HttpUpstreamPool : IDisposable
         _target = target;
         _connectTimeout = connectTimeout;
         _maxIdle = maxIdle;
+        _idle = new ConcurrentStack<WirePipe>[EpollLoop.Count + 1];
+        for (int i = 0; i < _idle.Length; i++)
+        {
+            _idle[i] = new ConcurrentStack<WirePipe>();
+        }
         Authority = target.Url.IsDefaultPort ? target.Url.IdnHost : $"{target.Url.IdnHost}:{target.Url.Port}";
         BasePath = target.Url.AbsolutePath.TrimEnd('/');
     }
@@ -42,14 +49,19 @@ internal sealed class HttpUpstreamPool : IDisposable
     /// <exception cref="HttpUpstreamException">The upstream cannot be reached or its TLS fails.</exception>
     public async ValueTask<WirePipe> RentAsync(CancellationToken cancellationToken)
     {
-        while (_idle.TryTake(out var pipe))
+        int own = EpollLoop.Current?.Index ?? _idle.Length - 1;
+        for (int i = 0; i < _idle.Length; i++)
         {
-            Interlocked.Decrement(ref _idleCount);
-            if (IsReusable(pipe))
+            var idle = _idle[(own + i) % _idle.Length];
+            while (idle.TryPop(out var pipe))
             {
-                return pipe;
+                Interlocked.Decrement(ref _idleCount);
+                if (IsReusable(pipe))
+                {
+                    return pipe;
+                }
+                pipe.Dispose();
             }
-            pipe.Dispose();
         }
         return await ConnectAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -63,7 +75,7 @@ internal sealed class HttpUpstreamPool : IDisposable
             pipe.Dispose();
             return;
         }
-        _idle.Add(pipe);
+        _idle[pipe.Pipe is EpollSocketPipe socketPipe ? socketPipe.Loop.Index : _idle.Length - 1].Push(pipe);
     }
 
     // An idle connection must have nothing to read: bytes or an end of stream mean the server closed it or misbehaved.
@@ -145,9 +157,12 @@ internal sealed class HttpUpstreamPool : IDisposable
     public void Dispose()
     {
         _disposed = true;
-        while (_idle.TryTake(out var pipe))
+        foreach (var idle in _idle)
         {
-            pipe.Dispose();
+            while (idle.TryPop(out var pipe))
+            {
+                pipe.Dispose();
+            }
         }
     }
 }
