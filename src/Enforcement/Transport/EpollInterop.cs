@@ -45,12 +45,14 @@ internal static unsafe partial class EpollInterop
     [LibraryImport("libc", SetLastError = true)]
     public static partial int epoll_wait(int epfd, void* events, int maxevents, int timeout);
 
-    // Non-blocking sockets: recv and send return at once, so the GC transition can be skipped.
-    [LibraryImport("libc", SetLastError = true)]
+    // Non-blocking sockets: recv and send return at once, so the GC transition can be skipped. Without the transition no
+    // runtime code runs between the call and the caller, so errno is read directly (Marshal.GetLastSystemError) only when
+    // the call failed, instead of being saved around every call.
+    [LibraryImport("libc")]
     [SuppressGCTransition]
     public static partial nint recv(int fd, byte* buffer, nint length, int flags);
 
-    [LibraryImport("libc", SetLastError = true)]
+    [LibraryImport("libc")]
     [SuppressGCTransition]
     public static partial nint send(int fd, byte* buffer, nint length, int flags);
 

@@ -109,39 +109,45 @@ internal sealed unsafe class EpollLoop
         while (true)
         {
             int n = epoll_wait(_epfd, events, MaxEvents, -1);
-            if (n < 0)
+            if (n > 0)
             {
-                continue; // EINTR
+                Dispatch(events, n);
+            }
+            // n < 0: EINTR, wait again.
+        }
+    }
+
+    // Apart from the endless loop, so that it is compiled (and re-compiled with profile data) like any other method
+    // rather than through on-stack replacement.
+    private void Dispatch(byte* events, int n)
+    {
+        for (int i = 0; i < n; i++)
+        {
+            uint flags;
+            ulong id;
+            if (Packed)
+            {
+                var e = ((EpollEventPacked*)events)[i];
+                (flags, id) = (e.Events, e.Data);
+            }
+            else
+            {
+                var e = ((EpollEventAligned*)events)[i];
+                (flags, id) = (e.Events, e.Data);
             }
 
-            for (int i = 0; i < n; i++)
+            // An id removed since epoll_wait returned belongs to a closed connection: ignore it.
+            if (_pipes.TryGetValue(id, out var pipe))
             {
-                uint flags;
-                ulong id;
-                if (Packed)
+                try
                 {
-                    var e = ((EpollEventPacked*)events)[i];
-                    (flags, id) = (e.Events, e.Data);
+                    pipe.OnEvents(flags);
                 }
-                else
+                catch (Exception ex)
                 {
-                    var e = ((EpollEventAligned*)events)[i];
-                    (flags, id) = (e.Events, e.Data);
-                }
-
-                // An id removed since epoll_wait returned belongs to a closed connection: ignore it.
-                if (_pipes.TryGetValue(id, out var pipe))
-                {
-                    try
-                    {
-                        pipe.OnEvents(flags);
-                    }
-                    catch (Exception ex)
-                    {
-                        // The relay that ran inline failed in a way it did not handle: that connection ends,
-                        // the loop (and every other connection) goes on.
-                        pipe.Fail(ex);
-                    }
+                    // The relay that ran inline failed in a way it did not handle: that connection ends,
+                    // the loop (and every other connection) goes on.
+                    pipe.Fail(ex);
                 }
             }
         }

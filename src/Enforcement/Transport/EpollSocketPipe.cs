@@ -178,7 +178,7 @@ internal sealed class EpollSocketPipe : IDuplexPipe, IDirectSender, IDisposable
 
             if (n < 0)
             {
-                errno = Marshal.GetLastPInvokeError();
+                errno = Marshal.GetLastSystemError();
             }
         }
 
@@ -344,7 +344,7 @@ internal sealed class EpollSocketPipe : IDuplexPipe, IDirectSender, IDisposable
             fixed (byte* p = data)
             {
                 nint n = send(_fd, p, data.Length, MsgNoSignal);
-                errno = n < 0 ? Marshal.GetLastPInvokeError() : 0;
+                errno = n < 0 ? Marshal.GetLastSystemError() : 0;
                 return (int)Math.Max(n, 0);
             }
         }
