@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Wire.Enforcement.Transport;
+using Wire.Ssh.Authentication;
 using Wire.Ssh.Protocol;
 using Wire.Ssh.Transport;
 
@@ -16,10 +17,14 @@ internal sealed class SshTestServer : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _accepting;
     private readonly SshTransportOptions _options;
+    private readonly ISshUserAuthenticator? _authenticator;
 
-    public SshTestServer(SshTransportOptions options)
+    /// <param name="options">The transport's options (host keys).</param>
+    /// <param name="authenticator">When given, user authentication runs for real; channels are then refused.</param>
+    public SshTestServer(SshTransportOptions options, ISshUserAuthenticator? authenticator = null)
     {
         _options = options;
+        _authenticator = authenticator;
         _listener.Start();
         _accepting = AcceptAsync();
     }
@@ -28,6 +33,9 @@ internal sealed class SshTestServer : IAsyncDisposable
 
     /// <summary>What the sessions ended with (one entry per connection).</summary>
     public List<string> Outcomes { get; } = [];
+
+    /// <summary>Who authenticated (with an authenticator), one entry per connection that did.</summary>
+    public List<SshUserAuthServer.Result> Authenticated { get; } = [];
 
     private async Task AcceptAsync()
     {
@@ -56,6 +64,14 @@ internal sealed class SshTestServer : IAsyncDisposable
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
             timeout.CancelAfter(TimeSpan.FromSeconds(30));
             await transport.HandshakeAsync(timeout.Token);
+            if (_authenticator is not null)
+            {
+                var result = await new SshUserAuthServer(transport, _authenticator).RunAsync(timeout.Token);
+                lock (Authenticated)
+                {
+                    Authenticated.Add(result);
+                }
+            }
             while (true)
             {
                 var message = await transport.ReceiveAsync(timeout.Token);
@@ -68,6 +84,17 @@ internal sealed class SshTestServer : IAsyncDisposable
                         break;
                     case SshMessage.UserAuthRequest:
                         writer.Byte(SshMessage.UserAuthFailure).NameList(["publickey"]).Boolean(false);
+                        break;
+                    case SshMessage.ChannelOpen:
+                    {
+                        var open = new SshReader(message.Span[1..]);
+                        open.ReadString();
+                        uint sender = open.ReadUInt32();
+                        writer.Byte(SshMessage.ChannelOpenFailure).UInt32(sender).UInt32(1).String("no channels in this test").String("");
+                        break;
+                    }
+                    case SshMessage.GlobalRequest:
+                        writer.Byte(SshMessage.RequestFailure);
                         break;
                     default:
                         writer.Byte(SshMessage.Unimplemented).UInt32(transport.LastReceivedSequence);
