@@ -201,6 +201,49 @@ internal sealed partial class SshTransport : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Sends SSH_MSG_CHANNEL_DATA (or, with <paramref name="dataType"/>, CHANNEL_EXTENDED_DATA) of <paramref name="data"/>
+    /// to channel <paramref name="recipient"/>: the data is copied once, into the packet, and encrypted there.
+    /// </summary>
+    public async ValueTask SendChannelDataAsync(uint recipient, uint? dataType, ReadOnlyMemory<byte> data, CancellationToken ct)
+    {
+        byte[] head = new byte[13];
+        int headLength = WriteChannelDataHead(head, recipient, dataType, data.Length);
+        await _writeLock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            if (_localKexInit is not null)
+            {
+                _held.Enqueue([.. head.AsSpan(0, headLength), .. data.Span]);
+                return;
+            }
+            WritePacket(head.AsSpan(0, headLength), data.Span);
+            if (RekeyDue)
+            {
+                SendKexInit();
+            }
+            await FlushLockedAsync(ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private static int WriteChannelDataHead(Span<byte> head, uint recipient, uint? dataType, int length)
+    {
+        head[0] = dataType is null ? SshMessage.ChannelData : SshMessage.ChannelExtendedData;
+        BinaryPrimitives.WriteUInt32BigEndian(head[1..], recipient);
+        int offset = 5;
+        if (dataType is { } type)
+        {
+            BinaryPrimitives.WriteUInt32BigEndian(head[offset..], type);
+            offset += 4;
+        }
+        BinaryPrimitives.WriteUInt32BigEndian(head[offset..], (uint)length);
+        return offset + 4;
+    }
+
     // Past the byte limit, or far enough into AES-GCM's invocation counter and the sequence numbers to start over.
     private bool RekeyDue => _firstKexDone && !_kexActive
         && (Interlocked.Read(ref _bytesSinceKex) >= _options.RekeyBytes || Interlocked.Read(ref _packetsSinceKex) >= 1L << 28);
@@ -428,23 +471,28 @@ internal sealed partial class SshTransport : IAsyncDisposable
     }
 
     /// <summary>Frames, pads, encrypts and MACs one payload into the output (caller holds the write lock).</summary>
-    private void WritePacket(ReadOnlySpan<byte> payload)
+    private void WritePacket(ReadOnlySpan<byte> payload) => WritePacket(payload, default);
+
+    /// <summary>As above for a payload in two parts (a message head and its data), copied once, into the packet.</summary>
+    private void WritePacket(ReadOnlySpan<byte> head, ReadOnlySpan<byte> body)
     {
         var protection = _outgoing;
         int block = protection.BlockSize;
-        int unpadded = 1 + payload.Length + (protection.AlignsLengthField ? 4 : 0);
+        int payloadLength = head.Length + body.Length;
+        int unpadded = 1 + payloadLength + (protection.AlignsLengthField ? 4 : 0);
         int padding = block - unpadded % block;
         if (padding < 4)
         {
             padding += block;
         }
-        int length = 1 + payload.Length + padding;
+        int length = 1 + payloadLength + padding;
         int total = 4 + length + protection.MacLength;
         var packet = _output.GetSpan(total)[..total];
         BinaryPrimitives.WriteUInt32BigEndian(packet, (uint)length);
         packet[4] = (byte)padding;
-        payload.CopyTo(packet[5..]);
-        RandomNumberGenerator.Fill(packet.Slice(5 + payload.Length, padding));
+        head.CopyTo(packet[5..]);
+        body.CopyTo(packet[(5 + head.Length)..]);
+        RandomNumberGenerator.Fill(packet.Slice(5 + payloadLength, padding));
         uint sequence = _sendSequence++;
         if (_sendSequence == 0 && !_firstKexDone)
         {

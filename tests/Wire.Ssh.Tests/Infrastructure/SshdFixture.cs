@@ -64,6 +64,7 @@ public sealed class SshdFixture : IAsyncLifetime
             PasswordAuthentication no
             KbdInteractiveAuthentication no
             PermitRootLogin prohibit-password
+            RekeyLimit 1M
             LogLevel VERBOSE
             """);
         var info = new ProcessStartInfo(Binary) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };

@@ -1,0 +1,71 @@
+using Wire.Ssh.Keys;
+
+namespace Wire.Ssh.Proxy;
+
+/// <summary>A host Wire logs in to on a client's behalf, with a credential the client never sees.</summary>
+internal sealed class SshProxyTarget
+{
+    public required string Name { get; init; }
+
+    public required string Host { get; init; }
+
+    public int Port { get; init; } = 22;
+
+    /// <summary>The user Wire logs in as.</summary>
+    public required string UserName { get; init; }
+
+    public SshPrivateKey? PrivateKey { get; init; }
+
+    public string? Password { get; init; }
+
+    /// <summary>The target's host key must be listed here (OpenSSH known_hosts); anything else is refused.</summary>
+    public required SshKnownHosts KnownHosts { get; init; }
+}
+
+/// <summary>The SSH proxy's settings (config key <c>ssh</c>).</summary>
+internal sealed class SshProxyOptions
+{
+    public required IReadOnlyList<SshPrivateKey> HostKeys { get; init; }
+
+    public required IReadOnlyList<SshProxyTarget> Targets { get; init; }
+
+    /// <summary>Per channel and direction, the most data Wire holds for a peer that is not reading (the window it grants). Default 2 MiB.</summary>
+    public int ChannelBufferBytes { get; init; } = 2 << 20;
+
+    /// <summary>The largest data Wire takes in one channel message (advertised to both peers).</summary>
+    public int MaxChannelPacket { get; init; } = 32 * 1024;
+
+    /// <summary>Channels open at once per connection.</summary>
+    public int MaxChannels { get; init; } = 64;
+
+    /// <summary>Time for the key exchange and user authentication.</summary>
+    public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Time to reach and log in to a target.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Bytes after which Wire re-keys a leg on its own (each peer may start earlier).</summary>
+    public long RekeyBytes { get; init; } = 1L << 30;
+
+    /// <summary>
+    /// The target a user name names: <c>subject+target</c> split at the last <c>+</c>; with one target the suffix may be
+    /// left out. Null when no target matches.
+    /// </summary>
+    public SshProxyTarget? TargetFor(string userName)
+    {
+        int plus = userName.LastIndexOf('+');
+        if (plus < 0)
+        {
+            return Targets.Count == 1 ? Targets[0] : null;
+        }
+        string name = userName[(plus + 1)..];
+        return Targets.FirstOrDefault(t => string.Equals(t.Name, name, StringComparison.Ordinal));
+    }
+
+    /// <summary>The subject part of a user name.</summary>
+    public static string SubjectOf(string userName)
+    {
+        int plus = userName.LastIndexOf('+');
+        return plus < 0 ? userName : userName[..plus];
+    }
+}

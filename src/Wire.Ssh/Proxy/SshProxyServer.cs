@@ -1,0 +1,54 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Wire.Enforcement.Transport;
+using Wire.Ssh.Authentication;
+
+namespace Wire.Ssh.Proxy;
+
+/// <summary>
+/// The SSH listener: every connection becomes an <see cref="SshProxySession"/> (Wire as the SSH server to the client
+/// and as an SSH client to the target the user name names).
+/// </summary>
+internal sealed class SshProxyServer : IAsyncDisposable
+{
+    private readonly WireListener _listener;
+    private readonly SshProxyOptions _options;
+    private readonly ISshUserAuthenticator _authenticator;
+    private readonly ILogger _logger;
+    private long _nextSessionId;
+
+    public SshProxyServer(IPEndPoint listen, SshProxyOptions options, ISshUserAuthenticator authenticator, ILoggerFactory? loggerFactory = null)
+    {
+        if (options.HostKeys.Count == 0)
+        {
+            throw new ArgumentException("At least one host key is required.", nameof(options));
+        }
+        if (options.Targets.Count == 0)
+        {
+            throw new ArgumentException("At least one target is required.", nameof(options));
+        }
+        _options = options;
+        _authenticator = authenticator;
+        _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Wire.Ssh");
+        _listener = new WireListener(listen, RunSessionAsync, _logger);
+    }
+
+    public IPEndPoint LocalEndPoint => _listener.LocalEndPoint;
+
+    public int ActiveConnections => _listener.ActiveConnections;
+
+    public void Start() => _listener.Start();
+
+    public Task StopAsync(CancellationToken drainToken) => _listener.StopAsync(drainToken);
+
+    public ValueTask DisposeAsync() => _listener.DisposeAsync();
+
+    private Task RunSessionAsync(Socket socket, CancellationToken ct)
+    {
+        socket.NoDelay = true;
+        var session = new SshProxySession(_options, _authenticator, _logger, socket, Interlocked.Increment(ref _nextSessionId));
+        return session.RunAsync(ct);
+    }
+}

@@ -1,0 +1,140 @@
+using System.Globalization;
+using System.Net;
+using Microsoft.Extensions.Logging.Abstractions;
+using Renci.SshNet;
+using Wire.Ssh.Keys;
+using Wire.Ssh.Proxy;
+using Wire.Ssh.Tests.Infrastructure;
+using Wire.Ssh.Tests.Keys;
+
+namespace Wire.Ssh.Tests.Proxy;
+
+/// <summary>
+/// Exec through Wire end to end: OpenSSH's ssh (and SSH.NET) log in to Wire as alice+app, Wire logs in to a real sshd
+/// with its own key, and commands run there: stdout, stderr, exit codes, and bulk data with re-keying on both legs.
+/// </summary>
+public sealed class SshProxyTests(SshdFixture sshd) : IClassFixture<SshdFixture>, IAsyncLifetime
+{
+    private const string Token = "tok-alice-3c9e";
+    private readonly SshKeygen _keys = new();
+    private SshProxyServer? _server;
+    private SshPrivateKey? _targetKey;
+
+    public Task InitializeAsync()
+    {
+        _keys.Generate("alice", "ed25519");
+        _targetKey = OpenSshKeyFile.Parse(File.ReadAllText(sshd.ClientKeyPath));
+        var options = new SshProxyOptions
+        {
+            HostKeys = [SshKeys.Ed25519, SshKeys.Rsa],
+            Targets =
+            [
+                new SshProxyTarget
+                {
+                    Name = "app", Host = "127.0.0.1", Port = sshd.Port, UserName = sshd.UserName, PrivateKey = _targetKey,
+                    KnownHosts = SshKnownHosts.Parse(sshd.KnownHostsLine + "\n"),
+                },
+            ],
+        };
+        _server = new SshProxyServer(new IPEndPoint(IPAddress.Loopback, 0), options,
+            new TestAuthenticator("alice", [_keys.PublicKey("alice")], Token), NullLoggerFactory.Instance);
+        _server.Start();
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+        _targetKey?.Dispose();
+        _keys.Dispose();
+    }
+
+    private int Port => _server!.LocalEndPoint.Port;
+
+    private List<string> SshArguments(params string[] extra) =>
+    [
+        "-F", "/dev/null", "-p", Port.ToString(CultureInfo.InvariantCulture), "-i", _keys.PathOf("alice"), "-o", "IdentitiesOnly=yes",
+        "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "GlobalKnownHostsFile=/dev/null",
+        "-o", "LogLevel=ERROR", .. extra,
+    ];
+
+    [Fact]
+    public async Task Uname_runs_on_the_target_through_wire()
+    {
+        var direct = await Processes.RunAsync("uname", ["-a"], TimeSpan.FromSeconds(10));
+        var result = await Processes.RunAsync("ssh", SshArguments("alice+app@127.0.0.1", "uname -a"), TimeSpan.FromSeconds(30));
+        Assert.True(result.ExitCode == 0, result.StandardError + sshd.Log);
+        Assert.Equal(direct.StandardOutput, result.StandardOutput);
+    }
+
+    [Fact]
+    public async Task Stdout_stderr_exit_codes_and_stdin_pass_through()
+    {
+        var result = await Processes.RunAsync("ssh", SshArguments("alice+app@127.0.0.1", "echo out; echo err >&2; read line; echo \"got $line\"; exit 3"),
+            TimeSpan.FromSeconds(30), standardInput: "hello\n");
+        Assert.Equal(3, result.ExitCode);
+        Assert.Equal("out\ngot hello\n", result.StandardOutput);
+        Assert.Contains("err", result.StandardError, StringComparison.Ordinal);
+
+        // With one target the +app suffix may be left out.
+        var plain = await Processes.RunAsync("ssh", SshArguments("alice@127.0.0.1", "exit 0"), TimeSpan.FromSeconds(30));
+        Assert.Equal(0, plain.ExitCode);
+    }
+
+    [Fact]
+    public async Task A_command_killed_by_a_signal_reports_it()
+    {
+        var result = await Processes.RunAsync("ssh", SshArguments("alice+app@127.0.0.1", "kill -TERM $$"), TimeSpan.FromSeconds(30));
+        Assert.NotEqual(0, result.ExitCode);
+    }
+
+    [Fact]
+    public async Task A_large_stream_flows_both_ways_with_re_keying_on_both_legs()
+    {
+        // sshd re-keys every MiB (RekeyLimit 1M in the fixture), and so does this ssh: dozens of re-exchanges on each leg.
+        string ssh = string.Join(' ', SshArguments("-o", "RekeyLimit=1M", "alice+app@127.0.0.1").Select(a => "'" + a + "'"));
+        var down = await Processes.RunAsync("bash", ["-c", $"ssh {ssh} 'head -c 200000000 /dev/zero' | wc -c"], TimeSpan.FromSeconds(120));
+        Assert.True(down.StandardOutput.Trim() == "200000000", down.StandardError);
+        var up = await Processes.RunAsync("bash", ["-c", $"head -c 50000000 /dev/urandom | tee >(sha256sum > /dev/stderr) | ssh {ssh} 'sha256sum'"],
+            TimeSpan.FromSeconds(120));
+        Assert.Equal(0, up.ExitCode);
+        string sent = up.StandardError.Split(' ')[0].Trim();
+        Assert.Equal(sent, up.StandardOutput.Split(' ')[0].Trim());
+    }
+
+    [Fact]
+    public async Task SshNet_runs_commands_through_wire_with_the_token()
+    {
+        using var client = new SshClient(new ConnectionInfo("127.0.0.1", Port, "alice+app", new PasswordAuthenticationMethod("alice+app", Token)));
+        await client.ConnectAsync(CancellationToken.None);
+        for (int i = 0; i < 3; i++)
+        {
+            using var command = client.RunCommand($"echo run {i}; echo warn >&2; exit {i}");
+            Assert.Equal($"run {i}\n", command.Result);
+            Assert.Equal("warn\n", command.Error);
+            Assert.Equal(i, command.ExitStatus);
+        }
+    }
+
+    [Fact]
+    public async Task An_unreachable_target_fails_the_channel_not_the_login()
+    {
+        var options = new SshProxyOptions
+        {
+            HostKeys = [SshKeys.Ed25519],
+            Targets = [new SshProxyTarget { Name = "gone", Host = "127.0.0.1", Port = 1, UserName = "x", Password = "x", KnownHosts = SshKnownHosts.Parse("") }],
+        };
+        await using var server = new SshProxyServer(new IPEndPoint(IPAddress.Loopback, 0), options,
+            new TestAuthenticator("alice", [_keys.PublicKey("alice")], Token), NullLoggerFactory.Instance);
+        server.Start();
+        var args = SshArguments("alice+gone@127.0.0.1", "true");
+        args[3] = server.LocalEndPoint.Port.ToString(CultureInfo.InvariantCulture);
+        args[args.IndexOf("LogLevel=ERROR")] = "LogLevel=INFO";
+        var result = await Processes.RunAsync("ssh", args, TimeSpan.FromSeconds(30));
+        Assert.Equal(255, result.ExitCode);
+        Assert.Contains("target gone is unreachable", result.StandardError, StringComparison.Ordinal);
+    }
+}
