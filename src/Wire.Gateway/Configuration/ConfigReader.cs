@@ -283,6 +283,9 @@ internal sealed class ConfigReader
         return items;
     }
 
+    /// <summary>The paths in the array at <paramref name="key"/>, resolved against the config file's directory (they need not exist).</summary>
+    public IReadOnlyList<string> GetPathArray(string key) => [.. GetStringArray(key).Select(text => ResolvePath(key, text))];
+
     /// <summary>The error for a missing required <paramref name="key"/>.</summary>
     public ConfigException Required(string key) => ConfigException.ForKey(PathOf(key), "required");
 

@@ -162,7 +162,7 @@ internal sealed partial class GatewayConfig
 
     private void Read(ConfigReader root, List<X509Certificate2> certificates)
     {
-        root.EnsureOnly("identity", "postgres", "http", "rules", "policy", "recording", "logging", "shutdownTimeout");
+        root.EnsureOnly("identity", "postgres", "http", "ssh", "rules", "policy", "recording", "logging", "shutdownTimeout");
 
         if (root.GetObject("identity") is { } identity)
         {
@@ -176,6 +176,10 @@ internal sealed partial class GatewayConfig
         if (root.GetObject("http") is { } http)
         {
             Http = ReadHttp(http, certificates);
+        }
+        if (root.GetObject("ssh") is { } ssh)
+        {
+            Ssh = ReadSsh(ssh);
         }
         if (root.GetObject("logging") is { } logging)
         {

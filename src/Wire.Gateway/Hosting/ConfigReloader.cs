@@ -18,6 +18,7 @@ internal sealed partial class ConfigReloader : IHostedService, IDisposable
 
     private readonly string _path;
     private readonly ReloadableIdentityValidator _identity;
+    private readonly ConfiguredUsers? _users;
     private readonly RuleSetProvider? _rules;
     private readonly bool _enforcementEnabled;
     private readonly ILogger _logger;
@@ -27,9 +28,11 @@ internal sealed partial class ConfigReloader : IHostedService, IDisposable
     private PosixSignalRegistration? _sighup;
     private Timer? _timer;
 
-    public ConfigReloader(GatewayConfig initial, ReloadableIdentityValidator identity, RuleSetProvider? rules, ILoggerFactory loggerFactory)
+    public ConfigReloader(GatewayConfig initial, ReloadableIdentityValidator identity, RuleSetProvider? rules, ILoggerFactory loggerFactory,
+        ConfiguredUsers? users = null)
     {
         _rules = rules;
+        _users = users;
         _enforcementEnabled = initial.EnforcementEnabled;
         _path = initial.ConfigPath;
         _fingerprint = initial.RestartFingerprint;
@@ -102,6 +105,7 @@ internal sealed partial class ConfigReloader : IHostedService, IDisposable
 
             // The previous validator may still be serving a login in flight; it is left to the GC.
             _identity.Swap(validator);
+            _users?.Update(next.Users);
             _rules?.Update(next.Rules);
             if (next.EnforcementEnabled != _enforcementEnabled)
             {

@@ -25,7 +25,7 @@ internal static class GatewayHost
         // The reloader starts first, so a SIGHUP sent once the listeners are up is never missed.
         if (settings.Config is { ConfigPath.Length: > 0 } config && settings.IdentityValidator is ReloadableIdentityValidator reloadable)
         {
-            builder.Services.AddSingleton(sp => new ConfigReloader(config, reloadable, settings.Rules, sp.GetRequiredService<ILoggerFactory>()));
+            builder.Services.AddSingleton(sp => new ConfigReloader(config, reloadable, settings.Rules, sp.GetRequiredService<ILoggerFactory>(), settings.Users));
             builder.Services.AddHostedService(sp => sp.GetRequiredService<ConfigReloader>());
         }
         builder.Services.AddSingleton<GatewayService>();
@@ -49,6 +49,8 @@ internal static class GatewayHost
         Config = config,
         Postgres = config.Postgres,
         Http = config.Http,
+        Ssh = config.Ssh,
+        Users = new ConfiguredUsers(config.Users),
         Rules = config.EnforcementEnabled ? new RuleSetProvider(config.Rules) : null,
         Recording = config.Recording,
         LoggingLevel = config.LoggingLevel,

@@ -3,8 +3,11 @@ using Microsoft.Extensions.Logging;
 using Wire.Enforcement;
 using Wire.Enforcement.Identity;
 using Wire.Enforcement.Recording;
+using Wire.Gateway.Configuration;
+using Wire.Gateway.Ssh;
 using Wire.Http.Proxy;
 using Wire.Postgres.Proxy;
+using Wire.Ssh.Proxy;
 
 namespace Wire.Gateway.Hosting;
 
@@ -19,6 +22,7 @@ internal sealed partial class GatewayService : IHostedService, IAsyncDisposable
     private readonly ILogger _logger;
     private PgProxyServer? _postgres;
     private HttpProxyServer? _http;
+    private SshProxyServer? _ssh;
 
     public GatewayService(GatewaySettings settings, ILoggerFactory loggerFactory)
     {
@@ -42,6 +46,9 @@ internal sealed partial class GatewayService : IHostedService, IAsyncDisposable
     /// <summary>The HTTP listener, once started.</summary>
     public HttpProxyServer? Http => _http;
 
+    /// <summary>The SSH listener, once started.</summary>
+    public SshProxyServer? Ssh => _ssh;
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
         if (_settings.Postgres is { } pg)
@@ -55,6 +62,14 @@ internal sealed partial class GatewayService : IHostedService, IAsyncDisposable
             _http = new HttpProxyServer(http, _settings.IdentityValidator, _loggerFactory, CreateEnforcement());
             _http.Start();
             Log.Listening(_logger, "http", _http.LocalEndPoint.ToString(), http.Targets.Count);
+        }
+        if (_settings.Ssh is { } ssh)
+        {
+            var users = _settings.Users;
+            _ssh = new SshProxyServer(ssh.Listen, ssh.Proxy, new GatewaySshAuthenticator(ssh.Proxy, _settings.IdentityValidator, () => users.Current),
+                _loggerFactory);
+            _ssh.Start();
+            Log.Listening(_logger, "ssh", _ssh.LocalEndPoint.ToString(), ssh.Proxy.Targets.Count);
         }
 
         _settings.Started?.Invoke(this);
@@ -74,6 +89,11 @@ internal sealed partial class GatewayService : IHostedService, IAsyncDisposable
             Log.Draining(_logger, _http.ActiveConnections);
             draining.Add(_http.StopAsync(cancellationToken));
         }
+        if (_ssh is not null)
+        {
+            Log.Draining(_logger, _ssh.ActiveConnections);
+            draining.Add(_ssh.StopAsync(cancellationToken));
+        }
         await Task.WhenAll(draining).ConfigureAwait(false);
     }
 
@@ -86,6 +106,10 @@ internal sealed partial class GatewayService : IHostedService, IAsyncDisposable
         if (_http is not null)
         {
             await _http.DisposeAsync().ConfigureAwait(false);
+        }
+        if (_ssh is not null)
+        {
+            await _ssh.DisposeAsync().ConfigureAwait(false);
         }
     }
 
@@ -107,6 +131,11 @@ internal sealed class GatewaySettings
     public PgProxyOptions? Postgres { get; init; }
 
     public HttpProxyOptions? Http { get; init; }
+
+    public SshGatewayOptions? Ssh { get; init; }
+
+    /// <summary><c>identity.users</c> as last (re)loaded: their SSH keys log in to the SSH listener.</summary>
+    public ConfiguredUsers Users { get; init; } = new([]);
 
     /// <summary>The rules in force; null when the config has no <c>rules</c>, <c>policy</c> or <c>recording</c> (sessions are relayed uninspected).</summary>
     public Wire.Enforcement.Policy.RuleSetProvider? Rules { get; init; }

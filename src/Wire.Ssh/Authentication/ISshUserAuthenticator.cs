@@ -8,7 +8,7 @@ namespace Wire.Ssh.Authentication;
 /// it types at the password or keyboard-interactive prompt. The SSH user name is passed as the client sent it
 /// (<c>subject+target</c>); the authenticator checks the subject part against the identity it finds.
 /// </summary>
-internal interface ISshUserAuthenticator
+public interface ISshUserAuthenticator
 {
     /// <summary>
     /// The identity a key stands for under <paramref name="userName"/>, or null when the key is not acceptable. Called

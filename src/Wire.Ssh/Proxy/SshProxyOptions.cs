@@ -3,19 +3,24 @@ using Wire.Ssh.Keys;
 namespace Wire.Ssh.Proxy;
 
 /// <summary>A host Wire logs in to on a client's behalf, with a credential the client never sees.</summary>
-internal sealed class SshProxyTarget
+public sealed class SshProxyTarget
 {
+    /// <summary>The target's name: what follows the last <c>+</c> of an SSH user name.</summary>
     public required string Name { get; init; }
 
+    /// <summary>Host name or address Wire connects to.</summary>
     public required string Host { get; init; }
 
+    /// <summary>TCP port, 22 by default.</summary>
     public int Port { get; init; } = 22;
 
     /// <summary>The user Wire logs in as.</summary>
     public required string UserName { get; init; }
 
+    /// <summary>The key Wire logs in with (tried first).</summary>
     public SshPrivateKey? PrivateKey { get; init; }
 
+    /// <summary>The password Wire logs in with (tried after the key, or alone).</summary>
     public string? Password { get; init; }
 
     /// <summary>The target's host key must be listed here (OpenSSH known_hosts); anything else is refused.</summary>
@@ -23,10 +28,12 @@ internal sealed class SshProxyTarget
 }
 
 /// <summary>The SSH proxy's settings (config key <c>ssh</c>).</summary>
-internal sealed class SshProxyOptions
+public sealed class SshProxyOptions
 {
+    /// <summary>Wire's host keys (the server role), at least one.</summary>
     public required IReadOnlyList<SshPrivateKey> HostKeys { get; init; }
 
+    /// <summary>The hosts clients may reach, at least one.</summary>
     public required IReadOnlyList<SshProxyTarget> Targets { get; init; }
 
     /// <summary>Per channel and direction, the most data Wire holds for a peer that is not reading (the window it grants). Default 2 MiB.</summary>

@@ -11,7 +11,7 @@ namespace Wire.Ssh.Proxy;
 /// The SSH listener: every connection becomes an <see cref="SshProxySession"/> (Wire as the SSH server to the client
 /// and as an SSH client to the target the user name names).
 /// </summary>
-internal sealed class SshProxyServer : IAsyncDisposable
+public sealed class SshProxyServer : IAsyncDisposable
 {
     private readonly WireListener _listener;
     private readonly SshProxyOptions _options;
@@ -19,6 +19,11 @@ internal sealed class SshProxyServer : IAsyncDisposable
     private readonly ILogger _logger;
     private long _nextSessionId;
 
+    /// <summary>Creates the server; call <see cref="Start"/> to accept connections.</summary>
+    /// <param name="listen">Where to listen (port 0 picks a free one).</param>
+    /// <param name="options">Host keys, targets and limits.</param>
+    /// <param name="authenticator">Decides who a client is.</param>
+    /// <param name="loggerFactory">Where sessions log; null for none.</param>
     public SshProxyServer(IPEndPoint listen, SshProxyOptions options, ISshUserAuthenticator authenticator, ILoggerFactory? loggerFactory = null)
     {
         if (options.HostKeys.Count == 0)
@@ -35,14 +40,19 @@ internal sealed class SshProxyServer : IAsyncDisposable
         _listener = new WireListener(listen, RunSessionAsync, _logger);
     }
 
+    /// <summary>The bound address.</summary>
     public IPEndPoint LocalEndPoint => _listener.LocalEndPoint;
 
+    /// <summary>Connections currently open.</summary>
     public int ActiveConnections => _listener.ActiveConnections;
 
+    /// <summary>Starts accepting clients.</summary>
     public void Start() => _listener.Start();
 
+    /// <summary>Stops accepting, lets sessions finish until <paramref name="drainToken"/> is cancelled, then closes the rest.</summary>
     public Task StopAsync(CancellationToken drainToken) => _listener.StopAsync(drainToken);
 
+    /// <summary>Stops at once, closing every connection.</summary>
     public ValueTask DisposeAsync() => _listener.DisposeAsync();
 
     private Task RunSessionAsync(Socket socket, CancellationToken ct)
