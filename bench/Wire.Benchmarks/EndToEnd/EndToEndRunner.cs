@@ -11,7 +11,7 @@ internal static class EndToEndRunner
     {
         if (args.Length == 0)
         {
-            Console.Error.WriteLine("usage: e2e pg|pg-mask|http [--smoke] [--seconds N] [--rounds N] [--modes simple,extended,prepared] [--clients 1,8]");
+            Console.Error.WriteLine("usage: e2e pg|pg-mask|http|ssh [--smoke] [--seconds N] [--rounds N] [--modes simple,extended,prepared] [--clients 1,8]");
             return 2;
         }
 
@@ -21,7 +21,8 @@ internal static class EndToEndRunner
             "pg" => await PgEndToEnd.RunAsync(settings).ConfigureAwait(false),
             "pg-mask" => await PgMaskEndToEnd.RunAsync(settings).ConfigureAwait(false),
             "http" => await HttpEndToEnd.RunAsync(settings).ConfigureAwait(false),
-            _ => throw new ArgumentException($"unknown workload \"{args[0]}\" (known: pg, pg-mask, http)"),
+            "ssh" => await SshEndToEnd.RunAsync(settings).ConfigureAwait(false),
+            _ => throw new ArgumentException($"unknown workload \"{args[0]}\" (known: pg, pg-mask, http, ssh)"),
         };
 
         Console.WriteLine(markdown);
