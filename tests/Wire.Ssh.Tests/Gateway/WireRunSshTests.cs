@@ -74,6 +74,118 @@ public sealed class WireRunSshTests(SshdFixture sshd) : IClassFixture<SshdFixtur
         Assert.Equal(hostKey, File.ReadAllText(hostKeyFile));
     }
 
+    [Fact]
+    public async Task A_client_that_stops_reading_makes_wire_hold_at_most_the_channel_buffer_and_loses_nothing()
+    {
+        using var keys = new SshKeygen();
+        keys.Generate("alice", "ed25519");
+        File.WriteAllText(keys.PathOf("known_hosts"), sshd.KnownHostsLine + "\n");
+        int port = FreePort();
+        File.WriteAllText(keys.PathOf("wire.json"), Config(keys, port));
+        await using var wire = WireProcess.Start("run", "--config", keys.PathOf("wire.json"));
+        await wire.WaitForAsync("Listening for ssh", TimeSpan.FromSeconds(30));
+        // Warm up (JIT, pools) before the baseline.
+        var warm = await Processes.RunAsync("ssh", Ssh(port, keys.PathOf("alice"), "alice+app", "head -c 20000000 /dev/zero | wc -c"), TimeSpan.FromSeconds(60));
+        Assert.Equal("20000000\n", warm.StandardOutput);
+        long baseline = wire.ResidentBytes();
+
+        // 300 MB toward a client whose standard output nobody reads for a while: ssh stops reading its socket.
+        const long Total = 300_000_000;
+        var info = new System.Diagnostics.ProcessStartInfo("ssh") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in Ssh(port, keys.PathOf("alice"), "alice+app", $"head -c {Total} /dev/zero"))
+        {
+            info.ArgumentList.Add(argument);
+        }
+        using var ssh = System.Diagnostics.Process.Start(info)!;
+        await Task.Delay(TimeSpan.FromSeconds(4));
+        long stalled = wire.ResidentBytes();
+        Assert.False(ssh.HasExited);
+
+        // Now read it all: nothing was lost while the reader stood still.
+        var stream = ssh.StandardOutput.BaseStream;
+        var buffer = new byte[1 << 16];
+        long received = 0;
+        int n;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        while ((n = await stream.ReadAsync(buffer, timeout.Token)) > 0)
+        {
+            received += n;
+        }
+        await ssh.WaitForExitAsync(timeout.Token);
+        Assert.Equal(Total, received);
+        Assert.Equal(0, ssh.ExitCode);
+        // The channel buffer is 2 MiB; allow for the GC's own slack, far below the 300 MB a buffering relay would hold.
+        Assert.True(stalled - baseline < 48L << 20, $"wire grew from {baseline >> 20} MiB to {stalled >> 20} MiB while the client did not read");
+    }
+
+    [Fact]
+    public async Task Garbage_and_an_oversized_packet_get_a_disconnect_and_a_log_line_and_wire_keeps_serving()
+    {
+        using var keys = new SshKeygen();
+        keys.Generate("alice", "ed25519");
+        File.WriteAllText(keys.PathOf("known_hosts"), sshd.KnownHostsLine + "\n");
+        int port = FreePort();
+        File.WriteAllText(keys.PathOf("wire.json"), Config(keys, port));
+        await using var wire = WireProcess.Start("run", "--config", keys.PathOf("wire.json"));
+        await wire.WaitForAsync("Listening for ssh", TimeSpan.FromSeconds(30));
+
+        // An identification string, then a packet claiming 2 GB.
+        using (var client = new TcpClient())
+        {
+            await client.ConnectAsync(IPAddress.Loopback, port);
+            var stream = client.GetStream();
+            await stream.WriteAsync("SSH-2.0-Fuzz_1.0\r\n"u8.ToArray());
+            await stream.WriteAsync(new byte[] { 0x7f, 0xff, 0xff, 0xf0, 0, 0, 0, 0 });
+            string answer = await ReadAllAsync(stream);
+            Assert.StartsWith("SSH-2.0-Wire", answer, StringComparison.Ordinal);
+            // The DISCONNECT (in the clear: no keys yet) says why.
+            Assert.Contains("packet length", answer, StringComparison.Ordinal);
+        }
+        // Not SSH at all.
+        using (var client = new TcpClient())
+        {
+            await client.ConnectAsync(IPAddress.Loopback, port);
+            var stream = client.GetStream();
+            await stream.WriteAsync("GET / HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray());
+            await ReadAllAsync(stream);
+        }
+        await wire.WaitForAsync("broke the protocol", TimeSpan.FromSeconds(10));
+
+        var after = await Processes.RunAsync("ssh", Ssh(port, keys.PathOf("alice"), "alice+app", "echo still-serving"), TimeSpan.FromSeconds(30));
+        Assert.Equal("still-serving\n", after.StandardOutput);
+    }
+
+    private string Config(SshKeygen keys, int port) => $$"""
+        {
+          "identity": { "users": [ { "subject": "alice", "sshKeys": [ "{{keys.PublicLine("alice")}}" ] } ] },
+          "ssh": {
+            "listen": "127.0.0.1:{{port}}",
+            "targets": [ { "name": "app", "host": "127.0.0.1", "port": {{sshd.Port}}, "username": "{{sshd.UserName}}",
+                           "privateKey": "{{sshd.ClientKeyPath}}", "knownHosts": "known_hosts" } ]
+          }
+        }
+        """;
+
+    private static async Task<string> ReadAllAsync(NetworkStream stream)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var bytes = new List<byte>();
+        var buffer = new byte[4096];
+        try
+        {
+            int n;
+            while ((n = await stream.ReadAsync(buffer, timeout.Token)) > 0)
+            {
+                bytes.AddRange(buffer.AsSpan(0, n).ToArray());
+            }
+        }
+        catch (IOException)
+        {
+            // Reset after the disconnect: what arrived is enough.
+        }
+        return System.Text.Encoding.Latin1.GetString(bytes.ToArray());
+    }
+
     private static string[] Ssh(int port, string identity, string user, string command) =>
     [
         "-F", "/dev/null", "-p", port.ToString(CultureInfo.InvariantCulture), "-i", identity, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",

@@ -96,8 +96,8 @@ public sealed class SshProxyTests(SshdFixture sshd) : IClassFixture<SshdFixture>
     {
         // sshd re-keys every MiB (RekeyLimit 1M in the fixture), and so does this ssh: dozens of re-exchanges on each leg.
         string ssh = string.Join(' ', SshArguments("-o", "RekeyLimit=1M", "alice+app@127.0.0.1").Select(a => "'" + a + "'"));
-        var down = await Processes.RunAsync("bash", ["-c", $"ssh {ssh} 'head -c 200000000 /dev/zero' | wc -c"], TimeSpan.FromSeconds(120));
-        Assert.True(down.StandardOutput.Trim() == "200000000", down.StandardError);
+        var down = await Processes.RunAsync("bash", ["-c", $"ssh {ssh} 'head -c 1073741824 /dev/zero' | wc -c"], TimeSpan.FromSeconds(120));
+        Assert.True(down.StandardOutput.Trim() == "1073741824", down.StandardError);
         var up = await Processes.RunAsync("bash", ["-c", $"head -c 50000000 /dev/urandom | tee >(sha256sum > /dev/stderr) | ssh {ssh} 'sha256sum'"],
             TimeSpan.FromSeconds(120));
         Assert.Equal(0, up.ExitCode);
