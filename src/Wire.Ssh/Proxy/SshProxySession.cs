@@ -219,38 +219,10 @@ internal sealed partial class SshProxySession
             case SshMessage.ChannelOpen:
                 await OnClientOpenAsync(message, ct).ConfigureAwait(false);
                 return;
-            case SshMessage.ChannelData or SshMessage.ChannelExtendedData:
-            {
-                var (channel, dataType, data) = ReadData(message, fromClient: true);
-                channel.ClientGranted -= data.Length;
-                long sent = await SendDataAsync(_target!, channel.ToTarget, channel.TargetId, dataType, data, ct).ConfigureAwait(false);
-                await ConsumedFromClientAsync(channel, sent, ct).ConfigureAwait(false);
+            case SshMessage.ChannelData or SshMessage.ChannelExtendedData or SshMessage.ChannelWindowAdjust or SshMessage.ChannelEof
+                or SshMessage.ChannelClose:
+                await OnFlowMessageAsync(message, fromClient: true, ct).ConfigureAwait(false);
                 return;
-            }
-            case SshMessage.ChannelWindowAdjust:
-            {
-                var (channel, bytes) = ReadWindowAdjust(message.Span, fromClient: true);
-                channel.ToClient.Window = Math.Min(channel.ToClient.Window + bytes, uint.MaxValue);
-                long sent = await FlushAsync(_client!, channel.ToClient, channel.ClientId, channel, toClient: true, ct).ConfigureAwait(false);
-                await ConsumedFromTargetAsync(channel, sent, ct).ConfigureAwait(false);
-                return;
-            }
-            case SshMessage.ChannelEof:
-            {
-                var channel = Channel(message.Span, fromClient: true);
-                channel.ToTarget.EofPending = true;
-                await FlushAsync(_target!, channel.ToTarget, channel.TargetId, channel, toClient: false, ct).ConfigureAwait(false);
-                return;
-            }
-            case SshMessage.ChannelClose:
-            {
-                var channel = Channel(message.Span, fromClient: true);
-                channel.ClientClosed = true;
-                channel.ToTarget.ClosePending = true;
-                await FlushAsync(_target!, channel.ToTarget, channel.TargetId, channel, toClient: false, ct).ConfigureAwait(false);
-                await MaybeForgetAsync(channel, ct).ConfigureAwait(false);
-                return;
-            }
             case SshMessage.ChannelRequest or SshMessage.ChannelSuccess or SshMessage.ChannelFailure:
             {
                 var channel = Channel(message.Span, fromClient: true);
@@ -346,38 +318,10 @@ internal sealed partial class SshProxySession
                 await _client!.SendAsync(Readdressed(message.Span, channel.ClientId), ct).ConfigureAwait(false);
                 return;
             }
-            case SshMessage.ChannelData or SshMessage.ChannelExtendedData:
-            {
-                var (channel, dataType, data) = ReadData(message, fromClient: false);
-                channel.TargetGranted -= data.Length;
-                long sent = await SendDataAsync(_client!, channel.ToClient, channel.ClientId, dataType, data, ct).ConfigureAwait(false);
-                await ConsumedFromTargetAsync(channel, sent, ct).ConfigureAwait(false);
+            case SshMessage.ChannelData or SshMessage.ChannelExtendedData or SshMessage.ChannelWindowAdjust or SshMessage.ChannelEof
+                or SshMessage.ChannelClose:
+                await OnFlowMessageAsync(message, fromClient: false, ct).ConfigureAwait(false);
                 return;
-            }
-            case SshMessage.ChannelWindowAdjust:
-            {
-                var (channel, bytes) = ReadWindowAdjust(message.Span, fromClient: false);
-                channel.ToTarget.Window = Math.Min(channel.ToTarget.Window + bytes, uint.MaxValue);
-                long sent = await FlushAsync(_target!, channel.ToTarget, channel.TargetId, channel, toClient: false, ct).ConfigureAwait(false);
-                await ConsumedFromClientAsync(channel, sent, ct).ConfigureAwait(false);
-                return;
-            }
-            case SshMessage.ChannelEof:
-            {
-                var channel = Channel(message.Span, fromClient: false);
-                channel.ToClient.EofPending = true;
-                await FlushAsync(_client!, channel.ToClient, channel.ClientId, channel, toClient: true, ct).ConfigureAwait(false);
-                return;
-            }
-            case SshMessage.ChannelClose:
-            {
-                var channel = Channel(message.Span, fromClient: false);
-                channel.TargetClosed = true;
-                channel.ToClient.ClosePending = true;
-                await FlushAsync(_client!, channel.ToClient, channel.ClientId, channel, toClient: true, ct).ConfigureAwait(false);
-                await MaybeForgetAsync(channel, ct).ConfigureAwait(false);
-                return;
-            }
             case SshMessage.ChannelRequest or SshMessage.ChannelSuccess or SshMessage.ChannelFailure:
             {
                 var channel = Channel(message.Span, fromClient: false);
@@ -408,6 +352,64 @@ internal sealed partial class SshProxySession
     }
 
     // ---- flow control ----
+
+    /// <summary>
+    /// Data, window adjustments, EOF and CLOSE, the same for either leg: what one side sends goes toward the other side
+    /// as that side's window allows; what one side lets through frees window for the other.
+    /// </summary>
+    private async ValueTask OnFlowMessageAsync(ReadOnlyMemory<byte> message, bool fromClient, CancellationToken ct)
+    {
+        byte type = message.Span[0];
+        var channel = Channel(message.Span, fromClient);
+        // The leg the message goes on to (other) and the leg it came from (same), with their numbers for this channel.
+        var (other, toOther, otherId) = fromClient ? (_target!, channel.ToTarget, channel.TargetId) : (_client!, channel.ToClient, channel.ClientId);
+        var (same, toSame, sameId) = fromClient ? (_client!, channel.ToClient, channel.ClientId) : (_target!, channel.ToTarget, channel.TargetId);
+        switch (type)
+        {
+            case SshMessage.ChannelData or SshMessage.ChannelExtendedData:
+            {
+                var (dataType, data) = ReadData(message, channel, fromClient);
+                if (fromClient)
+                {
+                    channel.ClientGranted -= data.Length;
+                }
+                else
+                {
+                    channel.TargetGranted -= data.Length;
+                }
+                long sent = await SendDataAsync(other, toOther, otherId, dataType, data, ct).ConfigureAwait(false);
+                await ConsumedAsync(channel, fromClient, sent, ct).ConfigureAwait(false);
+                return;
+            }
+            case SshMessage.ChannelWindowAdjust:
+            {
+                var reader = new SshReader(message.Span[5..]);
+                uint bytes = reader.ReadUInt32();
+                reader.EnsureEnd();
+                toSame.Window = Math.Min(toSame.Window + bytes, uint.MaxValue);
+                long sent = await FlushAsync(same, toSame, sameId, channel, toClient: fromClient, ct).ConfigureAwait(false);
+                await ConsumedAsync(channel, !fromClient, sent, ct).ConfigureAwait(false);
+                return;
+            }
+            case SshMessage.ChannelEof:
+                toOther.EofPending = true;
+                await FlushAsync(other, toOther, otherId, channel, toClient: !fromClient, ct).ConfigureAwait(false);
+                return;
+            default:
+                if (fromClient)
+                {
+                    channel.ClientClosed = true;
+                }
+                else
+                {
+                    channel.TargetClosed = true;
+                }
+                toOther.ClosePending = true;
+                await FlushAsync(other, toOther, otherId, channel, toClient: !fromClient, ct).ConfigureAwait(false);
+                MaybeForget(channel);
+                return;
+        }
+    }
 
     /// <summary>Sends what the window takes now (nothing while older data waits), queues the rest; the bytes sent.</summary>
     private static async ValueTask<long> SendDataAsync(SshTransport to, SshChannel.Direction direction, uint recipient, uint? dataType,
@@ -479,38 +481,45 @@ internal sealed partial class SshProxySession
         return sent;
     }
 
-    /// <summary>The client's data left toward the target: grant the client that much again, in steps of half the buffer.</summary>
-    private async ValueTask ConsumedFromClientAsync(SshChannel channel, long bytes, CancellationToken ct)
+    /// <summary>
+    /// Data from one side (the client when <paramref name="fromClient"/>) left toward the other: grant that side as much
+    /// again, in steps of half the buffer.
+    /// </summary>
+    private async ValueTask ConsumedAsync(SshChannel channel, bool fromClient, long bytes, CancellationToken ct)
     {
-        channel.ClientConsumed += bytes;
-        if (channel.ClientConsumed >= _options.ChannelBufferBytes / 2 && !channel.ClientClosed)
+        long consumed = (fromClient ? channel.ClientConsumed : channel.TargetConsumed) + bytes;
+        bool closed = fromClient ? channel.ClientClosed : channel.TargetClosed;
+        if (consumed >= _options.ChannelBufferBytes / 2 && !closed)
         {
-            await _client!.SendAsync(Adjust(channel.ClientId, (uint)channel.ClientConsumed), ct).ConfigureAwait(false);
-            channel.ClientGranted += channel.ClientConsumed;
-            channel.ClientConsumed = 0;
+            var (leg, id) = fromClient ? (_client!, channel.ClientId) : (_target!, channel.TargetId);
+            await leg.SendAsync(Adjust(id, (uint)consumed), ct).ConfigureAwait(false);
+            if (fromClient)
+            {
+                channel.ClientGranted += consumed;
+            }
+            else
+            {
+                channel.TargetGranted += consumed;
+            }
+            consumed = 0;
         }
-    }
-
-    /// <summary>The target's data left toward the client: grant the target that much again.</summary>
-    private async ValueTask ConsumedFromTargetAsync(SshChannel channel, long bytes, CancellationToken ct)
-    {
-        channel.TargetConsumed += bytes;
-        if (channel.TargetConsumed >= _options.ChannelBufferBytes / 2 && !channel.TargetClosed)
+        if (fromClient)
         {
-            await _target!.SendAsync(Adjust(channel.TargetId, (uint)channel.TargetConsumed), ct).ConfigureAwait(false);
-            channel.TargetGranted += channel.TargetConsumed;
-            channel.TargetConsumed = 0;
+            channel.ClientConsumed = consumed;
+        }
+        else
+        {
+            channel.TargetConsumed = consumed;
         }
     }
 
     /// <summary>A channel whose CLOSE went both ways on both legs is forgotten (its number may be reused by the peer).</summary>
-    private ValueTask MaybeForgetAsync(SshChannel channel, CancellationToken ct)
+    private void MaybeForget(SshChannel channel)
     {
         if (channel.ClientClosed && channel.TargetClosed && channel.CloseSentToClient && channel.CloseSentToTarget)
         {
             _channels.Remove(channel.LocalId);
         }
-        return ValueTask.CompletedTask;
     }
 
     // ---- message helpers ----
@@ -529,9 +538,8 @@ internal sealed partial class SshProxySession
         return channel;
     }
 
-    private (SshChannel Channel, uint? DataType, ReadOnlyMemory<byte> Data) ReadData(ReadOnlyMemory<byte> message, bool fromClient)
+    private static (uint? DataType, ReadOnlyMemory<byte> Data) ReadData(ReadOnlyMemory<byte> message, SshChannel channel, bool fromClient)
     {
-        var channel = Channel(message.Span, fromClient);
         var reader = new SshReader(message.Span[5..]);
         uint? dataType = message.Span[0] == SshMessage.ChannelExtendedData ? reader.ReadUInt32() : null;
         int start = 5 + (dataType is null ? 0 : 4) + 4;
@@ -542,16 +550,7 @@ internal sealed partial class SshProxySession
         {
             SshProtocolException.Throw($"the {(fromClient ? "client" : "target")} sent more data than its window allows");
         }
-        return (channel, dataType, message.Slice(start, length));
-    }
-
-    private (SshChannel Channel, uint Bytes) ReadWindowAdjust(ReadOnlySpan<byte> message, bool fromClient)
-    {
-        var channel = Channel(message, fromClient);
-        var reader = new SshReader(message[5..]);
-        uint bytes = reader.ReadUInt32();
-        reader.EnsureEnd();
-        return (channel, bytes);
+        return (dataType, message.Slice(start, length));
     }
 
     /// <summary>The same message for the other leg: only the recipient channel number changes.</summary>

@@ -20,29 +20,12 @@ public sealed class WireRunSshTests(SshdFixture sshd) : IClassFixture<SshdFixtur
     public async Task Ssh_through_wire_run_runs_uname_on_the_target()
     {
         using var keys = new SshKeygen();
-        keys.Generate("alice", "ed25519");
         keys.Generate("bob", "ed25519");
-        File.WriteAllText(keys.PathOf("known_hosts"), sshd.KnownHostsLine + "\n");
-        int port = FreePort();
+        var (wire, port) = await StartWireAsync(keys);
         string config = keys.PathOf("wire.json");
-        File.WriteAllText(config, $$"""
-            {
-              "identity": {
-                "tokens": [ { "token": "{{Token}}", "subject": "alice", "groups": ["dev"] } ],
-                "users": [ { "subject": "alice", "groups": ["dev"], "sshKeys": [ "{{keys.PublicLine("alice")}}" ] } ]
-              },
-              "ssh": {
-                "listen": "127.0.0.1:{{port}}",
-                "targets": [ { "name": "app", "host": "127.0.0.1", "port": {{sshd.Port}}, "username": "{{sshd.UserName}}",
-                               "privateKey": "{{sshd.ClientKeyPath}}", "knownHosts": "known_hosts" } ]
-              }
-            }
-            """);
-
         string hostKeyFile = keys.PathOf("wire_ssh_host_ed25519_key");
-        await using (var wire = WireProcess.Start("run", "--config", config))
+        await using (wire)
         {
-            await wire.WaitForAsync("Listening for ssh", TimeSpan.FromSeconds(30));
             Assert.True(File.Exists(hostKeyFile), "the host key is made on first start");
 
             var direct = await Processes.RunAsync("uname", ["-a"], TimeSpan.FromSeconds(10));
@@ -78,12 +61,8 @@ public sealed class WireRunSshTests(SshdFixture sshd) : IClassFixture<SshdFixtur
     public async Task A_client_that_stops_reading_makes_wire_hold_at_most_the_channel_buffer_and_loses_nothing()
     {
         using var keys = new SshKeygen();
-        keys.Generate("alice", "ed25519");
-        File.WriteAllText(keys.PathOf("known_hosts"), sshd.KnownHostsLine + "\n");
-        int port = FreePort();
-        File.WriteAllText(keys.PathOf("wire.json"), Config(keys, port));
-        await using var wire = WireProcess.Start("run", "--config", keys.PathOf("wire.json"));
-        await wire.WaitForAsync("Listening for ssh", TimeSpan.FromSeconds(30));
+        var (wire, port) = await StartWireAsync(keys);
+        await using var _ = wire;
         // Warm up (JIT, pools) before the baseline.
         var warm = await Processes.RunAsync("ssh", Ssh(port, keys.PathOf("alice"), "alice+app", "head -c 20000000 /dev/zero | wc -c"), TimeSpan.FromSeconds(60));
         Assert.Equal("20000000\n", warm.StandardOutput);
@@ -122,12 +101,8 @@ public sealed class WireRunSshTests(SshdFixture sshd) : IClassFixture<SshdFixtur
     public async Task Garbage_and_an_oversized_packet_get_a_disconnect_and_a_log_line_and_wire_keeps_serving()
     {
         using var keys = new SshKeygen();
-        keys.Generate("alice", "ed25519");
-        File.WriteAllText(keys.PathOf("known_hosts"), sshd.KnownHostsLine + "\n");
-        int port = FreePort();
-        File.WriteAllText(keys.PathOf("wire.json"), Config(keys, port));
-        await using var wire = WireProcess.Start("run", "--config", keys.PathOf("wire.json"));
-        await wire.WaitForAsync("Listening for ssh", TimeSpan.FromSeconds(30));
+        var (wire, port) = await StartWireAsync(keys);
+        await using var _ = wire;
 
         // An identification string, then a packet claiming 2 GB.
         using (var client = new TcpClient())
@@ -155,16 +130,32 @@ public sealed class WireRunSshTests(SshdFixture sshd) : IClassFixture<SshdFixtur
         Assert.Equal("still-serving\n", after.StandardOutput);
     }
 
-    private string Config(SshKeygen keys, int port) => $$"""
-        {
-          "identity": { "users": [ { "subject": "alice", "sshKeys": [ "{{keys.PublicLine("alice")}}" ] } ] },
-          "ssh": {
-            "listen": "127.0.0.1:{{port}}",
-            "targets": [ { "name": "app", "host": "127.0.0.1", "port": {{sshd.Port}}, "username": "{{sshd.UserName}}",
-                           "privateKey": "{{sshd.ClientKeyPath}}", "knownHosts": "known_hosts" } ]
-          }
-        }
-        """;
+    /// <summary>
+    /// <c>wire run</c> with an <c>ssh</c> section in front of the sshd fixture: alice logs in with the key <c>alice</c>
+    /// (made here) or the token; Wire logs in to sshd with the fixture's client key.
+    /// </summary>
+    private async Task<(WireProcess Wire, int Port)> StartWireAsync(SshKeygen keys)
+    {
+        keys.Generate("alice", "ed25519");
+        File.WriteAllText(keys.PathOf("known_hosts"), sshd.KnownHostsLine + "\n");
+        int port = FreePort();
+        File.WriteAllText(keys.PathOf("wire.json"), $$"""
+            {
+              "identity": {
+                "tokens": [ { "token": "{{Token}}", "subject": "alice", "groups": ["dev"] } ],
+                "users": [ { "subject": "alice", "groups": ["dev"], "sshKeys": [ "{{keys.PublicLine("alice")}}" ] } ]
+              },
+              "ssh": {
+                "listen": "127.0.0.1:{{port}}",
+                "targets": [ { "name": "app", "host": "127.0.0.1", "port": {{sshd.Port}}, "username": "{{sshd.UserName}}",
+                               "privateKey": "{{sshd.ClientKeyPath}}", "knownHosts": "known_hosts" } ]
+              }
+            }
+            """);
+        var wire = WireProcess.Start("run", "--config", keys.PathOf("wire.json"));
+        await wire.WaitForAsync("Listening for ssh", TimeSpan.FromSeconds(30));
+        return (wire, port);
+    }
 
     private static async Task<string> ReadAllAsync(NetworkStream stream)
     {

@@ -220,11 +220,8 @@ public sealed class SshTransportTests
     [InlineData(3u)]
     public async Task An_out_of_range_packet_length_is_refused_before_anything_is_buffered(uint length)
     {
-        var pipes = new PipePair();
-        var server = new SshTransport(pipes.B, new SshTransportOptions { HostKeys = [SshKeys.Ed25519] }, isServer: true);
         using var cts = new CancellationTokenSource(Timeout);
-        var handshake = server.HandshakeAsync(cts.Token);
-        await pipes.A.Output.WriteAsync("SSH-2.0-Test_1.0\r\n"u8.ToArray(), cts.Token);
+        var (pipes, server, handshake) = await StartRawServerAsync(cts.Token);
         byte[] head = new byte[16];
         BinaryPrimitives.WriteUInt32BigEndian(head, length);
         await pipes.A.Output.WriteAsync(head, cts.Token);
@@ -236,11 +233,8 @@ public sealed class SshTransportTests
     [Fact]
     public async Task Strict_key_exchange_refuses_a_message_before_kexinit()
     {
-        var pipes = new PipePair();
-        var server = new SshTransport(pipes.B, new SshTransportOptions { HostKeys = [SshKeys.Ed25519] }, isServer: true);
         using var cts = new CancellationTokenSource(Timeout);
-        var handshake = server.HandshakeAsync(cts.Token);
-        await pipes.A.Output.WriteAsync("SSH-2.0-Test_1.0\r\n"u8.ToArray(), cts.Token);
+        var (pipes, server, handshake) = await StartRawServerAsync(cts.Token);
         // An IGNORE, then a KEXINIT announcing strict key exchange: the KEXINIT is not the first packet.
         await pipes.A.Output.WriteAsync(Plain([SshMessage.Ignore, 0, 0, 0, 0]), cts.Token);
         var kexInit = SshKexInit.Create([SshAlgorithms.Curve25519, SshAlgorithms.StrictClient], ["ssh-ed25519"], SshAlgorithms.Ciphers, SshAlgorithms.Macs);
@@ -252,11 +246,8 @@ public sealed class SshTransportTests
     [Fact]
     public async Task Without_strict_key_exchange_an_ignore_before_kexinit_is_fine()
     {
-        var pipes = new PipePair();
-        var server = new SshTransport(pipes.B, new SshTransportOptions { HostKeys = [SshKeys.Ed25519] }, isServer: true);
         using var cts = new CancellationTokenSource(Timeout);
-        var handshake = server.HandshakeAsync(cts.Token);
-        await pipes.A.Output.WriteAsync("SSH-2.0-Test_1.0\r\n"u8.ToArray(), cts.Token);
+        var (pipes, server, handshake) = await StartRawServerAsync(cts.Token);
         await pipes.A.Output.WriteAsync(Plain([SshMessage.Ignore, 0, 0, 0, 0]), cts.Token);
         var kexInit = SshKexInit.Create([SshAlgorithms.Curve25519], ["ssh-ed25519"], SshAlgorithms.Ciphers, SshAlgorithms.Macs);
         await pipes.A.Output.WriteAsync(Plain(kexInit.Payload), cts.Token);
@@ -386,6 +377,16 @@ public sealed class SshTransportTests
         {
             return e;
         }
+    }
+
+    /// <summary>A server-role transport whose client is the test itself, writing raw bytes after its identification string.</summary>
+    private static async Task<(PipePair Pipes, SshTransport Server, Task Handshake)> StartRawServerAsync(CancellationToken ct)
+    {
+        var pipes = new PipePair();
+        var server = new SshTransport(pipes.B, new SshTransportOptions { HostKeys = [SshKeys.Ed25519] }, isServer: true);
+        var handshake = server.HandshakeAsync(ct);
+        await pipes.A.Output.WriteAsync("SSH-2.0-Test_1.0\r\n"u8.ToArray(), ct);
+        return (pipes, server, handshake);
     }
 
     /// <summary>A packet without cipher or MAC, as before the first NEWKEYS.</summary>
