@@ -105,7 +105,7 @@ internal sealed partial class ConfigReloader : IHostedService, IDisposable
 
             // The previous validator may still be serving a login in flight; it is left to the GC.
             _identity.Swap(validator);
-            _users?.Update(next.Users);
+            _users?.Update(next.Users, next.SshCertificateAuthorities);
             _rules?.Update(next.Rules);
             if (next.EnforcementEnabled != _enforcementEnabled)
             {

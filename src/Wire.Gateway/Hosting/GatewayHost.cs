@@ -50,7 +50,7 @@ internal static class GatewayHost
         Postgres = config.Postgres,
         Http = config.Http,
         Ssh = config.Ssh,
-        Users = new ConfiguredUsers(config.Users),
+        Users = new ConfiguredUsers(config.Users, config.SshCertificateAuthorities),
         Rules = config.EnforcementEnabled ? new RuleSetProvider(config.Rules) : null,
         Recording = config.Recording,
         LoggingLevel = config.LoggingLevel,

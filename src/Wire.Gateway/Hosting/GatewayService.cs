@@ -65,8 +65,7 @@ internal sealed partial class GatewayService : IHostedService, IAsyncDisposable
         }
         if (_settings.Ssh is { } ssh)
         {
-            var users = _settings.Users;
-            _ssh = new SshProxyServer(ssh.Listen, ssh.Proxy, new GatewaySshAuthenticator(ssh.Proxy, _settings.IdentityValidator, () => users.Current),
+            _ssh = new SshProxyServer(ssh.Listen, ssh.Proxy, new GatewaySshAuthenticator(ssh.Proxy, _settings.IdentityValidator, _settings.Users),
                 _loggerFactory);
             _ssh.Start();
             Log.Listening(_logger, "ssh", _ssh.LocalEndPoint.ToString(), ssh.Proxy.Targets.Count);

@@ -12,9 +12,43 @@ namespace Wire.Gateway.Ssh;
 /// <c>subject+target</c>: the subject must be the authenticated one and the target must exist (DESIGN.md §4: an
 /// unknown target is an authentication failure). Users and tokens follow identity reloads.
 /// </summary>
-internal sealed class GatewaySshAuthenticator(SshProxyOptions options, IIdentityValidator tokens, Func<IReadOnlyList<ConfiguredUser>> users)
+internal sealed class GatewaySshAuthenticator(SshProxyOptions options, IIdentityValidator tokens, ConfiguredUsers users)
     : ISshUserAuthenticator
 {
+    public WireIdentity? FindByCertificate(string userName, SshCertificate certificate)
+    {
+        if (options.TargetFor(userName) is null)
+        {
+            return null;
+        }
+        string subject = SshProxyOptions.SubjectOf(userName);
+        // A certificate without principals would be valid for every user: never accepted. Its authority must be listed.
+        if (!certificate.Principals.Contains(subject) || !IsTrustedAuthority(certificate.Authority))
+        {
+            return null;
+        }
+        var groups = users.Current.FirstOrDefault(u => u.Subject == subject)?.Groups ?? [];
+        return new WireIdentity(subject, groups, "ssh-certificate");
+    }
+
+    private bool IsTrustedAuthority(SshPublicKey authority)
+    {
+        foreach (var line in users.CertificateAuthorities)
+        {
+            var fields = line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+            for (int i = 0; i + 1 < fields.Length; i++)
+            {
+                var blob = new byte[fields[i + 1].Length];
+                if (fields[i] == authority.KeyType && Convert.TryFromBase64String(fields[i + 1], blob, out int length)
+                    && blob.AsSpan(0, length).SequenceEqual(authority.Blob))
+                {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     public WireIdentity? FindByPublicKey(string userName, SshPublicKey key)
     {
         if (options.TargetFor(userName) is null)
@@ -22,7 +56,7 @@ internal sealed class GatewaySshAuthenticator(SshProxyOptions options, IIdentity
             return null;
         }
         string subject = SshProxyOptions.SubjectOf(userName);
-        foreach (var user in users())
+        foreach (var user in users.Current)
         {
             if (user.Subject != subject)
             {

@@ -16,6 +16,13 @@ public interface ISshUserAuthenticator
     /// </summary>
     WireIdentity? FindByPublicKey(string userName, SshPublicKey key);
 
+    /// <summary>
+    /// The identity an OpenSSH user certificate stands for under <paramref name="userName"/>, or null: its authority must
+    /// be trusted and its principals must name the subject. The certificate's signature, type, validity and critical
+    /// options were checked already. By default no certificate is accepted.
+    /// </summary>
+    WireIdentity? FindByCertificate(string userName, SshCertificate certificate) => null;
+
     /// <summary>The identity a token proves under <paramref name="userName"/>, or a failure with its reason.</summary>
     ValueTask<IdentityValidationResult> ValidateTokenAsync(string userName, string token, CancellationToken cancellationToken);
 }

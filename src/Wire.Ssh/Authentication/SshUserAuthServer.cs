@@ -28,14 +28,23 @@ internal sealed class SshUserAuthServer
     // The request was answered already (PK_OK to a key query): no failure follows it.
     private bool _answered;
 
-    public SshUserAuthServer(SshTransport transport, ISshUserAuthenticator authenticator)
+    private readonly System.Net.IPAddress? _clientAddress;
+    private readonly TimeProvider _time;
+
+    public SshUserAuthServer(SshTransport transport, ISshUserAuthenticator authenticator, System.Net.IPAddress? clientAddress = null,
+        TimeProvider? time = null)
     {
         _transport = transport;
         _authenticator = authenticator;
+        _clientAddress = clientAddress;
+        _time = time ?? TimeProvider.System;
     }
 
-    /// <summary>The outcome: who the client is, the user name it gave, and how it proved it.</summary>
-    public sealed record Result(WireIdentity Identity, string UserName, string Method);
+    /// <summary>
+    /// The outcome: who the client is, the user name it gave, how it proved it, and the command its certificate forces
+    /// (run instead of whatever the client asks for).
+    /// </summary>
+    public sealed record Result(WireIdentity Identity, string UserName, string Method, string? ForceCommand = null);
 
     /// <summary>Runs the exchange until the client is authenticated; a client that gives up or fails too often throws.</summary>
     public async Task<Result> RunAsync(CancellationToken ct)
@@ -158,16 +167,41 @@ internal sealed class SshUserAuthServer
             reader.EnsureEnd();
         }
         SshPublicKey key;
+        SshCertificate? certificate = null;
+        string signatureAlgorithm = algorithm;
         try
         {
-            key = SshPublicKey.Parse(blob);
+            if (SshCertificate.IsCertificateAlgorithm(algorithm))
+            {
+                // An OpenSSH certificate: the certified key signs, with the algorithm the name carries before -cert-v01.
+                certificate = SshCertificate.Parse(blob);
+                signatureAlgorithm = SshCertificate.SignatureAlgorithmOf(algorithm);
+                key = certificate.Key;
+            }
+            else
+            {
+                key = SshPublicKey.Parse(blob);
+            }
         }
         catch (FormatException)
         {
             return (null, true);
         }
         // SHA-1 RSA (ssh-rsa as a signature algorithm) and algorithms that do not fit the key are refused.
-        if (!key.SignatureAlgorithms.Contains(algorithm) || _authenticator.FindByPublicKey(user, key) is not { } identity)
+        if (!key.SignatureAlgorithms.Contains(signatureAlgorithm))
+        {
+            return (null, true);
+        }
+        WireIdentity? identity;
+        if (certificate is not null)
+        {
+            identity = certificate.RefusalForUser(_time.GetUtcNow(), _clientAddress) is null ? _authenticator.FindByCertificate(user, certificate) : null;
+        }
+        else
+        {
+            identity = _authenticator.FindByPublicKey(user, key);
+        }
+        if (identity is null)
         {
             return (null, true);
         }
@@ -183,11 +217,11 @@ internal sealed class SshUserAuthServer
         using var signedData = new SshWriter(blob.Length + 256);
         signedData.String(_transport.SessionId).Byte(SshMessage.UserAuthRequest).String(user).String(service).String("publickey")
             .Boolean(true).String(algorithm).String(blob);
-        if (!key.Verify(algorithm, signedData.Written, signature!))
+        if (!key.Verify(signatureAlgorithm, signedData.Written, signature!))
         {
             return (null, true);
         }
-        return (new Result(identity, user, "publickey"), true);
+        return (new Result(identity, user, certificate is null ? "publickey" : "certificate", certificate?.ForceCommand), true);
     }
 
     private async ValueTask<Result?> KeyboardInteractiveAsync(string user, CancellationToken ct)

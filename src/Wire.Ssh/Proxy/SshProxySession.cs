@@ -37,6 +37,7 @@ internal sealed partial class SshProxySession
     private WirePipe? _targetPipe;
     private SshProxyTarget? _targetOptions;
     private Task? _targetLoop;
+    private string? _forceCommand;
 
     public SshProxySession(SshProxyOptions options, ISshUserAuthenticator authenticator, ILogger logger, Socket socket, long id)
     {
@@ -64,8 +65,10 @@ internal sealed partial class SshProxySession
             {
                 handshake.CancelAfter(_options.HandshakeTimeout);
                 await _client.HandshakeAsync(handshake.Token).ConfigureAwait(false);
-                var auth = await new SshUserAuthServer(_client, _authenticator).RunAsync(handshake.Token).ConfigureAwait(false);
+                var address = (_socket.RemoteEndPoint as System.Net.IPEndPoint)?.Address;
+                var auth = await new SshUserAuthServer(_client, _authenticator, address).RunAsync(handshake.Token).ConfigureAwait(false);
                 Identity = auth.Identity;
+                _forceCommand = auth.ForceCommand;
                 _targetOptions = _options.TargetFor(auth.UserName);
                 if (_targetOptions is null)
                 {
@@ -229,6 +232,11 @@ internal sealed partial class SshProxySession
                 if (type == SshMessage.ChannelRequest)
                 {
                     LogRequest(channel, message.Span);
+                    if (_forceCommand is not null && Forced(message.Span, channel.TargetId) is { } forced)
+                    {
+                        await _target!.SendAsync(forced, ct).ConfigureAwait(false);
+                        return;
+                    }
                 }
                 await _target!.SendAsync(Readdressed(message.Span, channel.TargetId), ct).ConfigureAwait(false);
                 return;
@@ -551,6 +559,24 @@ internal sealed partial class SshProxySession
             SshProtocolException.Throw($"the {(fromClient ? "client" : "target")} sent more data than its window allows");
         }
         return (dataType, message.Slice(start, length));
+    }
+
+    /// <summary>
+    /// Under a certificate's force-command, a request to run something (exec, shell, subsystem) runs the forced command
+    /// instead, as OpenSSH's sshd does; null for other requests.
+    /// </summary>
+    private byte[]? Forced(ReadOnlySpan<byte> message, uint recipient)
+    {
+        var reader = new SshReader(message[5..]);
+        string request = reader.ReadAscii();
+        if (request is not ("exec" or "shell" or "subsystem"))
+        {
+            return null;
+        }
+        bool wantReply = reader.ReadBoolean();
+        using var exec = new SshWriter(64 + _forceCommand!.Length);
+        exec.Byte(SshMessage.ChannelRequest).UInt32(recipient).String("exec").Boolean(wantReply).String(_forceCommand);
+        return exec.ToArray();
     }
 
     /// <summary>The same message for the other leg: only the recipient channel number changes.</summary>

@@ -98,6 +98,42 @@ public sealed class WireRunSshTests(SshdFixture sshd) : IClassFixture<SshdFixtur
     }
 
     [Fact]
+    public async Task User_certificates_from_the_configured_authority_log_in_with_their_principals_validity_and_options()
+    {
+        using var keys = new SshKeygen();
+        keys.Generate("ca", "ed25519");
+        keys.Generate("rogue-ca", "ed25519");
+        var (wire, port) = await StartWireAsync(keys, keys.PublicLine("ca"));
+        await using var _ = wire;
+
+        string Certify(string name, string signer, params string[] options)
+        {
+            keys.Generate(name, "ed25519");
+            SshKeygen.Run([.. new[] { "-q", "-s", keys.PathOf(signer), "-I", name, "-V", "-5m:+1h" }, .. options, keys.PathOf(name + ".pub")]);
+            return keys.PathOf(name);
+        }
+        async Task<Processes.Result> Run(string identity, string user, string command) =>
+            await Processes.RunAsync("ssh", ["-o", "CertificateFile=" + identity + "-cert.pub", .. Ssh(port, identity, user, command)], TimeSpan.FromSeconds(30));
+
+        var ok = await Run(Certify("carol", "ca", "-n", "carol"), "carol+app", "echo certified");
+        Assert.True(ok.ExitCode == 0, ok.StandardError + wire.Output);
+        Assert.Equal("certified\n", ok.StandardOutput);
+
+        // Another principal, another authority, an expired certificate, a foreign source address, an unknown critical option.
+        Assert.Equal(255, (await Run(Certify("dave", "ca", "-n", "dave"), "carol+app", "true")).ExitCode);
+        Assert.Equal(255, (await Run(Certify("erin", "rogue-ca", "-n", "erin"), "erin+app", "true")).ExitCode);
+        keys.Generate("frank", "ed25519");
+        SshKeygen.Run("-q", "-s", keys.PathOf("ca"), "-I", "frank", "-n", "frank", "-V", "-2h:-1h", keys.PathOf("frank.pub"));
+        Assert.Equal(255, (await Run(keys.PathOf("frank"), "frank+app", "true")).ExitCode);
+        Assert.Equal(255, (await Run(Certify("gina", "ca", "-n", "gina", "-O", "source-address=10.9.9.9/32"), "gina+app", "true")).ExitCode);
+        Assert.Equal(255, (await Run(Certify("hank", "ca", "-n", "hank", "-O", "critical:frobnicate=yes"), "hank+app", "true")).ExitCode);
+
+        // force-command runs instead of what the client asks for.
+        var forced = await Run(Certify("ivan", "ca", "-n", "ivan", "-O", "force-command=echo forced"), "ivan+app", "echo asked");
+        Assert.Equal("forced\n", forced.StandardOutput);
+    }
+
+    [Fact]
     public async Task Garbage_and_an_oversized_packet_get_a_disconnect_and_a_log_line_and_wire_keeps_serving()
     {
         using var keys = new SshKeygen();
@@ -134,7 +170,7 @@ public sealed class WireRunSshTests(SshdFixture sshd) : IClassFixture<SshdFixtur
     /// <c>wire run</c> with an <c>ssh</c> section in front of the sshd fixture: alice logs in with the key <c>alice</c>
     /// (made here) or the token; Wire logs in to sshd with the fixture's client key.
     /// </summary>
-    private async Task<(WireProcess Wire, int Port)> StartWireAsync(SshKeygen keys)
+    private async Task<(WireProcess Wire, int Port)> StartWireAsync(SshKeygen keys, string? authority = null)
     {
         keys.Generate("alice", "ed25519");
         File.WriteAllText(keys.PathOf("known_hosts"), sshd.KnownHostsLine + "\n");
@@ -143,7 +179,8 @@ public sealed class WireRunSshTests(SshdFixture sshd) : IClassFixture<SshdFixtur
             {
               "identity": {
                 "tokens": [ { "token": "{{Token}}", "subject": "alice", "groups": ["dev"] } ],
-                "users": [ { "subject": "alice", "groups": ["dev"], "sshKeys": [ "{{keys.PublicLine("alice")}}" ] } ]
+                "users": [ { "subject": "alice", "groups": ["dev"], "sshKeys": [ "{{keys.PublicLine("alice")}}" ] } ],
+                "sshCa": [ {{(authority is null ? "" : "\"" + authority + "\"")}} ]
               },
               "ssh": {
                 "listen": "127.0.0.1:{{port}}",
