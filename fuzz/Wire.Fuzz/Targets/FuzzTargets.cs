@@ -16,6 +16,8 @@ public static class FuzzTargets
         new HttpStreamFuzzTarget(requests: false),
         new HttpWebSocketFuzzTarget(),
         new JsonMaskerFuzzTarget(),
+        new SshTransportFuzzTarget(),
+        new SshKeysFuzzTarget(),
     ];
 
     /// <summary>The target called <paramref name="name"/>.</summary>

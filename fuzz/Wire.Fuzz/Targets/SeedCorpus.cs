@@ -25,6 +25,8 @@ public static class SeedCorpus
         "http-response-stream" => HttpResponses,
         "http-websocket" => WebSocketFrames,
         "json-masker" => Json,
+        "ssh-transport" => SshSeeds.Transport,
+        "ssh-keys" => SshSeeds.Keys,
         _ => throw new ArgumentException($"No seed corpus for '{targetName}'.", nameof(targetName)),
     };
 
