@@ -65,6 +65,7 @@ public sealed class SshdFixture : IAsyncLifetime
             KbdInteractiveAuthentication no
             PermitRootLogin prohibit-password
             RekeyLimit 1M
+            ClientAliveInterval 1
             LogLevel VERBOSE
             """);
         var info = new ProcessStartInfo(Binary) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };

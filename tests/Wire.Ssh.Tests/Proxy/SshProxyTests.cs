@@ -106,6 +106,17 @@ public sealed class SshProxyTests(SshdFixture sshd) : IClassFixture<SshdFixture>
     }
 
     [Fact]
+    public async Task Keepalives_from_both_ends_are_answered_while_a_command_runs()
+    {
+        // ssh asks every second (and gives up after 2 unanswered), sshd asks every second too (ClientAliveInterval 1 in the
+        // fixture): both get their answers through or from Wire, so a quiet 4-second command completes.
+        var result = await Processes.RunAsync("ssh",
+            SshArguments("-o", "ServerAliveInterval=1", "-o", "ServerAliveCountMax=2", "alice+app@127.0.0.1", "sleep 4; echo awake"), TimeSpan.FromSeconds(30));
+        Assert.True(result.ExitCode == 0, result.StandardError);
+        Assert.Equal("awake\n", result.StandardOutput);
+    }
+
+    [Fact]
     public async Task SshNet_runs_commands_through_wire_with_the_token()
     {
         using var client = new SshClient(new ConnectionInfo("127.0.0.1", Port, "alice+app", new PasswordAuthenticationMethod("alice+app", Token)));

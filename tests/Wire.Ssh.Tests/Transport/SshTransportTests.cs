@@ -143,8 +143,9 @@ public sealed class SshTransportTests
             await server.SendAsync(Message(i), cts.Token);
         }
         Assert.Equal(Enumerable.Range(0, 200), await clientGot);
-        // 800 kB with a limit of 64 KiB: about a dozen re-exchanges.
-        Assert.True(client.KeyExchangeCount >= 8, $"{client.KeyExchangeCount} key exchanges");
+        // 800 kB with a limit of 64 KiB: up to a dozen re-exchanges (fewer when messages queue behind one in progress, which
+        // then go out together); at least several, none of them asked for.
+        Assert.True(client.KeyExchangeCount >= 4, $"{client.KeyExchangeCount} key exchanges");
     }
 
     [Fact]
