@@ -282,6 +282,7 @@ internal sealed partial class SshTransport
         {
             WritePacket(_held.Dequeue());
         }
+        _heldBytes = 0;
     }
 
     private void OnNewKeys(ReadOnlySpan<byte> payload)

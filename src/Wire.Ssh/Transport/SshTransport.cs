@@ -44,6 +44,7 @@ internal sealed partial class SshTransport : IAsyncDisposable
     private uint _sendSequence;
     private SshPacketProtection _outgoing = SshPacketProtection.None.Instance;
     private readonly Queue<byte[]> _held = new();
+    private long _heldBytes;
     private bool _flushPending;
 
     // Key exchange state.
@@ -184,7 +185,7 @@ internal sealed partial class SshTransport : IAsyncDisposable
         {
             if (_localKexInit is not null)
             {
-                _held.Enqueue(payload.ToArray());
+                Hold(payload.ToArray());
                 return;
             }
             WritePacket(payload.Span);
@@ -214,7 +215,7 @@ internal sealed partial class SshTransport : IAsyncDisposable
         {
             if (_localKexInit is not null)
             {
-                _held.Enqueue([.. head.AsSpan(0, headLength), .. data.Span]);
+                Hold([.. head.AsSpan(0, headLength), .. data.Span]);
                 return;
             }
             WritePacket(head.AsSpan(0, headLength), data.Span);
@@ -228,6 +229,17 @@ internal sealed partial class SshTransport : IAsyncDisposable
         {
             _writeLock.Release();
         }
+    }
+
+    /// <summary>Keeps a message for after the key exchange (caller holds the write lock), within the limit.</summary>
+    private void Hold(byte[] message)
+    {
+        _heldBytes += message.Length;
+        if (_heldBytes > _options.MaxHeldBytes)
+        {
+            SshProtocolException.Throw($"the {(IsServer ? "client" : "server")} did not finish a key exchange while {_heldBytes >> 20} MiB waited for it");
+        }
+        _held.Enqueue(message);
     }
 
     private static int WriteChannelDataHead(Span<byte> head, uint recipient, uint? dataType, int length)

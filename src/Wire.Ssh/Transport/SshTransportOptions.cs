@@ -23,6 +23,13 @@ internal sealed class SshTransportOptions
     /// <summary>Bytes (both directions together) after which Wire starts a new key exchange. Default 1 GiB.</summary>
     public long RekeyBytes { get; init; } = 1L << 30;
 
+    /// <summary>
+    /// Most bytes of higher-layer messages held while a key exchange is under way (they go out under the new keys). A
+    /// peer that starts an exchange and never finishes it would otherwise make Wire buffer without end: past this the
+    /// connection ends. Default 32 MiB, far above what a relay sends during a normal exchange.
+    /// </summary>
+    public long MaxHeldBytes { get; init; } = 32L << 20;
+
     /// <summary>Key exchange methods offered, by preference (tests narrow them).</summary>
     public string[] KeyExchange { get; init; } = SshAlgorithms.KeyExchange;
 

@@ -149,6 +149,26 @@ public sealed class SshTransportTests
     }
 
     [Fact]
+    public async Task A_peer_that_never_finishes_a_key_exchange_cannot_make_wire_buffer_without_end()
+    {
+        var pipes = new PipePair();
+        var (client, server) = Pair(pipes, server: new SshTransportOptions { HostKeys = [SshKeys.Ed25519], MaxHeldBytes = 1 << 20 });
+        await HandshakeAsync(client, server);
+        using var cts = new CancellationTokenSource(Timeout);
+        // The server starts a re-exchange; the client never reads again, so it never answers.
+        await server.RekeyAsync(cts.Token);
+        byte[] data = new byte[32 * 1024];
+        var error = await Assert.ThrowsAsync<SshProtocolException>(async () =>
+        {
+            for (int i = 0; i < 100; i++)
+            {
+                await server.SendChannelDataAsync(0, null, data, cts.Token);
+            }
+        });
+        Assert.Contains("did not finish a key exchange", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_host_key_the_client_does_not_trust_ends_the_handshake()
     {
         var pipes = new PipePair();
