@@ -117,6 +117,32 @@ public sealed class SshProxyTests(SshdFixture sshd) : IClassFixture<SshdFixture>
     }
 
     [Fact]
+    public async Task Several_channels_share_one_connection_through_an_openssh_control_master()
+    {
+        using var directory = new TempDirectory();
+        string control = Path.Combine(directory.Path, "cm");
+        var master = await Processes.RunAsync("ssh", SshArguments("-o", "ControlMaster=yes", "-o", "ControlPath=" + control, "-o", "ControlPersist=30",
+            "-f", "-N", "alice+app@127.0.0.1"), TimeSpan.FromSeconds(30));
+        Assert.True(master.ExitCode == 0, master.StandardError);
+        try
+        {
+            // Three commands at once over the master's one connection: three session channels side by side.
+            var runs = Enumerable.Range(0, 3).Select(i => Processes.RunAsync("ssh",
+                SshArguments("-o", "ControlPath=" + control, "alice+app@127.0.0.1", $"sleep 1; echo channel {i}"), TimeSpan.FromSeconds(30))).ToList();
+            var results = await Task.WhenAll(runs);
+            for (int i = 0; i < 3; i++)
+            {
+                Assert.True(results[i].ExitCode == 0, results[i].StandardError);
+                Assert.Equal($"channel {i}\n", results[i].StandardOutput);
+            }
+        }
+        finally
+        {
+            await Processes.RunAsync("ssh", SshArguments("-o", "ControlPath=" + control, "-O", "exit", "alice+app@127.0.0.1"), TimeSpan.FromSeconds(30));
+        }
+    }
+
+    [Fact]
     public async Task SshNet_runs_commands_through_wire_with_the_token()
     {
         using var client = new SshClient(new ConnectionInfo("127.0.0.1", Port, "alice+app", new PasswordAuthenticationMethod("alice+app", Token)));
