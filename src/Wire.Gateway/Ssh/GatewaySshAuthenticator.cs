@@ -35,15 +35,17 @@ internal sealed class GatewaySshAuthenticator(SshProxyOptions options, IIdentity
     {
         foreach (var line in users.CertificateAuthorities)
         {
-            var fields = line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
-            for (int i = 0; i + 1 < fields.Length; i++)
+            // identity.sshCa lines are public keys in authorized_keys form (type base64 [comment]).
+            try
             {
-                var blob = new byte[fields[i + 1].Length];
-                if (fields[i] == authority.KeyType && Convert.TryFromBase64String(fields[i + 1], blob, out int length)
-                    && blob.AsSpan(0, length).SequenceEqual(authority.Blob))
+                if (SshAuthorizedKey.Parse(line).Key.Equals(authority))
                 {
                     return true;
                 }
+            }
+            catch (FormatException)
+            {
+                // A key type Wire does not use: it cannot have signed a certificate Wire accepts.
             }
         }
         return false;

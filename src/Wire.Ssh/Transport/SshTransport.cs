@@ -44,6 +44,7 @@ internal sealed partial class SshTransport : IAsyncDisposable
     private uint _sendSequence;
     private SshPacketProtection _outgoing = SshPacketProtection.None.Instance;
     private readonly Queue<byte[]> _held = new();
+    private readonly byte[] _channelHead = new byte[13];
     private long _heldBytes;
     private bool _flushPending;
 
@@ -178,49 +179,34 @@ internal sealed partial class SshTransport : IAsyncDisposable
     /// Sends one higher-layer message (its payload, type byte first). During a key exchange this side started, the
     /// message waits and goes out under the new keys, in order.
     /// </summary>
-    public async ValueTask SendAsync(ReadOnlyMemory<byte> payload, CancellationToken ct)
-    {
-        await _writeLock.WaitAsync(ct).ConfigureAwait(false);
-        try
-        {
-            if (_localKexInit is not null)
-            {
-                Hold(payload.ToArray());
-                return;
-            }
-            WritePacket(payload.Span);
-            if (RekeyDue)
-            {
-                // Start a re-exchange; what follows is held until it completes.
-                SendKexInit();
-            }
-            await FlushLockedAsync(ct).ConfigureAwait(false);
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
-    }
+    public ValueTask SendAsync(ReadOnlyMemory<byte> payload, CancellationToken ct) => SendCoreAsync(payload, channel: null, dataType: null, ct);
 
     /// <summary>
     /// Sends SSH_MSG_CHANNEL_DATA (or, with <paramref name="dataType"/>, CHANNEL_EXTENDED_DATA) of <paramref name="data"/>
     /// to channel <paramref name="recipient"/>: the data is copied once, into the packet, and encrypted there.
     /// </summary>
-    public async ValueTask SendChannelDataAsync(uint recipient, uint? dataType, ReadOnlyMemory<byte> data, CancellationToken ct)
+    public ValueTask SendChannelDataAsync(uint recipient, uint? dataType, ReadOnlyMemory<byte> data, CancellationToken ct) =>
+        SendCoreAsync(data, recipient, dataType, ct);
+
+    /// <summary>
+    /// One higher-layer message: <paramref name="body"/> whole, or, for a <paramref name="channel"/>, the data of a
+    /// channel data message whose head is built here (in one buffer per transport, under the lock).
+    /// </summary>
+    private async ValueTask SendCoreAsync(ReadOnlyMemory<byte> body, uint? channel, uint? dataType, CancellationToken ct)
     {
-        byte[] head = new byte[13];
-        int headLength = WriteChannelDataHead(head, recipient, dataType, data.Length);
         await _writeLock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
+            int headLength = channel is { } recipient ? WriteChannelDataHead(_channelHead, recipient, dataType, body.Length) : 0;
             if (_localKexInit is not null)
             {
-                Hold([.. head.AsSpan(0, headLength), .. data.Span]);
+                Hold([.. _channelHead.AsSpan(0, headLength), .. body.Span]);
                 return;
             }
-            WritePacket(head.AsSpan(0, headLength), data.Span);
+            WritePacket(_channelHead.AsSpan(0, headLength), body.Span);
             if (RekeyDue)
             {
+                // Start a re-exchange; what follows is held until it completes.
                 SendKexInit();
             }
             await FlushLockedAsync(ct).ConfigureAwait(false);
@@ -523,21 +509,6 @@ internal sealed partial class SshTransport : IAsyncDisposable
         {
             _flushPending = false;
             await _output.FlushAsync(ct).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>Sends a transport-layer message (key exchange, ignore, unimplemented) ahead of anything held.</summary>
-    private async ValueTask SendTransportAsync(ReadOnlyMemory<byte> payload, CancellationToken ct)
-    {
-        await _writeLock.WaitAsync(ct).ConfigureAwait(false);
-        try
-        {
-            WritePacket(payload.Span);
-            await FlushLockedAsync(ct).ConfigureAwait(false);
-        }
-        finally
-        {
-            _writeLock.Release();
         }
     }
 

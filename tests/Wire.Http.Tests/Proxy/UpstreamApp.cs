@@ -115,21 +115,14 @@ public sealed class UpstreamApp : IAsyncLifetime
                 return;
             }
             using var socket = await context.WebSockets.AcceptWebSocketAsync("v4.channel.k8s.io");
-            var buffer = new byte[64 * 1024];
-            while (true)
+            await ServeUntilCloseAsync(socket, async (buffer, received) =>
             {
-                var received = await socket.ReceiveAsync(buffer, CancellationToken.None);
-                if (received.MessageType == WebSocketMessageType.Close)
-                {
-                    await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None);
-                    return;
-                }
                 string input = System.Text.Encoding.UTF8.GetString(buffer, 1, received.Count - 1);
                 byte[] stdout = [1, .. System.Text.Encoding.UTF8.GetBytes($"ran {input.Trim()} for alice@example.com\n")];
                 byte[] stderr = [2, .. System.Text.Encoding.UTF8.GetBytes("warning: ssn 123-45-6789 in output\n")];
                 await socket.SendAsync(stdout, WebSocketMessageType.Binary, true, CancellationToken.None);
                 await socket.SendAsync(stderr, WebSocketMessageType.Binary, true, CancellationToken.None);
-            }
+            });
         });
         app.Map("/ws", async (HttpContext context) =>
         {
@@ -139,17 +132,8 @@ public sealed class UpstreamApp : IAsyncLifetime
                 return;
             }
             using var socket = await context.WebSockets.AcceptWebSocketAsync();
-            var buffer = new byte[64 * 1024];
-            while (true)
-            {
-                var received = await socket.ReceiveAsync(buffer, CancellationToken.None);
-                if (received.MessageType == WebSocketMessageType.Close)
-                {
-                    await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None);
-                    return;
-                }
-                await socket.SendAsync(buffer.AsMemory(0, received.Count), received.MessageType, received.EndOfMessage, CancellationToken.None);
-            }
+            await ServeUntilCloseAsync(socket, (buffer, received) =>
+                socket.SendAsync(buffer.AsMemory(0, received.Count), received.MessageType, received.EndOfMessage, CancellationToken.None).AsTask());
         });
         await app.StartAsync();
         var addresses = app.Urls.Select(u => new Uri(u)).ToList();
@@ -176,6 +160,22 @@ public sealed class UpstreamApp : IAsyncLifetime
     }
 
     /// <summary>Reports the request as the upstream saw it: method, path, query, every header, and the body.</summary>
+    /// <summary>Reads messages until the client closes (answering the close), handing each to <paramref name="onMessage"/>.</summary>
+    private static async Task ServeUntilCloseAsync(WebSocket socket, Func<byte[], WebSocketReceiveResult, Task> onMessage)
+    {
+        var buffer = new byte[64 * 1024];
+        while (true)
+        {
+            var received = await socket.ReceiveAsync(buffer, CancellationToken.None);
+            if (received.MessageType == WebSocketMessageType.Close)
+            {
+                await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None);
+                return;
+            }
+            await onMessage(buffer, received);
+        }
+    }
+
     private static async Task Echo(HttpContext context)
     {
         using var body = new MemoryStream();
