@@ -25,6 +25,32 @@ public sealed class SshProxyTarget
 
     /// <summary>The target's host key must be listed here (OpenSSH known_hosts); anything else is refused.</summary>
     public required SshKnownHosts KnownHosts { get; init; }
+
+    /// <summary>What clients may forward through this target: TCP both ways by default; agent, X11 and Unix sockets only when set.</summary>
+    public SshForwarding Forwarding { get; init; } = SshForwarding.Local | SshForwarding.Remote;
+}
+
+/// <summary>Kinds of forwarding a target allows (config <c>ssh.targets[].forwarding</c>).</summary>
+[Flags]
+public enum SshForwarding
+{
+    /// <summary>Nothing is forwarded.</summary>
+    None = 0,
+
+    /// <summary>Client-opened TCP connections from the target (<c>direct-tcpip</c>, <c>ssh -L</c>).</summary>
+    Local = 1,
+
+    /// <summary>Ports listened on at the target (<c>tcpip-forward</c> and <c>forwarded-tcpip</c>, <c>ssh -R</c>).</summary>
+    Remote = 2,
+
+    /// <summary>The client's SSH agent offered to the target (<c>auth-agent-req@openssh.com</c>, <c>ssh -A</c>).</summary>
+    Agent = 4,
+
+    /// <summary>X11 connections from the target to the client's display (<c>x11-req</c>, <c>ssh -X</c>).</summary>
+    X11 = 8,
+
+    /// <summary>Unix-domain sockets both ways (<c>direct-streamlocal@openssh.com</c>, <c>streamlocal-forward@openssh.com</c>).</summary>
+    StreamLocal = 16,
 }
 
 /// <summary>The SSH proxy's settings (config key <c>ssh</c>).</summary>

@@ -66,6 +66,13 @@ public sealed class SshdFixture : IAsyncLifetime
             PermitRootLogin prohibit-password
             RekeyLimit 1M
             ClientAliveInterval 1
+            AcceptEnv WIRE_TEST_*
+            AllowTcpForwarding yes
+            AllowAgentForwarding yes
+            AllowStreamLocalForwarding yes
+            GatewayPorts no
+            X11Forwarding yes
+            X11UseLocalhost yes
             LogLevel VERBOSE
             """);
         var info = new ProcessStartInfo(Binary) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
