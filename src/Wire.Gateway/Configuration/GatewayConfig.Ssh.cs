@@ -73,7 +73,7 @@ internal sealed partial class GatewayConfig
 
     private static SshProxyTarget ReadSshTarget(ConfigReader target)
     {
-        target.EnsureOnly("name", "host", "port", "username", "privateKey", "password", "knownHosts");
+        target.EnsureOnly("name", "host", "port", "username", "privateKey", "password", "knownHosts", "forwarding");
         string name = target.GetRequiredString("name");
         if (name.Contains('+') || name.Any(char.IsWhiteSpace))
         {
@@ -112,7 +112,37 @@ internal sealed partial class GatewayConfig
             PrivateKey = key,
             Password = password,
             KnownHosts = knownHosts,
+            Forwarding = ReadForwarding(target),
         };
+    }
+
+    private static readonly Dictionary<string, SshForwarding> ForwardingKinds = new(StringComparer.Ordinal)
+    {
+        ["local"] = SshForwarding.Local,
+        ["remote"] = SshForwarding.Remote,
+        ["agent"] = SshForwarding.Agent,
+        ["x11"] = SshForwarding.X11,
+        ["streamlocal"] = SshForwarding.StreamLocal,
+    };
+
+    /// <summary><c>forwarding</c>: the kinds a target allows; TCP both ways when the key is absent, nothing when the list is empty.</summary>
+    private static SshForwarding ReadForwarding(ConfigReader target)
+    {
+        if (!target.Has("forwarding"))
+        {
+            return SshForwarding.Local | SshForwarding.Remote;
+        }
+        var kinds = SshForwarding.None;
+        var names = target.GetStringArray("forwarding");
+        for (int i = 0; i < names.Count; i++)
+        {
+            if (!ForwardingKinds.TryGetValue(names[i], out var kind))
+            {
+                ConfigReader.Throw(target.PathOf("forwarding", i), $"unknown kind '{names[i]}' (expected {string.Join(", ", ForwardingKinds.Keys)})");
+            }
+            kinds |= kind;
+        }
+        return kinds;
     }
 
     /// <summary>Reads a host key file, or makes an Ed25519 key there (mode 600) when the file does not exist yet.</summary>

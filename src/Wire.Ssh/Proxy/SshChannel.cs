@@ -2,56 +2,71 @@ namespace Wire.Ssh.Proxy;
 
 /// <summary>
 /// One channel as Wire relays it: a channel with the client and one with the target, each with its own numbers and its
-/// own flow control (RFC 4254 §5.2). Wire grants each peer at most the channel buffer; it grants more to one side only
-/// after it forwarded that side's data to the other, so data waiting for the other side's window is bounded by the
-/// buffer.
+/// own flow control (RFC 4254 §5.2). Either peer may open it (the client a session or a forwarded connection, the target
+/// a connection to a port the client asked it to listen on). Wire grants each peer at most the channel buffer, and grants
+/// more to one side only after it forwarded that side's data to the other, so data waiting for the other side's window is
+/// bounded by the buffer.
 /// </summary>
 internal sealed class SshChannel
 {
-    public SshChannel(uint localId, uint clientId, uint clientWindow, uint clientMaxPacket, string type)
+    public SshChannel(uint localId, string type, bool openedByClient)
     {
         LocalId = localId;
-        ClientId = clientId;
-        ToClient = new Direction(clientWindow, clientMaxPacket);
         Type = type;
+        OpenedByClient = openedByClient;
     }
 
     /// <summary>Wire's number for this channel, on both legs.</summary>
     public uint LocalId { get; }
 
-    /// <summary>The client's number for it.</summary>
-    public uint ClientId { get; }
-
-    /// <summary>The target's number for it, once the target confirmed the open.</summary>
-    public uint TargetId { get; set; }
-
+    /// <summary>The channel type: <c>session</c>, <c>direct-tcpip</c>, <c>forwarded-tcpip</c>, ...</summary>
     public string Type { get; }
 
-    /// <summary>Sending to the client: its window and packet size, and what waits for them.</summary>
-    public Direction ToClient { get; }
+    /// <summary>True when the client opened the channel, false when the target did.</summary>
+    public bool OpenedByClient { get; }
 
-    /// <summary>Sending to the target (set when the target confirms).</summary>
-    public Direction ToTarget { get; set; } = new(0, 0);
+    /// <summary>Both peers agreed to the channel (the one that did not open it confirmed).</summary>
+    public bool Confirmed { get; set; }
 
-    /// <summary>Bytes of the client's data forwarded since Wire last granted the client more window.</summary>
-    public long ClientConsumed { get; set; }
+    /// <summary>The client's end.</summary>
+    public Side Client { get; } = new();
 
-    /// <summary>Bytes of the target's data forwarded since Wire last granted the target more window.</summary>
-    public long TargetConsumed { get; set; }
+    /// <summary>The target's end.</summary>
+    public Side Target { get; } = new();
 
-    /// <summary>Window Wire has granted the client and the client has not used yet.</summary>
-    public long ClientGranted { get; set; }
+    /// <summary>
+    /// The client's channel requests that want a reply, in order, until answered: null while the target has to answer,
+    /// else the answer Wire gave itself (held back so that answers reach the client in the order it asked).
+    /// </summary>
+    public Queue<byte?> RepliesToClient { get; } = new();
 
-    /// <summary>Window Wire has granted the target and the target has not used yet.</summary>
-    public long TargetGranted { get; set; }
+    /// <summary>The side a message came from, and the other one.</summary>
+    public (Side From, Side To) Sides(bool fromClient) => fromClient ? (Client, Target) : (Target, Client);
 
-    public bool ClientClosed { get; set; }
+    /// <summary>Both sides sent CLOSE and were sent one: the channel number may be reused.</summary>
+    public bool Finished => Client.Closed && Target.Closed && Client.CloseSent && Target.CloseSent;
 
-    public bool TargetClosed { get; set; }
+    /// <summary>One peer's end of the channel.</summary>
+    internal sealed class Side
+    {
+        /// <summary>The peer's number for the channel.</summary>
+        public uint Id { get; set; }
 
-    public bool CloseSentToClient { get; set; }
+        /// <summary>Sending to this peer: its window and packet size, and what waits for them.</summary>
+        public Direction Sending { get; set; } = new(0, 0);
 
-    public bool CloseSentToTarget { get; set; }
+        /// <summary>Window Wire has granted this peer and the peer has not used yet.</summary>
+        public long Granted { get; set; }
+
+        /// <summary>Bytes of this peer's data forwarded since Wire last granted it more window.</summary>
+        public long Consumed { get; set; }
+
+        /// <summary>The peer sent CLOSE.</summary>
+        public bool Closed { get; set; }
+
+        /// <summary>Wire sent the peer CLOSE.</summary>
+        public bool CloseSent { get; set; }
+    }
 
     /// <summary>The flow-controlled sending side toward one peer.</summary>
     internal sealed class Direction(uint window, uint maxPacket)
@@ -60,9 +75,9 @@ internal sealed class SshChannel
         public long Window { get; set; } = window;
 
         /// <summary>The largest data the peer takes in one message.</summary>
-        public uint MaxPacket { get; set; } = maxPacket;
+        public uint MaxPacket { get; } = maxPacket;
 
-        /// <summary>Data (and EOF) waiting for window, in order: at most the channel buffer.</summary>
+        /// <summary>Data waiting for window, in order: at most the channel buffer.</summary>
         public Queue<Pending> Waiting { get; } = new();
 
         public long WaitingBytes { get; set; }

@@ -18,19 +18,13 @@ namespace Wire.Ssh.Proxy;
 /// </summary>
 internal sealed partial class SshProxySession
 {
-    private const uint OpenAdministrativelyProhibited = 1;
-    private const uint OpenConnectFailed = 2;
-    private const uint OpenResourceShortage = 4;
-
     private readonly SshProxyOptions _options;
     private readonly ISshUserAuthenticator _authenticator;
     private readonly ILogger _logger;
     private readonly Socket _socket;
     private readonly long _id;
     private readonly SemaphoreSlim _relay = new(1, 1);
-    private readonly Dictionary<uint, SshChannel> _channels = [];
     private readonly CancellationTokenSource _ended = new();
-    private uint _nextChannel;
     private SshTransport? _client;
     private SshTransport? _target;
     private WirePipe? _clientPipe;
@@ -77,6 +71,7 @@ internal sealed partial class SshProxySession
                 }
                 Log.Authenticated(_logger, _id, auth.Identity.Subject, auth.Method, _targetOptions.Name);
             }
+            await AnnounceHostKeysAsync(token).ConfigureAwait(false);
             // From here a message's work is a decryption, a lookup and an encryption: run it where the data arrives (the
             // epoll loop) instead of hopping to the thread pool per read. Handshakes and logins stay on the pool.
             _clientPipe.RunReaderInline();
@@ -212,40 +207,42 @@ internal sealed partial class SshProxySession
         return true;
     }
 
+    private SshTransport Leg(bool client) => client ? _client! : _target!;
+
     // ---- client -> target ----
 
     private async ValueTask OnClientMessageAsync(ReadOnlyMemory<byte> message, CancellationToken ct)
     {
-        byte type = message.Span[0];
-        switch (type)
+        switch (message.Span[0])
         {
             case SshMessage.ChannelOpen:
-                await OnClientOpenAsync(message, ct).ConfigureAwait(false);
+                await OnOpenAsync(message, fromClient: true, ct).ConfigureAwait(false);
+                return;
+            case SshMessage.ChannelOpenConfirmation:
+                await OnOpenConfirmationAsync(message, fromClient: true, ct).ConfigureAwait(false);
+                return;
+            case SshMessage.ChannelOpenFailure:
+                await OnOpenFailureAsync(message, fromClient: true, ct).ConfigureAwait(false);
                 return;
             case SshMessage.ChannelData or SshMessage.ChannelExtendedData or SshMessage.ChannelWindowAdjust or SshMessage.ChannelEof
                 or SshMessage.ChannelClose:
                 await OnFlowMessageAsync(message, fromClient: true, ct).ConfigureAwait(false);
                 return;
-            case SshMessage.ChannelRequest or SshMessage.ChannelSuccess or SshMessage.ChannelFailure:
+            case SshMessage.ChannelRequest:
+                await OnClientChannelRequestAsync(message, ct).ConfigureAwait(false);
+                return;
+            case SshMessage.ChannelSuccess or SshMessage.ChannelFailure:
             {
+                // The client's answer to one of the target's requests (a keepalive): the target's requests all pass.
                 var channel = Channel(message.Span, fromClient: true);
-                if (type == SshMessage.ChannelRequest)
-                {
-                    LogRequest(channel, message.Span);
-                    if (_forceCommand is not null && Forced(message.Span, channel.TargetId) is { } forced)
-                    {
-                        await _target!.SendAsync(forced, ct).ConfigureAwait(false);
-                        return;
-                    }
-                }
-                await _target!.SendAsync(Readdressed(message.Span, channel.TargetId), ct).ConfigureAwait(false);
+                await _target!.SendAsync(Readdressed(message.Span, channel.Target.Id), ct).ConfigureAwait(false);
                 return;
             }
             case SshMessage.GlobalRequest:
-                await AnswerGlobalRequestAsync(_client!, message.Span, ct).ConfigureAwait(false);
+                await OnClientGlobalRequestAsync(message, ct).ConfigureAwait(false);
                 return;
             case SshMessage.RequestSuccess or SshMessage.RequestFailure:
-                // Wire sends the client no global requests: nothing to match.
+                // Wire's only global request to the client (hostkeys-00) wants no reply.
                 return;
             default:
                 await SendUnimplementedAsync(_client!, ct).ConfigureAwait(false);
@@ -253,105 +250,40 @@ internal sealed partial class SshProxySession
         }
     }
 
-    private async ValueTask OnClientOpenAsync(ReadOnlyMemory<byte> message, CancellationToken ct)
-    {
-        string channelType;
-        uint sender;
-        uint window;
-        uint maxPacket;
-        {
-            var reader = new SshReader(message.Span[1..]);
-            channelType = reader.ReadAscii();
-            sender = reader.ReadUInt32();
-            window = reader.ReadUInt32();
-            maxPacket = reader.ReadUInt32();
-        }
-        if (channelType != "session")
-        {
-            await OpenFailureAsync(sender, OpenAdministrativelyProhibited, $"wire: {channelType} channels are not supported", ct).ConfigureAwait(false);
-            return;
-        }
-        if (_channels.Count >= _options.MaxChannels)
-        {
-            await OpenFailureAsync(sender, OpenResourceShortage, "wire: too many channels", ct).ConfigureAwait(false);
-            return;
-        }
-        if (!await EnsureTargetAsync(ct).ConfigureAwait(false))
-        {
-            await OpenFailureAsync(sender, OpenConnectFailed, $"wire: target {_targetOptions!.Name} is unreachable", ct).ConfigureAwait(false);
-            return;
-        }
-        var channel = new SshChannel(_nextChannel++, sender, window, Math.Clamp(maxPacket, 1u, 256u * 1024), channelType);
-        _channels.Add(channel.LocalId, channel);
-        channel.TargetGranted = _options.ChannelBufferBytes;
-        using var open = new SshWriter(64);
-        open.Byte(SshMessage.ChannelOpen).String(channelType).UInt32(channel.LocalId).UInt32((uint)_options.ChannelBufferBytes)
-            .UInt32((uint)_options.MaxChannelPacket);
-        await _target!.SendAsync(open.ToArray(), ct).ConfigureAwait(false);
-    }
-
-    private async ValueTask OpenFailureAsync(uint recipient, uint reason, string description, CancellationToken ct)
-    {
-        using var failure = new SshWriter(128);
-        failure.Byte(SshMessage.ChannelOpenFailure).UInt32(recipient).UInt32(reason).String(description).String("");
-        await _client!.SendAsync(failure.ToArray(), ct).ConfigureAwait(false);
-    }
-
     // ---- target -> client ----
 
     private async ValueTask OnTargetMessageAsync(ReadOnlyMemory<byte> message, CancellationToken ct)
     {
-        byte type = message.Span[0];
-        switch (type)
+        switch (message.Span[0])
         {
+            case SshMessage.ChannelOpen:
+                await OnOpenAsync(message, fromClient: false, ct).ConfigureAwait(false);
+                return;
             case SshMessage.ChannelOpenConfirmation:
-            {
-                var channel = Channel(message.Span, fromClient: false);
-                var reader = new SshReader(message.Span[5..]);
-                channel.TargetId = reader.ReadUInt32();
-                uint window = reader.ReadUInt32();
-                uint maxPacket = reader.ReadUInt32();
-                channel.ToTarget = new SshChannel.Direction(window, Math.Clamp(maxPacket, 1u, 256u * 1024));
-                channel.ClientGranted = _options.ChannelBufferBytes;
-                using var confirm = new SshWriter(64);
-                confirm.Byte(SshMessage.ChannelOpenConfirmation).UInt32(channel.ClientId).UInt32(channel.LocalId)
-                    .UInt32((uint)_options.ChannelBufferBytes).UInt32((uint)_options.MaxChannelPacket);
-                await _client!.SendAsync(confirm.ToArray(), ct).ConfigureAwait(false);
+                await OnOpenConfirmationAsync(message, fromClient: false, ct).ConfigureAwait(false);
                 return;
-            }
             case SshMessage.ChannelOpenFailure:
-            {
-                var channel = Channel(message.Span, fromClient: false);
-                _channels.Remove(channel.LocalId);
-                await _client!.SendAsync(Readdressed(message.Span, channel.ClientId), ct).ConfigureAwait(false);
+                await OnOpenFailureAsync(message, fromClient: false, ct).ConfigureAwait(false);
                 return;
-            }
             case SshMessage.ChannelData or SshMessage.ChannelExtendedData or SshMessage.ChannelWindowAdjust or SshMessage.ChannelEof
                 or SshMessage.ChannelClose:
                 await OnFlowMessageAsync(message, fromClient: false, ct).ConfigureAwait(false);
                 return;
-            case SshMessage.ChannelRequest or SshMessage.ChannelSuccess or SshMessage.ChannelFailure:
+            case SshMessage.ChannelRequest:
             {
+                // exit-status, exit-signal, eow@openssh.com, keepalives: the client answers any that want a reply.
                 var channel = Channel(message.Span, fromClient: false);
-                await _client!.SendAsync(Readdressed(message.Span, channel.ClientId), ct).ConfigureAwait(false);
+                await _client!.SendAsync(Readdressed(message.Span, channel.Client.Id), ct).ConfigureAwait(false);
                 return;
             }
-            case SshMessage.ChannelOpen:
-            {
-                // Channels the target opens (forwarded ports, X11, agent) are not part of what Wire carries yet.
-                var reader = new SshReader(message.Span[1..]);
-                string channelType = reader.ReadAscii();
-                uint sender = reader.ReadUInt32();
-                using var failure = new SshWriter(128);
-                failure.Byte(SshMessage.ChannelOpenFailure).UInt32(sender).UInt32(OpenAdministrativelyProhibited)
-                    .String($"wire: {channelType} channels are refused").String("");
-                await _target!.SendAsync(failure.ToArray(), ct).ConfigureAwait(false);
+            case SshMessage.ChannelSuccess or SshMessage.ChannelFailure:
+                await OnTargetChannelReplyAsync(message, ct).ConfigureAwait(false);
                 return;
-            }
             case SshMessage.GlobalRequest:
-                await AnswerGlobalRequestAsync(_target!, message.Span, ct).ConfigureAwait(false);
+                await OnTargetGlobalRequestAsync(message.Span, ct).ConfigureAwait(false);
                 return;
             case SshMessage.RequestSuccess or SshMessage.RequestFailure:
+                await OnTargetGlobalReplyAsync(message, ct).ConfigureAwait(false);
                 return;
             default:
                 await SendUnimplementedAsync(_target!, ct).ConfigureAwait(false);
@@ -359,225 +291,7 @@ internal sealed partial class SshProxySession
         }
     }
 
-    // ---- flow control ----
-
-    /// <summary>
-    /// Data, window adjustments, EOF and CLOSE, the same for either leg: what one side sends goes toward the other side
-    /// as that side's window allows; what one side lets through frees window for the other.
-    /// </summary>
-    private async ValueTask OnFlowMessageAsync(ReadOnlyMemory<byte> message, bool fromClient, CancellationToken ct)
-    {
-        byte type = message.Span[0];
-        var channel = Channel(message.Span, fromClient);
-        // The leg the message goes on to (other) and the leg it came from (same), with their numbers for this channel.
-        var (other, toOther, otherId) = fromClient ? (_target!, channel.ToTarget, channel.TargetId) : (_client!, channel.ToClient, channel.ClientId);
-        var (same, toSame, sameId) = fromClient ? (_client!, channel.ToClient, channel.ClientId) : (_target!, channel.ToTarget, channel.TargetId);
-        switch (type)
-        {
-            case SshMessage.ChannelData or SshMessage.ChannelExtendedData:
-            {
-                var (dataType, data) = ReadData(message, channel, fromClient);
-                if (fromClient)
-                {
-                    channel.ClientGranted -= data.Length;
-                }
-                else
-                {
-                    channel.TargetGranted -= data.Length;
-                }
-                long sent = await SendDataAsync(other, toOther, otherId, dataType, data, ct).ConfigureAwait(false);
-                await ConsumedAsync(channel, fromClient, sent, ct).ConfigureAwait(false);
-                return;
-            }
-            case SshMessage.ChannelWindowAdjust:
-            {
-                var reader = new SshReader(message.Span[5..]);
-                uint bytes = reader.ReadUInt32();
-                reader.EnsureEnd();
-                toSame.Window = Math.Min(toSame.Window + bytes, uint.MaxValue);
-                long sent = await FlushAsync(same, toSame, sameId, channel, toClient: fromClient, ct).ConfigureAwait(false);
-                await ConsumedAsync(channel, !fromClient, sent, ct).ConfigureAwait(false);
-                return;
-            }
-            case SshMessage.ChannelEof:
-                toOther.EofPending = true;
-                await FlushAsync(other, toOther, otherId, channel, toClient: !fromClient, ct).ConfigureAwait(false);
-                return;
-            default:
-                if (fromClient)
-                {
-                    channel.ClientClosed = true;
-                }
-                else
-                {
-                    channel.TargetClosed = true;
-                }
-                toOther.ClosePending = true;
-                await FlushAsync(other, toOther, otherId, channel, toClient: !fromClient, ct).ConfigureAwait(false);
-                MaybeForget(channel);
-                return;
-        }
-    }
-
-    /// <summary>Sends what the window takes now (nothing while older data waits), queues the rest; the bytes sent.</summary>
-    private static async ValueTask<long> SendDataAsync(SshTransport to, SshChannel.Direction direction, uint recipient, uint? dataType,
-        ReadOnlyMemory<byte> data, CancellationToken ct)
-    {
-        long sent = 0;
-        if (direction.Waiting.Count == 0)
-        {
-            while (!data.IsEmpty && direction.Window > 0)
-            {
-                int n = (int)Math.Min(data.Length, Math.Min(direction.Window, direction.MaxPacket));
-                await to.SendChannelDataAsync(recipient, dataType, data[..n], ct).ConfigureAwait(false);
-                direction.Window -= n;
-                sent += n;
-                data = data[n..];
-            }
-        }
-        if (!data.IsEmpty)
-        {
-            direction.Waiting.Enqueue(new SshChannel.Pending(dataType, data.ToArray()));
-            direction.WaitingBytes += data.Length;
-        }
-        return sent;
-    }
-
-    /// <summary>Sends waiting data as the window allows, then a pending EOF and CLOSE; the data bytes sent.</summary>
-    private async ValueTask<long> FlushAsync(SshTransport to, SshChannel.Direction direction, uint recipient, SshChannel channel, bool toClient,
-        CancellationToken ct)
-    {
-        long sent = 0;
-        while (direction.Waiting.Count > 0 && direction.Window > 0)
-        {
-            var head = direction.Waiting.Peek();
-            var rest = head.Data.AsMemory(direction.HeadOffset);
-            int n = (int)Math.Min(rest.Length, Math.Min(direction.Window, direction.MaxPacket));
-            await to.SendChannelDataAsync(recipient, head.DataType, rest[..n], ct).ConfigureAwait(false);
-            direction.Window -= n;
-            direction.WaitingBytes -= n;
-            sent += n;
-            direction.HeadOffset += n;
-            if (direction.HeadOffset == head.Data.Length)
-            {
-                direction.Waiting.Dequeue();
-                direction.HeadOffset = 0;
-            }
-        }
-        if (direction.Waiting.Count == 0)
-        {
-            if (direction.EofPending)
-            {
-                direction.EofPending = false;
-                await to.SendAsync(Simple(SshMessage.ChannelEof, recipient), ct).ConfigureAwait(false);
-            }
-            bool closeSent = toClient ? channel.CloseSentToClient : channel.CloseSentToTarget;
-            if (direction.ClosePending && !closeSent)
-            {
-                direction.ClosePending = false;
-                await to.SendAsync(Simple(SshMessage.ChannelClose, recipient), ct).ConfigureAwait(false);
-                if (toClient)
-                {
-                    channel.CloseSentToClient = true;
-                }
-                else
-                {
-                    channel.CloseSentToTarget = true;
-                }
-            }
-        }
-        return sent;
-    }
-
-    /// <summary>
-    /// Data from one side (the client when <paramref name="fromClient"/>) left toward the other: grant that side as much
-    /// again, in steps of half the buffer.
-    /// </summary>
-    private async ValueTask ConsumedAsync(SshChannel channel, bool fromClient, long bytes, CancellationToken ct)
-    {
-        long consumed = (fromClient ? channel.ClientConsumed : channel.TargetConsumed) + bytes;
-        bool closed = fromClient ? channel.ClientClosed : channel.TargetClosed;
-        if (consumed >= _options.ChannelBufferBytes / 2 && !closed)
-        {
-            var (leg, id) = fromClient ? (_client!, channel.ClientId) : (_target!, channel.TargetId);
-            await leg.SendAsync(Adjust(id, (uint)consumed), ct).ConfigureAwait(false);
-            if (fromClient)
-            {
-                channel.ClientGranted += consumed;
-            }
-            else
-            {
-                channel.TargetGranted += consumed;
-            }
-            consumed = 0;
-        }
-        if (fromClient)
-        {
-            channel.ClientConsumed = consumed;
-        }
-        else
-        {
-            channel.TargetConsumed = consumed;
-        }
-    }
-
-    /// <summary>A channel whose CLOSE went both ways on both legs is forgotten (its number may be reused by the peer).</summary>
-    private void MaybeForget(SshChannel channel)
-    {
-        if (channel.ClientClosed && channel.TargetClosed && channel.CloseSentToClient && channel.CloseSentToTarget)
-        {
-            _channels.Remove(channel.LocalId);
-        }
-    }
-
     // ---- message helpers ----
-
-    private SshChannel Channel(ReadOnlySpan<byte> message, bool fromClient)
-    {
-        if (message.Length < 5)
-        {
-            SshProtocolException.Throw("a channel message without a channel number");
-        }
-        uint local = BinaryPrimitives.ReadUInt32BigEndian(message[1..]);
-        if (!_channels.TryGetValue(local, out var channel) || (fromClient ? channel.ClientClosed : channel.TargetClosed))
-        {
-            throw new SshProtocolException($"the {(fromClient ? "client" : "target")} used channel {local}, which is not open");
-        }
-        return channel;
-    }
-
-    private static (uint? DataType, ReadOnlyMemory<byte> Data) ReadData(ReadOnlyMemory<byte> message, SshChannel channel, bool fromClient)
-    {
-        var reader = new SshReader(message.Span[5..]);
-        uint? dataType = message.Span[0] == SshMessage.ChannelExtendedData ? reader.ReadUInt32() : null;
-        int start = 5 + (dataType is null ? 0 : 4) + 4;
-        int length = reader.ReadString().Length;
-        reader.EnsureEnd();
-        long granted = fromClient ? channel.ClientGranted : channel.TargetGranted;
-        if (length > granted)
-        {
-            SshProtocolException.Throw($"the {(fromClient ? "client" : "target")} sent more data than its window allows");
-        }
-        return (dataType, message.Slice(start, length));
-    }
-
-    /// <summary>
-    /// Under a certificate's force-command, a request to run something (exec, shell, subsystem) runs the forced command
-    /// instead, as OpenSSH's sshd does; null for other requests.
-    /// </summary>
-    private byte[]? Forced(ReadOnlySpan<byte> message, uint recipient)
-    {
-        var reader = new SshReader(message[5..]);
-        string request = reader.ReadAscii();
-        if (request is not ("exec" or "shell" or "subsystem"))
-        {
-            return null;
-        }
-        bool wantReply = reader.ReadBoolean();
-        using var exec = new SshWriter(64 + _forceCommand!.Length);
-        exec.Byte(SshMessage.ChannelRequest).UInt32(recipient).String("exec").Boolean(wantReply).String(_forceCommand);
-        return exec.ToArray();
-    }
 
     /// <summary>The same message for the other leg: only the recipient channel number changes.</summary>
     private static byte[] Readdressed(ReadOnlySpan<byte> message, uint recipient)
@@ -595,40 +309,12 @@ internal sealed partial class SshProxySession
         return message;
     }
 
-    private static byte[] Adjust(uint recipient, uint bytes)
-    {
-        byte[] message = new byte[9];
-        message[0] = SshMessage.ChannelWindowAdjust;
-        BinaryPrimitives.WriteUInt32BigEndian(message.AsSpan(1), recipient);
-        BinaryPrimitives.WriteUInt32BigEndian(message.AsSpan(5), bytes);
-        return message;
-    }
-
-    /// <summary>Global requests (keepalives, host key announcements) are answered, not relayed: failure when a reply is wanted.</summary>
-    private static ValueTask AnswerGlobalRequestAsync(SshTransport from, ReadOnlySpan<byte> message, CancellationToken ct)
-    {
-        var reader = new SshReader(message[1..]);
-        reader.ReadAscii();
-        return reader.ReadBoolean() ? from.SendAsync(new byte[] { SshMessage.RequestFailure }, ct) : ValueTask.CompletedTask;
-    }
-
     private static async ValueTask SendUnimplementedAsync(SshTransport to, CancellationToken ct)
     {
         byte[] message = new byte[5];
         message[0] = SshMessage.Unimplemented;
         BinaryPrimitives.WriteUInt32BigEndian(message.AsSpan(1), to.LastReceivedSequence);
         await to.SendAsync(message, ct).ConfigureAwait(false);
-    }
-
-    private void LogRequest(SshChannel channel, ReadOnlySpan<byte> message)
-    {
-        if (!_logger.IsEnabled(LogLevel.Debug))
-        {
-            return;
-        }
-        var reader = new SshReader(message[5..]);
-        string request = reader.ReadAscii();
-        Log.ChannelRequest(_logger, _id, channel.LocalId, request);
     }
 
     private static partial class Log
@@ -653,5 +339,20 @@ internal sealed partial class SshProxySession
 
         [LoggerMessage(Level = LogLevel.Debug, Message = "ssh session {Id}: channel {Channel} request {Request}")]
         public static partial void ChannelRequest(ILogger logger, long id, uint channel, string request);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "ssh session {Id}: channel {Channel} {Type} to {Destination}")]
+        public static partial void Opened(ILogger logger, long id, uint channel, string type, string destination);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "ssh session {Id}: refused a {Type} channel {Destination} opened by the {Peer}: {Reason}")]
+        public static partial void OpenRefused(ILogger logger, long id, string peer, string type, string destination, string reason);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "ssh session {Id}: channel {Channel} request {Request} refused: not enabled for target {Target}")]
+        public static partial void RequestRefused(ILogger logger, long id, uint channel, string request, string target);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "ssh session {Id}: {Request} {Destination}")]
+        public static partial void ForwardRequested(ILogger logger, long id, string request, string destination);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "ssh session {Id}: {Request} {Destination} refused: {Reason}")]
+        public static partial void ForwardRefused(ILogger logger, long id, string request, string destination, string reason);
     }
 }

@@ -300,6 +300,17 @@ public sealed class GatewayConfigErrorTests : IDisposable
     }
 
     [Fact]
+    public void Unknown_ssh_forwarding_kinds_are_named()
+    {
+        _dir.Write("known_hosts", "");
+        var e = Fail("""
+            { 'ssh': { 'hostKeys': ['host_key'], 'targets': [ { 'name': 'app', 'host': '127.0.0.1', 'username': 'u', 'password': 'p',
+                'knownHosts': 'known_hosts', 'forwarding': ['local', 'agnet'] } ] } }
+            """);
+        Assert.Equal("ssh.targets[0].forwarding[1]: unknown kind 'agnet' (expected local, remote, agent, x11, streamlocal)", e.Message);
+    }
+
+    [Fact]
     public void Invalid_json_in_a_file_names_the_file()
     {
         var path = _dir.Write("gateway.json", "{ \"logging\": ");

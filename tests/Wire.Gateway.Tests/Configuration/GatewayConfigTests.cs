@@ -291,6 +291,23 @@ public sealed class GatewayConfigTests : IDisposable
         Assert.Equal([$"{key} ca"], config.SshCertificateAuthorities);
     }
 
+    [Fact]
+    public void Ssh_targets_forward_tcp_both_ways_unless_told_otherwise()
+    {
+        _dir.Write("known_hosts", "");
+        var config = GatewayConfig.Parse(Json("""
+            { 'ssh': { 'hostKeys': ['host_key'], 'targets': [
+                { 'name': 'a', 'host': '127.0.0.1', 'username': 'u', 'password': 'p', 'knownHosts': 'known_hosts' },
+                { 'name': 'b', 'host': '127.0.0.1', 'username': 'u', 'password': 'p', 'knownHosts': 'known_hosts', 'forwarding': ['agent', 'streamlocal'] },
+                { 'name': 'c', 'host': '127.0.0.1', 'username': 'u', 'password': 'p', 'knownHosts': 'known_hosts', 'forwarding': [] } ] } }
+            """), _dir.Path, Env);
+
+        var targets = config.Ssh!.Proxy.Targets;
+        Assert.Equal(Wire.Ssh.Proxy.SshForwarding.Local | Wire.Ssh.Proxy.SshForwarding.Remote, targets[0].Forwarding);
+        Assert.Equal(Wire.Ssh.Proxy.SshForwarding.Agent | Wire.Ssh.Proxy.SshForwarding.StreamLocal, targets[1].Forwarding);
+        Assert.Equal(Wire.Ssh.Proxy.SshForwarding.None, targets[2].Forwarding);
+    }
+
     /// <summary>An OpenSSH <c>ssh-ed25519 BASE64</c> public key text.</summary>
     internal static string SshEd25519Key()
     {

@@ -143,9 +143,9 @@ public sealed class SshTransportTests
             await server.SendAsync(Message(i), cts.Token);
         }
         Assert.Equal(Enumerable.Range(0, 200), await clientGot);
-        // 800 kB with a limit of 64 KiB: up to a dozen re-exchanges (fewer when messages queue behind one in progress, which
-        // then go out together); at least several, none of them asked for.
-        Assert.True(client.KeyExchangeCount >= 4, $"{client.KeyExchangeCount} key exchanges");
+        // 800 kB with a limit of 64 KiB: up to a dozen re-exchanges, none of them asked for. Fewer when messages queue behind
+        // one in progress and then go out together, which depends on timing (a loaded machine has seen two): at least two besides the first.
+        Assert.True(client.KeyExchangeCount >= 3, $"{client.KeyExchangeCount} key exchanges");
     }
 
     [Fact]

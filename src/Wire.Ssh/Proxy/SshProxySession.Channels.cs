@@ -1,0 +1,435 @@
+using System.Buffers.Binary;
+using Wire.Ssh.Protocol;
+using Wire.Ssh.Transport;
+
+namespace Wire.Ssh.Proxy;
+
+/// <summary>Channels (RFC 4254 §5-6): opening either way, requests and their replies in order, data under both legs' windows.</summary>
+internal sealed partial class SshProxySession
+{
+    // RFC 4254 §5.1 reason codes.
+    private const uint OpenAdministrativelyProhibited = 1;
+    private const uint OpenConnectFailed = 2;
+    private const uint OpenUnknownChannelType = 3;
+    private const uint OpenResourceShortage = 4;
+
+    private readonly Dictionary<uint, SshChannel> _channels = [];
+    private uint _nextChannel;
+    private bool _noMoreSessions;
+    private bool _agentRequested;
+    private bool _x11Requested;
+
+    private bool Allows(SshForwarding kind) => (_targetOptions!.Forwarding & kind) != 0;
+
+    // ---- opening ----
+
+    /// <summary>
+    /// A CHANNEL_OPEN from either peer: checked against what the target allows and what the client asked for, then
+    /// opened on the other leg with the same type-specific data under Wire's own channel number.
+    /// </summary>
+    private async ValueTask OnOpenAsync(ReadOnlyMemory<byte> message, bool fromClient, CancellationToken ct)
+    {
+        var reader = new SshReader(message.Span[1..]);
+        string type = reader.ReadAscii();
+        uint sender = reader.ReadUInt32();
+        uint window = reader.ReadUInt32();
+        uint maxPacket = reader.ReadUInt32();
+        var extra = message[(message.Length - reader.Remaining)..];
+        var leg = Leg(fromClient);
+
+        var (reason, why, destination) = fromClient ? ClientOpenRefusal(type, extra.Span) : TargetOpenRefusal(type, extra.Span);
+        if (reason == 0 && _channels.Count >= _options.MaxChannels)
+        {
+            (reason, why) = (OpenResourceShortage, "wire: too many channels");
+        }
+        if (reason == 0 && fromClient && !await EnsureTargetAsync(ct).ConfigureAwait(false))
+        {
+            (reason, why) = (OpenConnectFailed, $"wire: target {_targetOptions!.Name} is unreachable");
+        }
+        if (reason != 0)
+        {
+            Log.OpenRefused(_logger, _id, fromClient ? "client" : "target", type, destination ?? "", why!);
+            await OpenFailureAsync(leg, sender, reason, why!, ct).ConfigureAwait(false);
+            return;
+        }
+
+        var channel = new SshChannel(_nextChannel++, type, openedByClient: fromClient);
+        _channels.Add(channel.LocalId, channel);
+        var (from, to) = channel.Sides(fromClient);
+        from.Id = sender;
+        from.Sending = new SshChannel.Direction(window, Math.Clamp(maxPacket, 1u, 256u * 1024));
+        // The window in Wire's OPEN is what the other peer may send Wire.
+        to.Granted = _options.ChannelBufferBytes;
+        if (destination is not null)
+        {
+            Log.Opened(_logger, _id, channel.LocalId, type, destination);
+        }
+        using var open = new SshWriter(64 + extra.Length);
+        open.Byte(SshMessage.ChannelOpen).String(type).UInt32(channel.LocalId).UInt32((uint)_options.ChannelBufferBytes)
+            .UInt32((uint)_options.MaxChannelPacket).Raw(extra.Span);
+        await Leg(!fromClient).SendAsync(open.ToArray(), ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Why Wire refuses a channel the client opens (reason 0: it does not), and where a forward goes.</summary>
+    private (uint Reason, string? Why, string? Destination) ClientOpenRefusal(string type, ReadOnlySpan<byte> extra)
+    {
+        switch (type)
+        {
+            case "session":
+                return _noMoreSessions ? (OpenAdministrativelyProhibited, "wire: no more sessions on this connection", null) : (0, null, null);
+            case "direct-tcpip":
+            {
+                var reader = new SshReader(extra);
+                string host = reader.ReadUtf8();
+                uint port = reader.ReadUInt32();
+                string destination = HostPort(host, port);
+                return Allows(SshForwarding.Local) ? (0, null, destination) : (OpenAdministrativelyProhibited, Disabled("TCP forwarding"), destination);
+            }
+            case "direct-streamlocal@openssh.com":
+            {
+                var reader = new SshReader(extra);
+                string path = reader.ReadUtf8();
+                return Allows(SshForwarding.StreamLocal) ? (0, null, path) : (OpenAdministrativelyProhibited, Disabled("Unix socket forwarding"), path);
+            }
+            default:
+                return (OpenUnknownChannelType, $"wire: {type} channels are not supported", null);
+        }
+    }
+
+    /// <summary>
+    /// Why Wire refuses a channel the target opens: only connections the client asked for pass (to a port or socket it
+    /// had the target listen on, to its agent or its X display once it offered them).
+    /// </summary>
+    private (uint Reason, string? Why, string? Destination) TargetOpenRefusal(string type, ReadOnlySpan<byte> extra)
+    {
+        switch (type)
+        {
+            case "forwarded-tcpip":
+            {
+                var reader = new SshReader(extra);
+                string address = reader.ReadUtf8();
+                uint port = reader.ReadUInt32();
+                string destination = HostPort(address, port);
+                return _remoteForwards.Contains((address, port))
+                    ? (0, null, destination)
+                    : (OpenAdministrativelyProhibited, "wire: the client did not ask to forward this port", destination);
+            }
+            case "forwarded-streamlocal@openssh.com":
+            {
+                var reader = new SshReader(extra);
+                string path = reader.ReadUtf8();
+                return _streamForwards.Contains(path)
+                    ? (0, null, path)
+                    : (OpenAdministrativelyProhibited, "wire: the client did not ask to forward this socket", path);
+            }
+            case "auth-agent@openssh.com":
+                return _agentRequested ? (0, null, "agent") : (OpenAdministrativelyProhibited, "wire: the client did not offer its agent", null);
+            case "x11":
+                return _x11Requested ? (0, null, "x11") : (OpenAdministrativelyProhibited, "wire: the client did not offer its X display", null);
+            default:
+                return (OpenUnknownChannelType, $"wire: {type} channels are refused", null);
+        }
+    }
+
+    private string Disabled(string what) => $"wire: {what} is not enabled for target {_targetOptions!.Name}";
+
+    private static string HostPort(string host, uint port) =>
+        host.Contains(':') ? $"[{host}]:{port}" : $"{host}:{port}";
+
+    /// <summary>The peer that did not open the channel agreed: tell the opener, with Wire's number and window.</summary>
+    private async ValueTask OnOpenConfirmationAsync(ReadOnlyMemory<byte> message, bool fromClient, CancellationToken ct)
+    {
+        var channel = Opening(message.Span, fromClient);
+        var reader = new SshReader(message.Span[5..]);
+        uint sender = reader.ReadUInt32();
+        uint window = reader.ReadUInt32();
+        uint maxPacket = reader.ReadUInt32();
+        var (from, opener) = channel.Sides(fromClient);
+        from.Id = sender;
+        from.Sending = new SshChannel.Direction(window, Math.Clamp(maxPacket, 1u, 256u * 1024));
+        opener.Granted = _options.ChannelBufferBytes;
+        channel.Confirmed = true;
+        using var confirm = new SshWriter(64);
+        confirm.Byte(SshMessage.ChannelOpenConfirmation).UInt32(opener.Id).UInt32(channel.LocalId)
+            .UInt32((uint)_options.ChannelBufferBytes).UInt32((uint)_options.MaxChannelPacket);
+        await Leg(!fromClient).SendAsync(confirm.ToArray(), ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The peer that did not open the channel refused it: the opener hears why.</summary>
+    private async ValueTask OnOpenFailureAsync(ReadOnlyMemory<byte> message, bool fromClient, CancellationToken ct)
+    {
+        var channel = Opening(message.Span, fromClient);
+        _channels.Remove(channel.LocalId);
+        var opener = fromClient ? channel.Target : channel.Client;
+        await Leg(!fromClient).SendAsync(Readdressed(message.Span, opener.Id), ct).ConfigureAwait(false);
+    }
+
+    private static ValueTask OpenFailureAsync(SshTransport to, uint recipient, uint reason, string description, CancellationToken ct)
+    {
+        using var failure = new SshWriter(128);
+        failure.Byte(SshMessage.ChannelOpenFailure).UInt32(recipient).UInt32(reason).String(description).String("");
+        return to.SendAsync(failure.ToArray(), ct);
+    }
+
+    // ---- requests ----
+
+    /// <summary>
+    /// A channel request from the client goes to the target, except agent and X11 forwarding where the target does not
+    /// allow them; under a certificate's force-command, exec, shell and subsystem run the forced command instead.
+    /// </summary>
+    private async ValueTask OnClientChannelRequestAsync(ReadOnlyMemory<byte> message, CancellationToken ct)
+    {
+        var channel = Channel(message.Span, fromClient: true);
+        var (request, wantReply) = RequestHead(message.Span[5..]);
+        Log.ChannelRequest(_logger, _id, channel.LocalId, request);
+
+        var needed = request switch
+        {
+            "auth-agent-req@openssh.com" => SshForwarding.Agent,
+            "x11-req" => SshForwarding.X11,
+            _ => SshForwarding.None,
+        };
+        if (needed != SshForwarding.None && !Allows(needed))
+        {
+            Log.RequestRefused(_logger, _id, channel.LocalId, request, _targetOptions!.Name);
+            await ReplyToClientAsync(channel, wantReply, SshMessage.ChannelFailure, ct).ConfigureAwait(false);
+            return;
+        }
+        _agentRequested |= needed == SshForwarding.Agent;
+        _x11Requested |= needed == SshForwarding.X11;
+
+        byte[] relayed = _forceCommand is not null && request is "exec" or "shell" or "subsystem"
+            ? Forced(channel.Target.Id, wantReply)
+            : Readdressed(message.Span, channel.Target.Id);
+        if (wantReply)
+        {
+            channel.RepliesToClient.Enqueue(null);
+        }
+        await _target!.SendAsync(relayed, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The forced command in place of what the client asked to run, as OpenSSH's sshd does.</summary>
+    private byte[] Forced(uint recipient, bool wantReply)
+    {
+        using var exec = new SshWriter(64 + _forceCommand!.Length);
+        exec.Byte(SshMessage.ChannelRequest).UInt32(recipient).String("exec").Boolean(wantReply).String(_forceCommand);
+        return exec.ToArray();
+    }
+
+    /// <summary>Wire's own answer to a client's channel request, sent after the answers the target still owes before it.</summary>
+    private async ValueTask ReplyToClientAsync(SshChannel channel, bool wantReply, byte reply, CancellationToken ct)
+    {
+        if (!wantReply)
+        {
+            return;
+        }
+        if (channel.RepliesToClient.Count > 0)
+        {
+            channel.RepliesToClient.Enqueue(reply);
+            return;
+        }
+        await _client!.SendAsync(Simple(reply, channel.Client.Id), ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The target answered the oldest request it was sent on this channel; Wire's own answers queued behind it follow.</summary>
+    private async ValueTask OnTargetChannelReplyAsync(ReadOnlyMemory<byte> message, CancellationToken ct)
+    {
+        var channel = Channel(message.Span, fromClient: false);
+        if (!channel.RepliesToClient.TryDequeue(out byte? waiting) || waiting is not null)
+        {
+            throw new SshProtocolException($"the target answered a request on channel {channel.LocalId} that it was not sent");
+        }
+        await _client!.SendAsync(Readdressed(message.Span, channel.Client.Id), ct).ConfigureAwait(false);
+        while (channel.RepliesToClient.TryPeek(out byte? next) && next is byte reply)
+        {
+            channel.RepliesToClient.Dequeue();
+            await _client.SendAsync(Simple(reply, channel.Client.Id), ct).ConfigureAwait(false);
+        }
+    }
+
+    // ---- flow control ----
+
+    /// <summary>
+    /// Data, window adjustments, EOF and CLOSE, the same for either leg: what one side sends goes toward the other side
+    /// as that side's window allows; what one side lets through frees window for the other.
+    /// </summary>
+    private async ValueTask OnFlowMessageAsync(ReadOnlyMemory<byte> message, bool fromClient, CancellationToken ct)
+    {
+        var channel = Channel(message.Span, fromClient);
+        var (from, to) = channel.Sides(fromClient);
+        var (fromLeg, toLeg) = (Leg(fromClient), Leg(!fromClient));
+        switch (message.Span[0])
+        {
+            case SshMessage.ChannelData or SshMessage.ChannelExtendedData:
+            {
+                var (dataType, data) = ReadData(message, from, fromClient);
+                from.Granted -= data.Length;
+                long sent = await SendDataAsync(toLeg, to, dataType, data, ct).ConfigureAwait(false);
+                await ConsumedAsync(fromLeg, from, sent, ct).ConfigureAwait(false);
+                return;
+            }
+            case SshMessage.ChannelWindowAdjust:
+            {
+                var reader = new SshReader(message.Span[5..]);
+                uint bytes = reader.ReadUInt32();
+                reader.EnsureEnd();
+                from.Sending.Window = Math.Min(from.Sending.Window + bytes, uint.MaxValue);
+                long sent = await FlushAsync(fromLeg, from, ct).ConfigureAwait(false);
+                await ConsumedAsync(toLeg, to, sent, ct).ConfigureAwait(false);
+                return;
+            }
+            case SshMessage.ChannelEof:
+                to.Sending.EofPending = true;
+                await FlushAsync(toLeg, to, ct).ConfigureAwait(false);
+                return;
+            default:
+                from.Closed = true;
+                to.Sending.ClosePending = true;
+                await FlushAsync(toLeg, to, ct).ConfigureAwait(false);
+                if (channel.Finished)
+                {
+                    // Both CLOSEs went both ways: the peers may reuse their numbers, and so does Wire.
+                    _channels.Remove(channel.LocalId);
+                }
+                return;
+        }
+    }
+
+    /// <summary>Sends what the window takes now (nothing while older data waits), queues the rest; the bytes sent.</summary>
+    private static async ValueTask<long> SendDataAsync(SshTransport leg, SshChannel.Side to, uint? dataType, ReadOnlyMemory<byte> data,
+        CancellationToken ct)
+    {
+        var direction = to.Sending;
+        long sent = 0;
+        if (direction.Waiting.Count == 0)
+        {
+            while (!data.IsEmpty && direction.Window > 0)
+            {
+                int n = (int)Math.Min(data.Length, Math.Min(direction.Window, direction.MaxPacket));
+                await leg.SendChannelDataAsync(to.Id, dataType, data[..n], ct).ConfigureAwait(false);
+                direction.Window -= n;
+                sent += n;
+                data = data[n..];
+            }
+        }
+        if (!data.IsEmpty)
+        {
+            direction.Waiting.Enqueue(new SshChannel.Pending(dataType, data.ToArray()));
+            direction.WaitingBytes += data.Length;
+        }
+        return sent;
+    }
+
+    /// <summary>Sends waiting data as the window allows, then a pending EOF and CLOSE; the data bytes sent.</summary>
+    private static async ValueTask<long> FlushAsync(SshTransport leg, SshChannel.Side to, CancellationToken ct)
+    {
+        var direction = to.Sending;
+        long sent = 0;
+        while (direction.Waiting.Count > 0 && direction.Window > 0)
+        {
+            var head = direction.Waiting.Peek();
+            var rest = head.Data.AsMemory(direction.HeadOffset);
+            int n = (int)Math.Min(rest.Length, Math.Min(direction.Window, direction.MaxPacket));
+            await leg.SendChannelDataAsync(to.Id, head.DataType, rest[..n], ct).ConfigureAwait(false);
+            direction.Window -= n;
+            direction.WaitingBytes -= n;
+            sent += n;
+            direction.HeadOffset += n;
+            if (direction.HeadOffset == head.Data.Length)
+            {
+                direction.Waiting.Dequeue();
+                direction.HeadOffset = 0;
+            }
+        }
+        if (direction.Waiting.Count == 0)
+        {
+            if (direction.EofPending)
+            {
+                direction.EofPending = false;
+                await leg.SendAsync(Simple(SshMessage.ChannelEof, to.Id), ct).ConfigureAwait(false);
+            }
+            if (direction.ClosePending && !to.CloseSent)
+            {
+                direction.ClosePending = false;
+                to.CloseSent = true;
+                await leg.SendAsync(Simple(SshMessage.ChannelClose, to.Id), ct).ConfigureAwait(false);
+            }
+        }
+        return sent;
+    }
+
+    /// <summary>Data from one side left toward the other: grant that side as much again, in steps of half the buffer.</summary>
+    private async ValueTask ConsumedAsync(SshTransport leg, SshChannel.Side side, long bytes, CancellationToken ct)
+    {
+        side.Consumed += bytes;
+        if (side.Consumed >= _options.ChannelBufferBytes / 2 && !side.Closed)
+        {
+            byte[] adjust = new byte[9];
+            adjust[0] = SshMessage.ChannelWindowAdjust;
+            BinaryPrimitives.WriteUInt32BigEndian(adjust.AsSpan(1), side.Id);
+            BinaryPrimitives.WriteUInt32BigEndian(adjust.AsSpan(5), (uint)side.Consumed);
+            await leg.SendAsync(adjust, ct).ConfigureAwait(false);
+            side.Granted += side.Consumed;
+            side.Consumed = 0;
+        }
+    }
+
+    // ---- lookups ----
+
+    /// <summary>The open channel a message from one peer names; a protocol error when it names none.</summary>
+    private SshChannel Channel(ReadOnlySpan<byte> message, bool fromClient)
+    {
+        var channel = Named(message, fromClient);
+        if (!channel.Confirmed || (fromClient ? channel.Client : channel.Target).Closed)
+        {
+            throw new SshProtocolException($"the {(fromClient ? "client" : "target")} used channel {channel.LocalId}, which is not open");
+        }
+        return channel;
+    }
+
+    /// <summary>The channel a confirmation or refusal answers: opened by the other peer, not answered yet.</summary>
+    private SshChannel Opening(ReadOnlySpan<byte> message, bool fromClient)
+    {
+        var channel = Named(message, fromClient);
+        if (channel.Confirmed || channel.OpenedByClient == fromClient)
+        {
+            throw new SshProtocolException($"the {(fromClient ? "client" : "target")} answered an open of channel {channel.LocalId} it was not asked");
+        }
+        return channel;
+    }
+
+    private SshChannel Named(ReadOnlySpan<byte> message, bool fromClient)
+    {
+        if (message.Length < 5)
+        {
+            SshProtocolException.Throw("a channel message without a channel number");
+        }
+        uint local = BinaryPrimitives.ReadUInt32BigEndian(message[1..]);
+        if (!_channels.TryGetValue(local, out var channel))
+        {
+            throw new SshProtocolException($"the {(fromClient ? "client" : "target")} used channel {local}, which is not open");
+        }
+        return channel;
+    }
+
+    /// <summary>A request's name and whether it wants a reply (global requests and, after the channel number, channel requests).</summary>
+    private static (string Request, bool WantReply) RequestHead(ReadOnlySpan<byte> message)
+    {
+        var reader = new SshReader(message);
+        return (reader.ReadAscii(), reader.ReadBoolean());
+    }
+
+    private static (uint? DataType, ReadOnlyMemory<byte> Data) ReadData(ReadOnlyMemory<byte> message, SshChannel.Side from, bool fromClient)
+    {
+        var reader = new SshReader(message.Span[5..]);
+        uint? dataType = message.Span[0] == SshMessage.ChannelExtendedData ? reader.ReadUInt32() : null;
+        int start = 5 + (dataType is null ? 0 : 4) + 4;
+        int length = reader.ReadString().Length;
+        reader.EnsureEnd();
+        if (length > from.Granted)
+        {
+            SshProtocolException.Throw($"the {(fromClient ? "client" : "target")} sent more data than its window allows");
+        }
+        return (dataType, message.Slice(start, length));
+    }
+}
