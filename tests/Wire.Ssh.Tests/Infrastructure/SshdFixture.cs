@@ -32,7 +32,16 @@ public sealed class SshdFixture : IAsyncLifetime
     /// <summary>A known_hosts line for this sshd.</summary>
     public string KnownHostsLine => $"[127.0.0.1]:{Port} {_keys.PublicLine("host")}";
 
-    public string Log => _log.ToString();
+    public string Log
+    {
+        get
+        {
+            lock (_log)
+            {
+                return _log.ToString();
+            }
+        }
+    }
 
     private readonly System.Text.StringBuilder _log = new();
 
@@ -73,6 +82,7 @@ public sealed class SshdFixture : IAsyncLifetime
             GatewayPorts no
             X11Forwarding yes
             X11UseLocalhost yes
+            Subsystem sftp internal-sftp
             LogLevel VERBOSE
             """);
         var info = new ProcessStartInfo(Binary) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };

@@ -1,19 +1,12 @@
-using System.Buffers.Binary;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
-using Microsoft.Extensions.Logging.Abstractions;
 using Renci.SshNet;
-using Wire.Enforcement.Transport;
-using Wire.Ssh.Authentication;
-using Wire.Ssh.Keys;
-using Wire.Ssh.Protocol;
 using Wire.Ssh.Proxy;
 using Wire.Ssh.Tests.Infrastructure;
 using Wire.Ssh.Tests.Keys;
-using Wire.Ssh.Transport;
 
 namespace Wire.Ssh.Tests.Proxy;
 
@@ -23,59 +16,19 @@ namespace Wire.Ssh.Tests.Proxy;
 /// Wire answers itself (host keys for UpdateHostKeys, keepalives, no-more-sessions) and replies kept in order.
 /// Three targets on the same sshd: <c>app</c> (the default: TCP both ways), <c>open</c> (everything), <c>locked</c> (nothing).
 /// </summary>
-public sealed class SshForwardingTests(SshdFixture sshd) : IClassFixture<SshdFixture>, IAsyncLifetime
+public sealed class SshForwardingTests(SshdFixture sshd) : WireSshTestBase(sshd,
+    ("app", SshForwarding.Local | SshForwarding.Remote),
+    ("open", SshForwarding.Local | SshForwarding.Remote | SshForwarding.Agent | SshForwarding.X11 | SshForwarding.StreamLocal),
+    ("locked", SshForwarding.None)), IClassFixture<SshdFixture>
 {
-    private const string Token = "tok-alice-77f1";
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
-    private readonly SshKeygen _keys = new();
     private readonly TempDirectory _directory = new();
-    private SshProxyServer? _server;
-    private SshPrivateKey? _targetKey;
 
-    public Task InitializeAsync()
+    public override async Task DisposeAsync()
     {
-        _keys.Generate("alice", "ed25519");
-        _targetKey = OpenSshKeyFile.Parse(File.ReadAllText(sshd.ClientKeyPath));
-        SshProxyTarget Target(string name, SshForwarding forwarding) => new()
-        {
-            Name = name, Host = "127.0.0.1", Port = sshd.Port, UserName = sshd.UserName, PrivateKey = _targetKey,
-            KnownHosts = SshKnownHosts.Parse(sshd.KnownHostsLine + "\n"), Forwarding = forwarding,
-        };
-        var options = new SshProxyOptions
-        {
-            HostKeys = [SshKeys.Ed25519, SshKeys.Rsa],
-            Targets =
-            [
-                Target("app", SshForwarding.Local | SshForwarding.Remote),
-                Target("open", SshForwarding.Local | SshForwarding.Remote | SshForwarding.Agent | SshForwarding.X11 | SshForwarding.StreamLocal),
-                Target("locked", SshForwarding.None),
-            ],
-        };
-        _server = new SshProxyServer(new IPEndPoint(IPAddress.Loopback, 0), options,
-            new TestAuthenticator("alice", [_keys.PublicKey("alice")], Token), NullLoggerFactory.Instance);
-        _server.Start();
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-        }
-        _targetKey?.Dispose();
-        _keys.Dispose();
+        await base.DisposeAsync();
         _directory.Dispose();
     }
 
-    private int Port => _server!.LocalEndPoint.Port;
-
-    private List<string> SshArguments(params string[] extra) =>
-    [
-        "-F", "/dev/null", "-p", Port.ToString(CultureInfo.InvariantCulture), "-i", _keys.PathOf("alice"), "-o", "IdentitiesOnly=yes",
-        "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "GlobalKnownHostsFile=/dev/null",
-        "-o", "LogLevel=ERROR", .. extra,
-    ];
 
     [Fact]
     public async Task Local_forwards_carry_several_connections_to_the_target()
@@ -120,8 +73,8 @@ public sealed class SshForwardingTests(SshdFixture sshd) : IClassFixture<SshdFix
         var args = SshArguments("-N", "-o", "ExitOnForwardFailure=yes", "-R", $"127.0.0.1:0:127.0.0.1:{service.Port}", "alice+app@127.0.0.1");
         args[args.IndexOf("LogLevel=ERROR")] = "LogLevel=INFO";
         using var ssh = new BackgroundProcess("ssh", args);
-        string port = await ssh.WaitForOutputAsync(output => Regex.Match(output, @"Allocated port (\d+) for remote forward") is { Success: true } m
-            ? m.Groups[1].Value : null, Timeout);
+        var allocated = new Regex(@"Allocated port (\d+) for remote forward");
+        string port = allocated.Match(await ssh.WaitForOutputAsync(allocated.IsMatch, Timeout)).Groups[1].Value;
         // The chosen port came back in the reply, so Wire lets the target's forwarded-tcpip channels for it through.
         await EchoRoundTripAsync(new IPEndPoint(IPAddress.Loopback, int.Parse(port, CultureInfo.InvariantCulture)), 64 * 1024, seed: 20);
     }
@@ -189,7 +142,7 @@ public sealed class SshForwardingTests(SshdFixture sshd) : IClassFixture<SshdFix
             using var cts = new CancellationTokenSource(Timeout);
             Assert.Equal(0, await connection.GetStream().ReadAsync(new byte[16], cts.Token));
         }
-        await ssh.WaitForOutputAsync(output => output.Contains("session-42", StringComparison.Ordinal) ? output : null, Timeout);
+        await ssh.WaitForOutputAsync(output => output.Contains("session-42", StringComparison.Ordinal), Timeout);
         Assert.Equal(0, echo.Connections);
     }
 
@@ -199,13 +152,13 @@ public sealed class SshForwardingTests(SshdFixture sshd) : IClassFixture<SshdFix
         string socket = Path.Combine(_directory.Path, "agent.sock");
         using var agent = new BackgroundProcess("ssh-agent", ["-D", "-a", socket]);
         await WaitUntilAsync(() => Task.FromResult(File.Exists(socket)), "ssh-agent did not start");
-        var added = await Processes.RunAsync("env", ["SSH_AUTH_SOCK=" + socket, "ssh-add", _keys.PathOf("alice")], Timeout);
+        var added = await Processes.RunAsync("env", ["SSH_AUTH_SOCK=" + socket, "ssh-add", Keys.PathOf("alice")], Timeout);
         Assert.True(added.ExitCode == 0, added.StandardError);
-        string fingerprint = _keys.PublicKey("alice").Fingerprint;
+        string fingerprint = Keys.PublicKey("alice").Fingerprint;
 
         // With the target's agent forwarding enabled, ssh-add on the target lists the client's key through Wire.
         var open = await Processes.RunAsync("ssh", SshArguments("-A", "-o", "IdentityAgent=" + socket, "alice+open@127.0.0.1", "ssh-add -l"), Timeout);
-        Assert.True(open.ExitCode == 0, open.StandardError + sshd.Log);
+        Assert.True(open.ExitCode == 0, open.StandardError + Sshd.Log);
         Assert.Contains(fingerprint, open.StandardOutput, StringComparison.Ordinal);
 
         // Without it, the target gets no agent.
@@ -254,7 +207,7 @@ public sealed class SshForwardingTests(SshdFixture sshd) : IClassFixture<SshdFix
             // Refused at Wire: the forwarded connection ends without reaching the socket.
             using var cts = new CancellationTokenSource(Timeout);
             Assert.Equal(0, await connection.GetStream().ReadAsync(new byte[16], cts.Token));
-            await ssh.WaitForOutputAsync(output => output.Contains("Unix socket forwarding is not enabled for target app", StringComparison.Ordinal) ? output : null, Timeout);
+            await ssh.WaitForOutputAsync(output => output.Contains("Unix socket forwarding is not enabled for target app", StringComparison.Ordinal), Timeout);
         }
         Assert.Equal(reached, service.Connections);
     }
@@ -273,84 +226,46 @@ public sealed class SshForwardingTests(SshdFixture sshd) : IClassFixture<SshdFix
         string learned = File.ReadAllText(knownHosts);
         Assert.Contains(SshKeys.Rsa.PublicKey.ToOpenSshString().Split(' ')[1], learned, StringComparison.Ordinal);
         // The target's own host key is Wire's business, never announced to the client.
-        Assert.DoesNotContain(sshd.HostKey.ToOpenSshString().Split(' ')[1], learned, StringComparison.Ordinal);
+        Assert.DoesNotContain(Sshd.HostKey.ToOpenSshString().Split(' ')[1], learned, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task Replies_keep_the_order_of_requests_when_wire_answers_some_itself()
     {
-        await using var connection = await RawClient.ConnectAsync(Port, "alice+app", Token);
-        var ct = connection.Cancellation;
+        await using var client = await RawSshClient.ConnectAsync(Port, "alice+app", password: Token);
 
         // Global: a forward the target answers, then a keepalive Wire answers: the replies come in that order.
-        int remotePort = FreePort();
-        using (var forward = new SshWriter())
-        {
-            forward.Byte(SshMessage.GlobalRequest).String("tcpip-forward").Boolean(true).String("127.0.0.1").UInt32((uint)remotePort);
-            await connection.Transport.SendAsync(forward.ToArray(), ct);
-        }
-        using (var keepalive = new SshWriter())
-        {
-            keepalive.Byte(SshMessage.GlobalRequest).String("keepalive@openssh.com").Boolean(true);
-            await connection.Transport.SendAsync(keepalive.ToArray(), ct);
-        }
-        Assert.Equal(SshMessage.RequestSuccess, await connection.NextAsync(SshMessage.RequestSuccess, SshMessage.RequestFailure));
-        Assert.Equal(SshMessage.RequestFailure, await connection.NextAsync(SshMessage.RequestSuccess, SshMessage.RequestFailure));
+        await client.SendGlobalRequestAsync("tcpip-forward", wantReply: true, w => w.String("127.0.0.1").UInt32((uint)FreePort()));
+        await client.SendGlobalRequestAsync("keepalive@openssh.com", wantReply: true);
+        await client.WaitAsync(() => client.GlobalReplies.Count == 2, "two global replies");
+        Assert.Equal([true, false], client.GlobalReplies);
 
-        // Channel: pty-req (the target answers), x11-req (refused by Wire for app), env (the target refuses the name):
-        // success, failure, failure, in that order.
-        uint channel = await connection.OpenSessionAsync();
-        using (var pty = new SshWriter())
-        {
-            pty.Byte(SshMessage.ChannelRequest).UInt32(channel).String("pty-req").Boolean(true).String("xterm").UInt32(80).UInt32(24).UInt32(0).UInt32(0)
-                .String(""u8);
-            await connection.Transport.SendAsync(pty.ToArray(), ct);
-        }
-        using (var x11 = new SshWriter())
-        {
-            x11.Byte(SshMessage.ChannelRequest).UInt32(channel).String("x11-req").Boolean(true).Boolean(false).String("MIT-MAGIC-COOKIE-1")
-                .String("00112233445566778899aabbccddeeff").UInt32(0);
-            await connection.Transport.SendAsync(x11.ToArray(), ct);
-        }
-        using (var env = new SshWriter())
-        {
-            env.Byte(SshMessage.ChannelRequest).UInt32(channel).String("env").Boolean(true).String("NOT_ACCEPTED").String("x");
-            await connection.Transport.SendAsync(env.ToArray(), ct);
-        }
-        Assert.Equal(SshMessage.ChannelSuccess, await connection.NextAsync(SshMessage.ChannelSuccess, SshMessage.ChannelFailure));
-        Assert.Equal(SshMessage.ChannelFailure, await connection.NextAsync(SshMessage.ChannelSuccess, SshMessage.ChannelFailure));
-        Assert.Equal(SshMessage.ChannelFailure, await connection.NextAsync(SshMessage.ChannelSuccess, SshMessage.ChannelFailure));
+        // Channel: pty-req (the target answers), x11-req (refused by Wire for app), env (the target refuses the name), all
+        // sent before any reply: success, failure, failure, in that order.
+        var channel = await client.OpenSessionAsync();
+        await client.SendRequestAsync(channel, "pty-req", wantReply: true, w => w.String("xterm").UInt32(80).UInt32(24).UInt32(0).UInt32(0).String([0]));
+        await client.SendRequestAsync(channel, "x11-req", wantReply: true,
+            w => w.Boolean(false).String("MIT-MAGIC-COOKIE-1").String("00112233445566778899aabbccddeeff").UInt32(0));
+        await client.SendRequestAsync(channel, "env", wantReply: true, w => w.String("NOT_ACCEPTED").String("x"));
+        await client.WaitAsync(channel, c => c.Replies.Count == 3, "three channel replies");
+        Assert.Equal([true, false, false], channel.Replies);
     }
 
     [Fact]
     public async Task After_no_more_sessions_a_new_session_is_refused()
     {
-        await using var connection = await RawClient.ConnectAsync(Port, "alice+app", Token);
-        await connection.OpenSessionAsync();
-        using (var request = new SshWriter())
-        {
-            request.Byte(SshMessage.GlobalRequest).String("no-more-sessions@openssh.com").Boolean(false);
-            await connection.Transport.SendAsync(request.ToArray(), connection.Cancellation);
-        }
-        var failure = await connection.OpenAsync("session");
-        Assert.Equal(SshMessage.ChannelOpenFailure, failure.Span[0]);
-        Assert.Equal(1u, BinaryPrimitives.ReadUInt32BigEndian(failure.Span[5..]));
+        await using var client = await RawSshClient.ConnectAsync(Port, "alice+app", password: Token);
+        await client.OpenSessionAsync();
+        await client.SendGlobalRequestAsync("no-more-sessions@openssh.com", wantReply: false);
+        var refused = await client.OpenAsync("session");
+        Assert.Equal(1u, refused.OpenFailure);
         // Other channels are still fine.
         using var echo = new EchoServer();
-        using var target = new SshWriter();
-        target.String("127.0.0.1").UInt32((uint)echo.Port).String("127.0.0.1").UInt32(1234);
-        var opened = await connection.OpenAsync("direct-tcpip", target.ToArray());
-        Assert.Equal(SshMessage.ChannelOpenConfirmation, opened.Span[0]);
+        var forwarded = await client.OpenAsync("direct-tcpip", w => w.String("127.0.0.1").UInt32((uint)echo.Port).String("127.0.0.1").UInt32(1234));
+        Assert.True(forwarded.Opened, $"direct-tcpip refused: {forwarded.OpenFailure}");
     }
 
     // ---- helpers ----
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private static async Task WaitUntilAsync(Func<Task<bool>> condition, string failure)
     {
@@ -487,77 +402,6 @@ public sealed class SshForwardingTests(SshdFixture sshd) : IClassFixture<SshdFix
             _stop.Cancel();
             _listener.Dispose();
             _stop.Dispose();
-        }
-    }
-
-    /// <summary>Wire's own client role, logged in to Wire with the token, for messages OpenSSH does not send on request.</summary>
-    private sealed class RawClient : IAsyncDisposable
-    {
-        private readonly WirePipe _pipe;
-        private readonly CancellationTokenSource _cts = new(Timeout);
-        private uint _nextChannel;
-
-        private RawClient(WirePipe pipe, SshTransport transport)
-        {
-            _pipe = pipe;
-            Transport = transport;
-        }
-
-        public SshTransport Transport { get; }
-
-        public CancellationToken Cancellation => _cts.Token;
-
-        public static async Task<RawClient> ConnectAsync(int port, string user, string token)
-        {
-            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            await socket.ConnectAsync(IPAddress.Loopback, port);
-            var pipe = WirePipes.FromSocket(socket, "ssh-raw-client");
-            var transport = new SshTransport(pipe.Pipe, new SshTransportOptions { VerifyHostKey = _ => true }, isServer: false);
-            var client = new RawClient(pipe, transport);
-            await transport.HandshakeAsync(client.Cancellation);
-            await SshUserAuthClient.AuthenticateAsync(transport, user, key: null, password: token, client.Cancellation);
-            return client;
-        }
-
-        /// <summary>The next message of one of <paramref name="types"/>, skipping others (host key announcements, window adjustments).</summary>
-        public async Task<byte> NextAsync(params byte[] types) => (await NextMessageAsync(types)).Span[0];
-
-        private async Task<ReadOnlyMemory<byte>> NextMessageAsync(params byte[] types)
-        {
-            while (true)
-            {
-                var message = await Transport.ReceiveAsync(Cancellation);
-                if (types.Contains(message.Span[0]))
-                {
-                    return message.ToArray();
-                }
-            }
-        }
-
-        /// <summary>Opens a channel and returns the confirmation or failure.</summary>
-        public async Task<ReadOnlyMemory<byte>> OpenAsync(string type, byte[]? extra = null)
-        {
-            using var open = new SshWriter();
-            open.Byte(SshMessage.ChannelOpen).String(type).UInt32(_nextChannel++).UInt32(1 << 20).UInt32(32 * 1024).Raw(extra ?? []);
-            await Transport.SendAsync(open.ToArray(), Cancellation);
-            return await NextMessageAsync(SshMessage.ChannelOpenConfirmation, SshMessage.ChannelOpenFailure);
-        }
-
-        /// <summary>Opens a session channel; Wire's number for it.</summary>
-        public async Task<uint> OpenSessionAsync()
-        {
-            var reply = await OpenAsync("session");
-            Assert.Equal(SshMessage.ChannelOpenConfirmation, reply.Span[0]);
-            return BinaryPrimitives.ReadUInt32BigEndian(reply.Span[5..]);
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await Transport.TryDisconnectAsync(SshDisconnectReason.ByApplication, "done");
-            await _pipe.Pipe.Output.CompleteAsync();
-            await Transport.DisposeAsync();
-            _pipe.Dispose();
-            _cts.Dispose();
         }
     }
 }

@@ -13,60 +13,15 @@ namespace Wire.Ssh.Tests.Proxy;
 /// Exec through Wire end to end: OpenSSH's ssh (and SSH.NET) log in to Wire as alice+app, Wire logs in to a real sshd
 /// with its own key, and commands run there: stdout, stderr, exit codes, and bulk data with re-keying on both legs.
 /// </summary>
-public sealed class SshProxyTests(SshdFixture sshd) : IClassFixture<SshdFixture>, IAsyncLifetime
+public sealed class SshProxyTests(SshdFixture sshd) : WireSshTestBase(sshd), IClassFixture<SshdFixture>
 {
-    private const string Token = "tok-alice-3c9e";
-    private readonly SshKeygen _keys = new();
-    private SshProxyServer? _server;
-    private SshPrivateKey? _targetKey;
-
-    public Task InitializeAsync()
-    {
-        _keys.Generate("alice", "ed25519");
-        _targetKey = OpenSshKeyFile.Parse(File.ReadAllText(sshd.ClientKeyPath));
-        var options = new SshProxyOptions
-        {
-            HostKeys = [SshKeys.Ed25519, SshKeys.Rsa],
-            Targets =
-            [
-                new SshProxyTarget
-                {
-                    Name = "app", Host = "127.0.0.1", Port = sshd.Port, UserName = sshd.UserName, PrivateKey = _targetKey,
-                    KnownHosts = SshKnownHosts.Parse(sshd.KnownHostsLine + "\n"),
-                },
-            ],
-        };
-        _server = new SshProxyServer(new IPEndPoint(IPAddress.Loopback, 0), options,
-            new TestAuthenticator("alice", [_keys.PublicKey("alice")], Token), NullLoggerFactory.Instance);
-        _server.Start();
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-        }
-        _targetKey?.Dispose();
-        _keys.Dispose();
-    }
-
-    private int Port => _server!.LocalEndPoint.Port;
-
-    private List<string> SshArguments(params string[] extra) =>
-    [
-        "-F", "/dev/null", "-p", Port.ToString(CultureInfo.InvariantCulture), "-i", _keys.PathOf("alice"), "-o", "IdentitiesOnly=yes",
-        "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "GlobalKnownHostsFile=/dev/null",
-        "-o", "LogLevel=ERROR", .. extra,
-    ];
 
     [Fact]
     public async Task Uname_runs_on_the_target_through_wire()
     {
         var direct = await Processes.RunAsync("uname", ["-a"], TimeSpan.FromSeconds(10));
         var result = await Processes.RunAsync("ssh", SshArguments("alice+app@127.0.0.1", "uname -a"), TimeSpan.FromSeconds(30));
-        Assert.True(result.ExitCode == 0, result.StandardError + sshd.Log);
+        Assert.True(result.ExitCode == 0, result.StandardError + Sshd.Log);
         Assert.Equal(direct.StandardOutput, result.StandardOutput);
     }
 
@@ -165,7 +120,7 @@ public sealed class SshProxyTests(SshdFixture sshd) : IClassFixture<SshdFixture>
             Targets = [new SshProxyTarget { Name = "gone", Host = "127.0.0.1", Port = 1, UserName = "x", Password = "x", KnownHosts = SshKnownHosts.Parse("") }],
         };
         await using var server = new SshProxyServer(new IPEndPoint(IPAddress.Loopback, 0), options,
-            new TestAuthenticator("alice", [_keys.PublicKey("alice")], Token), NullLoggerFactory.Instance);
+            new TestAuthenticator("alice", [Keys.PublicKey("alice")], Token), NullLoggerFactory.Instance);
         server.Start();
         var args = SshArguments("alice+gone@127.0.0.1", "true");
         args[3] = server.LocalEndPoint.Port.ToString(CultureInfo.InvariantCulture);
