@@ -72,6 +72,19 @@ public sealed class RuleDefinition
     /// <summary>Key <c>names</c> (Kubernetes): object name globs.</summary>
     public IReadOnlyList<string>? Names { get; init; }
 
+    /// <summary>
+    /// Key <c>commands</c> (SSH): globs on the command line of an exec or a line typed in a shell (whitespace runs
+    /// collapsed; <c>*</c> crosses spaces; case-insensitive). Each simple command of the line (split at <c>;</c>,
+    /// <c>&amp;&amp;</c>, <c>||</c>, <c>|</c>, <c>&amp;</c> and newlines) is matched too.
+    /// </summary>
+    public IReadOnlyList<string>? Commands { get; init; }
+
+    /// <summary>Key <c>channels</c> (SSH): what the client asks for (<see cref="SshAccess.Channels"/>).</summary>
+    public IReadOnlyList<string>? Channels { get; init; }
+
+    /// <summary>Key <c>forwards</c> (SSH): globs on a forward's <c>host:port</c> or socket path.</summary>
+    public IReadOnlyList<string>? Forwards { get; init; }
+
     /// <summary>Key <c>message</c> (deny): added to the error the client sees.</summary>
     public string? Message { get; init; }
 
@@ -108,7 +121,11 @@ public sealed class RuleDefinition
 
     /// <summary>Whether any statement-level key (statements, noWhere, relations, functions, pattern) is set.</summary>
     public bool HasStatementKeys =>
-        Statements is not null || NoWhere is not null || Relations is not null || Functions is not null || Pattern is not null || HasHttpKeys;
+        Statements is not null || NoWhere is not null || Relations is not null || Functions is not null || Pattern is not null || HasHttpKeys
+        || HasSshKeys;
+
+    /// <summary>Whether any SSH key (commands, channels, forwards) is set.</summary>
+    public bool HasSshKeys => Commands is not null || Channels is not null || Forwards is not null;
 
     /// <summary>Whether any HTTP request key (methods, hosts, paths, and the Kubernetes keys) is set.</summary>
     public bool HasHttpKeys =>

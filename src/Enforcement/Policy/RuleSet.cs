@@ -196,6 +196,7 @@ public sealed class RuleSet
             {
                 ("methods", rule.Methods), ("hosts", rule.Hosts), ("paths", rule.Paths), ("verbs", rule.Verbs), ("apiGroups", rule.ApiGroups),
                 ("resources", rule.Resources), ("subresources", rule.Subresources), ("namespaces", rule.Namespaces), ("names", rule.Names),
+                ("commands", rule.Commands), ("channels", rule.Channels), ("forwards", rule.Forwards),
             })
             {
                 if (values is { Count: 0 })
@@ -208,6 +209,13 @@ public sealed class RuleSet
                 if (!KubernetesVerbs.Contains(verb))
                 {
                     throw new RuleValidationException(index, "verbs", $"'{verb}' is not one of {string.Join(", ", KubernetesVerbs)}");
+                }
+            }
+            for (int c = 0; c < (rule.Channels?.Count ?? 0); c++)
+            {
+                if (!SshAccess.Channels.Contains(rule.Channels![c]))
+                {
+                    throw new RuleValidationException(index, $"channels[{c}]", $"must be one of {string.Join(", ", SshAccess.Channels)}");
                 }
             }
             if (rule.Paths?.FirstOrDefault(p => !p.StartsWith('/') && p != "*") is { } badPath)
@@ -248,6 +256,22 @@ public sealed class RuleSet
         {
             var d = Definition;
             if (d.HasHttpKeys && !MatchesHttp(d, request.Http))
+            {
+                return false;
+            }
+            if (request.Ssh is { } ssh)
+            {
+                if (ssh.Typed && d.Commands is null && _pattern is null)
+                {
+                    // A rule about what may be opened does not judge each line typed in what it let open.
+                    return false;
+                }
+                if (d.HasSshKeys && !MatchesSsh(d, ssh))
+                {
+                    return false;
+                }
+            }
+            else if (d.HasSshKeys)
             {
                 return false;
             }
@@ -304,6 +328,41 @@ public sealed class RuleSet
                 && (d.Namespaces is null || http.Namespace is not null && Glob.AnyMatch(d.Namespaces, http.Namespace))
                 && (d.Names is null || http.Name is not null && Glob.AnyMatch(d.Names, http.Name));
         }
+
+        // SSH keys: a key that is set needs the fact (a shell has no command, an exec no destination).
+        private static bool MatchesSsh(RuleDefinition d, SshAccess ssh)
+        {
+            if (d.Channels is not null && !d.Channels.Contains(ssh.Channel, StringComparer.Ordinal))
+            {
+                return false;
+            }
+            if (d.Forwards is not null && (ssh.Destination is null || !Glob.AnyMatch(d.Forwards, ssh.Destination)))
+            {
+                return false;
+            }
+            return d.Commands is null || ssh.Command is not null && MatchesCommand(d.Commands, ssh.Command);
+        }
+
+        /// <summary>The whole command line, or any simple command in it, matches one of the globs.</summary>
+        private static bool MatchesCommand(IReadOnlyList<string> globs, string command)
+        {
+            if (Glob.AnyMatch(globs, AccessRequest.CollapseWhitespace(command)))
+            {
+                return true;
+            }
+            foreach (var part in command.Split(CommandSeparators, StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (Glob.AnyMatch(globs, AccessRequest.CollapseWhitespace(part)))
+                {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        // Where one simple command ends and the next begins in a shell line: lists, pipes, background, subshells and
+        // command substitution.
+        private static readonly string[] CommandSeparators = [";", "&&", "||", "|", "&", "\n", "\r", "$(", "`", "(", ")", "{", "}"];
 
         private static readonly string[] KubernetesVerbs = ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"];
 

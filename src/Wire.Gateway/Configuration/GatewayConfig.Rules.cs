@@ -82,7 +82,7 @@ internal sealed partial class GatewayConfig
         rule.EnsureOnly(
             "name", "action", "protocols", "targets", "subjects", "groups", "exceptSubjects", "exceptGroups", "statements", "noWhere",
             "relations", "functions", "pattern", "methods", "hosts", "paths", "verbs", "apiGroups", "resources", "subresources", "namespaces",
-            "names", "message", "approvers", "timeout", "columns", "fields", "detectors", "detectorScope", "style", "expressions");
+            "names", "commands", "channels", "forwards", "message", "approvers", "timeout", "columns", "fields", "detectors", "detectorScope", "style", "expressions");
 
         return new RuleDefinition
         {
@@ -108,6 +108,9 @@ internal sealed partial class GatewayConfig
             Subresources = OptionalStrings(rule, "subresources"),
             Namespaces = OptionalStrings(rule, "namespaces"),
             Names = OptionalStrings(rule, "names"),
+            Commands = OptionalStrings(rule, "commands"),
+            Channels = OptionalStrings(rule, "channels"),
+            Forwards = OptionalStrings(rule, "forwards"),
             Message = rule.GetString("message"),
             Approvers = OptionalStrings(rule, "approvers"),
             Timeout = rule.Has("timeout") ? rule.GetDuration("timeout", TimeSpan.Zero) : null,

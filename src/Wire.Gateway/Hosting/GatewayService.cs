@@ -66,7 +66,7 @@ internal sealed partial class GatewayService : IHostedService, IAsyncDisposable
         if (_settings.Ssh is { } ssh)
         {
             _ssh = new SshProxyServer(ssh.Listen, ssh.Proxy, new GatewaySshAuthenticator(ssh.Proxy, _settings.IdentityValidator, _settings.Users),
-                _loggerFactory);
+                _loggerFactory, CreateEnforcement());
             _ssh.Start();
             Log.Listening(_logger, "ssh", _ssh.LocalEndPoint.ToString(), ssh.Proxy.Targets.Count);
         }

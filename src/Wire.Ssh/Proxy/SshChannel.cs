@@ -35,10 +35,23 @@ internal sealed class SshChannel
     public Side Target { get; } = new();
 
     /// <summary>
-    /// The client's channel requests that want a reply, in order, until answered: null while the target has to answer,
-    /// else the answer Wire gave itself (held back so that answers reach the client in the order it asked).
+    /// What the client is owed for its channel requests, in the order it asked: null while the target has to answer,
+    /// else what Wire answers itself (a reply, or a refusal with its output), held back until the target's answers
+    /// before it went out.
     /// </summary>
-    public Queue<byte?> RepliesToClient { get; } = new();
+    public Queue<Func<CancellationToken, ValueTask>?> RepliesToClient { get; } = new();
+
+    /// <summary>
+    /// While a request on this channel waits for a reviewer: the client's later messages for it, in order, to be
+    /// handled once the decision is in (only this channel waits). Null when nothing is pending.
+    /// </summary>
+    public Queue<byte[]>? Held { get; set; }
+
+    /// <summary>Cancels a pending review when the client closes the channel or the session ends.</summary>
+    public CancellationTokenSource? ReviewCancel { get; set; }
+
+    /// <summary>Wire refused the exec or shell and is closing the channel: the client's data for it goes nowhere.</summary>
+    public bool Refused { get; set; }
 
     /// <summary>The side a message came from, and the other one.</summary>
     public (Side From, Side To) Sides(bool fromClient) => fromClient ? (Client, Target) : (Target, Client);

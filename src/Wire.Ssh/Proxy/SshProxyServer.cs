@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Wire.Enforcement;
 using Wire.Enforcement.Transport;
 using Wire.Ssh.Authentication;
 
@@ -16,6 +17,7 @@ public sealed class SshProxyServer : IAsyncDisposable
     private readonly WireListener _listener;
     private readonly SshProxyOptions _options;
     private readonly ISshUserAuthenticator _authenticator;
+    private readonly WireEnforcement? _enforcement;
     private readonly ILogger _logger;
     private long _nextSessionId;
 
@@ -24,7 +26,9 @@ public sealed class SshProxyServer : IAsyncDisposable
     /// <param name="options">Host keys, targets and limits.</param>
     /// <param name="authenticator">Decides who a client is.</param>
     /// <param name="loggerFactory">Where sessions log; null for none.</param>
-    public SshProxyServer(IPEndPoint listen, SshProxyOptions options, ISshUserAuthenticator authenticator, ILoggerFactory? loggerFactory = null)
+    /// <param name="enforcement">Rules, approvals and recording; null enforces nothing.</param>
+    public SshProxyServer(IPEndPoint listen, SshProxyOptions options, ISshUserAuthenticator authenticator, ILoggerFactory? loggerFactory = null,
+        WireEnforcement? enforcement = null)
     {
         if (options.HostKeys.Count == 0)
         {
@@ -36,6 +40,7 @@ public sealed class SshProxyServer : IAsyncDisposable
         }
         _options = options;
         _authenticator = authenticator;
+        _enforcement = enforcement;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Wire.Ssh");
         _listener = new WireListener(listen, RunSessionAsync, _logger);
     }
@@ -58,7 +63,7 @@ public sealed class SshProxyServer : IAsyncDisposable
     private Task RunSessionAsync(Socket socket, CancellationToken ct)
     {
         socket.NoDelay = true;
-        var session = new SshProxySession(_options, _authenticator, _logger, socket, Interlocked.Increment(ref _nextSessionId));
+        var session = new SshProxySession(_options, _authenticator, _enforcement, _logger, socket, Interlocked.Increment(ref _nextSessionId));
         return session.RunAsync(ct);
     }
 }

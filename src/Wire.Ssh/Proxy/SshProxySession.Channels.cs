@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Wire.Enforcement.Policy;
 using Wire.Ssh.Protocol;
 using Wire.Ssh.Transport;
 
@@ -30,44 +31,85 @@ internal sealed partial class SshProxySession
     private async ValueTask OnOpenAsync(ReadOnlyMemory<byte> message, bool fromClient, CancellationToken ct)
     {
         var reader = new SshReader(message.Span[1..]);
-        string type = reader.ReadAscii();
-        uint sender = reader.ReadUInt32();
-        uint window = reader.ReadUInt32();
-        uint maxPacket = reader.ReadUInt32();
+        var open = new PendingOpen(reader.ReadAscii(), reader.ReadUInt32(), reader.ReadUInt32(), reader.ReadUInt32(), null, fromClient);
         var extra = message[(message.Length - reader.Remaining)..];
         var leg = Leg(fromClient);
 
-        var (reason, why, destination) = fromClient ? ClientOpenRefusal(type, extra.Span) : TargetOpenRefusal(type, extra.Span);
+        var (reason, why, destination) = fromClient ? ClientOpenRefusal(open.Type, extra.Span) : TargetOpenRefusal(open.Type, extra.Span);
         if (reason == 0 && _channels.Count >= _options.MaxChannels)
         {
             (reason, why) = (OpenResourceShortage, "wire: too many channels");
         }
-        if (reason == 0 && fromClient && !await EnsureTargetAsync(ct).ConfigureAwait(false))
-        {
-            (reason, why) = (OpenConnectFailed, $"wire: target {_targetOptions!.Name} is unreachable");
-        }
         if (reason != 0)
         {
-            Log.OpenRefused(_logger, _id, fromClient ? "client" : "target", type, destination ?? "", why!);
-            await OpenFailureAsync(leg, sender, reason, why!, ct).ConfigureAwait(false);
+            Log.OpenRefused(_logger, _id, fromClient ? "client" : "target", open.Type, destination ?? "", why!);
+            await OpenFailureAsync(leg, open.Sender, reason, why!, ct).ConfigureAwait(false);
             return;
         }
+        open = open with { Extra = extra.ToArray(), Destination = destination };
+        if (fromClient && open.Type != "session")
+        {
+            // A forward the client opens is judged by the rules (a session is judged by what it asks to run).
+            var access = new SshAccess(open.Type == "direct-tcpip" ? "direct-tcpip" : "direct-streamlocal", null, destination);
+            if (Judge(access) is { Action: not PolicyAction.Allow } verdict)
+            {
+                if (verdict.Action == PolicyAction.Deny)
+                {
+                    await RefuseOpenAsync(open, Refusal(verdict), ct).ConfigureAwait(false);
+                    return;
+                }
+                StartReview(access, verdict, null, async (refusal, token) =>
+                {
+                    if (refusal is null)
+                    {
+                        await CompleteOpenAsync(open, token).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await RefuseOpenAsync(open, refusal, token).ConfigureAwait(false);
+                    }
+                });
+                return;
+            }
+        }
+        await CompleteOpenAsync(open, ct).ConfigureAwait(false);
+    }
 
-        var channel = new SshChannel(_nextChannel++, type, openedByClient: fromClient);
+    /// <summary>A CHANNEL_OPEN Wire decided to pass on: its fields, and the type-specific data that goes with it unchanged.</summary>
+    private sealed record PendingOpen(string Type, uint Sender, uint Window, uint MaxPacket, byte[]? Extra, bool FromClient)
+    {
+        public string? Destination { get; init; }
+    }
+
+    private ValueTask RefuseOpenAsync(PendingOpen open, string refusal, CancellationToken ct)
+    {
+        Log.OpenRefused(_logger, _id, "client", open.Type, open.Destination ?? "", refusal);
+        return OpenFailureAsync(_client!, open.Sender, OpenAdministrativelyProhibited, refusal, ct);
+    }
+
+    /// <summary>Opens the channel on the other leg under Wire's own number (connecting to the target first if needed).</summary>
+    private async ValueTask CompleteOpenAsync(PendingOpen open, CancellationToken ct)
+    {
+        if (open.FromClient && !await EnsureTargetAsync(ct).ConfigureAwait(false))
+        {
+            await OpenFailureAsync(_client!, open.Sender, OpenConnectFailed, $"wire: target {_targetOptions!.Name} is unreachable", ct).ConfigureAwait(false);
+            return;
+        }
+        var channel = new SshChannel(_nextChannel++, open.Type, openedByClient: open.FromClient);
         _channels.Add(channel.LocalId, channel);
-        var (from, to) = channel.Sides(fromClient);
-        from.Id = sender;
-        from.Sending = new SshChannel.Direction(window, Math.Clamp(maxPacket, 1u, 256u * 1024));
+        var (from, to) = channel.Sides(open.FromClient);
+        from.Id = open.Sender;
+        from.Sending = new SshChannel.Direction(open.Window, Math.Clamp(open.MaxPacket, 1u, 256u * 1024));
         // The window in Wire's OPEN is what the other peer may send Wire.
         to.Granted = _options.ChannelBufferBytes;
-        if (destination is not null)
+        if (open.Destination is not null)
         {
-            Log.Opened(_logger, _id, channel.LocalId, type, destination);
+            Log.Opened(_logger, _id, channel.LocalId, open.Type, open.Destination);
         }
-        using var open = new SshWriter(64 + extra.Length);
-        open.Byte(SshMessage.ChannelOpen).String(type).UInt32(channel.LocalId).UInt32((uint)_options.ChannelBufferBytes)
-            .UInt32((uint)_options.MaxChannelPacket).Raw(extra.Span);
-        await Leg(!fromClient).SendAsync(open.ToArray(), ct).ConfigureAwait(false);
+        using var message = new SshWriter(64 + open.Extra!.Length);
+        message.Byte(SshMessage.ChannelOpen).String(open.Type).UInt32(channel.LocalId).UInt32((uint)_options.ChannelBufferBytes)
+            .UInt32((uint)_options.MaxChannelPacket).Raw(open.Extra);
+        await Leg(!open.FromClient).SendAsync(message.ToArray(), ct).ConfigureAwait(false);
     }
 
     /// <summary>Why Wire refuses a channel the client opens (reason 0: it does not), and where a forward goes.</summary>
@@ -175,12 +217,14 @@ internal sealed partial class SshProxySession
 
     /// <summary>
     /// A channel request from the client goes to the target, except agent and X11 forwarding where the target does not
-    /// allow them; under a certificate's force-command, exec, shell and subsystem run the forced command instead.
+    /// allow them, and what the rules deny; a request under review holds its channel (only that one) until decided.
     /// </summary>
     private async ValueTask OnClientChannelRequestAsync(ReadOnlyMemory<byte> message, CancellationToken ct)
     {
         var channel = Channel(message.Span, fromClient: true);
-        var (request, wantReply) = RequestHead(message.Span[5..]);
+        var reader = new SshReader(message.Span[5..]);
+        string request = reader.ReadAscii();
+        bool wantReply = reader.ReadBoolean();
         Log.ChannelRequest(_logger, _id, channel.LocalId, request);
 
         var needed = request switch
@@ -192,12 +236,55 @@ internal sealed partial class SshProxySession
         if (needed != SshForwarding.None && !Allows(needed))
         {
             Log.RequestRefused(_logger, _id, channel.LocalId, request, _targetOptions!.Name);
-            await ReplyToClientAsync(channel, wantReply, SshMessage.ChannelFailure, ct).ConfigureAwait(false);
+            await InOrderAsync(channel, wantReply ? SendReply(channel, SshMessage.ChannelFailure) : null, ct).ConfigureAwait(false);
             return;
         }
-        _agentRequested |= needed == SshForwarding.Agent;
-        _x11Requested |= needed == SshForwarding.X11;
 
+        if (AccessFor(request, ref reader) is { } access && Judge(access) is { Action: not PolicyAction.Allow } verdict)
+        {
+            if (verdict.Action == PolicyAction.Deny)
+            {
+                await RefuseRequestAsync(channel, request, wantReply, Refusal(verdict), ct).ConfigureAwait(false);
+                return;
+            }
+            byte[] held = message.ToArray();
+            channel.Held = new Queue<byte[]>();
+            channel.ReviewCancel = CancellationTokenSource.CreateLinkedTokenSource(_ended.Token);
+            StartReview(access, verdict, channel, async (refusal, token) =>
+            {
+                if (refusal is null)
+                {
+                    await RelayRequestAsync(channel, held, request, wantReply, token).ConfigureAwait(false);
+                }
+                else
+                {
+                    await RefuseRequestAsync(channel, request, wantReply, refusal, token).ConfigureAwait(false);
+                }
+            });
+            return;
+        }
+        await RelayRequestAsync(channel, message, request, wantReply, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>What the rules judge in a channel request (null for the rest: env, window-change, signal, break, ...).</summary>
+    private SshAccess? AccessFor(string request, ref SshReader reader) => request switch
+    {
+        // Under a certificate's force-command, what runs is the forced command, whatever the client asked.
+        "exec" or "shell" or "subsystem" when _forceCommand is not null => new SshAccess("exec", _forceCommand, null),
+        "exec" => new SshAccess("exec", reader.ReadUtf8(), null),
+        "shell" => new SshAccess("shell", null, null),
+        "subsystem" => new SshAccess("subsystem", reader.ReadUtf8(), null),
+        "pty-req" => new SshAccess("pty", null, null),
+        "x11-req" => new SshAccess("x11", null, null),
+        "auth-agent-req@openssh.com" => new SshAccess("agent", null, null),
+        _ => null,
+    };
+
+    /// <summary>Passes a request on to the target (the forced command in place of exec, shell and subsystem).</summary>
+    private async ValueTask RelayRequestAsync(SshChannel channel, ReadOnlyMemory<byte> message, string request, bool wantReply, CancellationToken ct)
+    {
+        _agentRequested |= request == "auth-agent-req@openssh.com";
+        _x11Requested |= request == "x11-req";
         byte[] relayed = _forceCommand is not null && request is "exec" or "shell" or "subsystem"
             ? Forced(channel.Target.Id, wantReply)
             : Readdressed(message.Span, channel.Target.Id);
@@ -208,6 +295,39 @@ internal sealed partial class SshProxySession
         await _target!.SendAsync(relayed, ct).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Refuses a request in SSH's terms (DESIGN.md §4): an exec or shell "succeeds" with the reason on stderr, exit status
+    /// 126, EOF and CLOSE, so clients show the reason rather than a broken connection; anything else gets CHANNEL_FAILURE.
+    /// </summary>
+    private ValueTask RefuseRequestAsync(SshChannel channel, string request, bool wantReply, string refusal, CancellationToken ct)
+    {
+        Log.Refused(_logger, _id, channel.LocalId, request, refusal);
+        if (request is not ("exec" or "shell") && !(_forceCommand is not null && request == "subsystem"))
+        {
+            return InOrderAsync(channel, wantReply ? SendReply(channel, SshMessage.ChannelFailure) : null, ct);
+        }
+        channel.Refused = true;
+        return InOrderAsync(channel, async token =>
+        {
+            if (wantReply)
+            {
+                await _client!.SendAsync(Simple(SshMessage.ChannelSuccess, channel.Client.Id), token).ConfigureAwait(false);
+            }
+            await SendDataAsync(_client!, channel.Client, dataType: 1, System.Text.Encoding.UTF8.GetBytes(refusal + "\r\n"), token).ConfigureAwait(false);
+            using (var exit = new SshWriter(64))
+            {
+                exit.Byte(SshMessage.ChannelRequest).UInt32(channel.Client.Id).String("exit-status").Boolean(false).UInt32(126);
+                await _client!.SendAsync(exit.ToArray(), token).ConfigureAwait(false);
+            }
+            channel.Client.Sending.EofPending = true;
+            channel.Client.Sending.ClosePending = true;
+            await FlushAsync(_client!, channel.Client, token).ConfigureAwait(false);
+            // Nothing ran at the target: its end of the channel closes too.
+            channel.Target.Sending.ClosePending = true;
+            await FlushAsync(_target!, channel.Target, token).ConfigureAwait(false);
+        }, ct);
+    }
+
     /// <summary>The forced command in place of what the client asked to run, as OpenSSH's sshd does.</summary>
     private byte[] Forced(uint recipient, bool wantReply)
     {
@@ -216,34 +336,40 @@ internal sealed partial class SshProxySession
         return exec.ToArray();
     }
 
-    /// <summary>Wire's own answer to a client's channel request, sent after the answers the target still owes before it.</summary>
-    private async ValueTask ReplyToClientAsync(SshChannel channel, bool wantReply, byte reply, CancellationToken ct)
+    private Func<CancellationToken, ValueTask> SendReply(SshChannel channel, byte reply) =>
+        token => _client!.SendAsync(Simple(reply, channel.Client.Id), token);
+
+    /// <summary>
+    /// Runs what Wire answers itself on a channel once the target's answers to the client's earlier requests went out, so
+    /// the client hears back in the order it asked.
+    /// </summary>
+    private async ValueTask InOrderAsync(SshChannel channel, Func<CancellationToken, ValueTask>? answer, CancellationToken ct)
     {
-        if (!wantReply)
+        if (answer is null)
         {
             return;
         }
         if (channel.RepliesToClient.Count > 0)
         {
-            channel.RepliesToClient.Enqueue(reply);
+            channel.RepliesToClient.Enqueue(answer);
             return;
         }
-        await _client!.SendAsync(Simple(reply, channel.Client.Id), ct).ConfigureAwait(false);
+        await answer(ct).ConfigureAwait(false);
     }
 
     /// <summary>The target answered the oldest request it was sent on this channel; Wire's own answers queued behind it follow.</summary>
     private async ValueTask OnTargetChannelReplyAsync(ReadOnlyMemory<byte> message, CancellationToken ct)
     {
         var channel = Channel(message.Span, fromClient: false);
-        if (!channel.RepliesToClient.TryDequeue(out byte? waiting) || waiting is not null)
+        if (!channel.RepliesToClient.TryDequeue(out var waiting) || waiting is not null)
         {
             throw new SshProtocolException($"the target answered a request on channel {channel.LocalId} that it was not sent");
         }
         await _client!.SendAsync(Readdressed(message.Span, channel.Client.Id), ct).ConfigureAwait(false);
-        while (channel.RepliesToClient.TryPeek(out byte? next) && next is byte reply)
+        while (channel.RepliesToClient.TryPeek(out var next) && next is not null)
         {
             channel.RepliesToClient.Dequeue();
-            await _client.SendAsync(Simple(reply, channel.Client.Id), ct).ConfigureAwait(false);
+            await next(ct).ConfigureAwait(false);
         }
     }
 
@@ -264,6 +390,11 @@ internal sealed partial class SshProxySession
             {
                 var (dataType, data) = ReadData(message, from, fromClient);
                 from.Granted -= data.Length;
+                if (fromClient && channel.Refused)
+                {
+                    // Stdin for a command Wire refused: nothing runs to read it.
+                    return;
+                }
                 long sent = await SendDataAsync(toLeg, to, dataType, data, ct).ConfigureAwait(false);
                 await ConsumedAsync(fromLeg, from, sent, ct).ConfigureAwait(false);
                 return;
@@ -278,6 +409,8 @@ internal sealed partial class SshProxySession
                 await ConsumedAsync(toLeg, to, sent, ct).ConfigureAwait(false);
                 return;
             }
+            case SshMessage.ChannelEof when fromClient && channel.Refused:
+                return;
             case SshMessage.ChannelEof:
                 to.Sending.EofPending = true;
                 await FlushAsync(toLeg, to, ct).ConfigureAwait(false);

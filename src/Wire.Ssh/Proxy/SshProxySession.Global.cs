@@ -1,3 +1,4 @@
+using Wire.Enforcement.Policy;
 using Wire.Ssh.Keys;
 using Wire.Ssh.Protocol;
 
@@ -39,14 +40,14 @@ internal sealed partial class SshProxySession
                 string address = reader.ReadUtf8();
                 uint port = reader.ReadUInt32();
                 reader.EnsureEnd();
-                await RelayForwardAsync(message, new RelayedForward(request, address, port), SshForwarding.Remote, "remote TCP forwarding", wantReply, ct)
+                await JudgeForwardAsync(message, new RelayedForward(request, address, port), SshForwarding.Remote, "remote TCP forwarding", wantReply, ct)
                     .ConfigureAwait(false);
                 return;
             }
             case "streamlocal-forward@openssh.com" or "cancel-streamlocal-forward@openssh.com":
             {
                 string path = reader.ReadUtf8();
-                await RelayForwardAsync(message, new RelayedForward(request, path, 0), SshForwarding.StreamLocal, "Unix socket forwarding", wantReply, ct)
+                await JudgeForwardAsync(message, new RelayedForward(request, path, 0), SshForwarding.StreamLocal, "Unix socket forwarding", wantReply, ct)
                     .ConfigureAwait(false);
                 return;
             }
@@ -65,17 +66,51 @@ internal sealed partial class SshProxySession
         }
     }
 
-    /// <summary>A forward the client asks the target to listen on goes to the target when it allows that kind.</summary>
-    private async ValueTask RelayForwardAsync(ReadOnlyMemory<byte> message, RelayedForward forward, SshForwarding kind, string what, bool wantReply,
+    /// <summary>
+    /// A listener the client asks the target for passes when the target allows that kind and the rules do (a review
+    /// holds the client's later global requests until decided); cancelling one always passes.
+    /// </summary>
+    private async ValueTask JudgeForwardAsync(ReadOnlyMemory<byte> message, RelayedForward forward, SshForwarding kind, string what, bool wantReply,
         CancellationToken ct)
     {
-        string destination = forward.Request.Contains("streamlocal", StringComparison.Ordinal) ? forward.Address : HostPort(forward.Address, forward.Port);
+        bool streamLocal = forward.Request.Contains("streamlocal", StringComparison.Ordinal);
+        string destination = streamLocal ? forward.Address : HostPort(forward.Address, forward.Port);
         if (!Allows(kind))
         {
             Log.ForwardRefused(_logger, _id, forward.Request, destination, Disabled(what));
             await GlobalReplyAsync([SshMessage.RequestFailure], wantReply, ct).ConfigureAwait(false);
             return;
         }
+        if (!forward.Request.StartsWith("cancel-", StringComparison.Ordinal)
+            && Judge(new SshAccess(streamLocal ? "streamlocal-forward" : "tcpip-forward", null, destination)) is { Action: not PolicyAction.Allow } verdict)
+        {
+            if (verdict.Action == PolicyAction.Deny)
+            {
+                Log.ForwardRefused(_logger, _id, forward.Request, destination, Refusal(verdict));
+                await GlobalReplyAsync([SshMessage.RequestFailure], wantReply, ct).ConfigureAwait(false);
+                return;
+            }
+            byte[] held = message.ToArray();
+            StartReview(new SshAccess(streamLocal ? "streamlocal-forward" : "tcpip-forward", null, destination), verdict, null, async (refusal, token) =>
+            {
+                if (refusal is null)
+                {
+                    await RelayForwardAsync(held, forward, destination, wantReply, token).ConfigureAwait(false);
+                }
+                else
+                {
+                    Log.ForwardRefused(_logger, _id, forward.Request, destination, refusal);
+                    await GlobalReplyAsync([SshMessage.RequestFailure], wantReply, token).ConfigureAwait(false);
+                }
+            }, global: true);
+            return;
+        }
+        await RelayForwardAsync(message, forward, destination, wantReply, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Sends the client's forward request on to the target; its reply comes back in order.</summary>
+    private async ValueTask RelayForwardAsync(ReadOnlyMemory<byte> message, RelayedForward forward, string destination, bool wantReply, CancellationToken ct)
+    {
         if (!await EnsureTargetAsync(ct).ConfigureAwait(false))
         {
             await GlobalReplyAsync([SshMessage.RequestFailure], wantReply, ct).ConfigureAwait(false);

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Wire.Enforcement;
 using Wire.Enforcement.Identity;
 using Wire.Enforcement.Transport;
 using Wire.Ssh.Authentication;
@@ -33,9 +34,11 @@ internal sealed partial class SshProxySession
     private Task? _targetLoop;
     private string? _forceCommand;
 
-    public SshProxySession(SshProxyOptions options, ISshUserAuthenticator authenticator, ILogger logger, Socket socket, long id)
+    public SshProxySession(SshProxyOptions options, ISshUserAuthenticator authenticator, WireEnforcement? enforcement, ILogger logger, Socket socket,
+        long id)
     {
         _options = options;
+        _enforcement = enforcement;
         _authenticator = authenticator;
         _logger = logger;
         _socket = socket;
@@ -127,7 +130,10 @@ internal sealed partial class SshProxySession
             await _relay.WaitAsync(ct).ConfigureAwait(false);
             try
             {
-                await OnClientMessageAsync(message, ct).ConfigureAwait(false);
+                if (!HeldForReview(message))
+                {
+                    await OnClientMessageAsync(message, ct).ConfigureAwait(false);
+                }
             }
             finally
             {

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
+using Wire.Enforcement;
 using Wire.Ssh.Keys;
 using Wire.Ssh.Proxy;
 using Wire.Ssh.Tests.Keys;
@@ -20,6 +21,12 @@ internal sealed class WireSshHarness : IAsyncDisposable
 
     /// <summary>Starts Wire with one target per entry (all the same sshd), by default <c>app</c> with TCP forwarding.</summary>
     public WireSshHarness(SshdFixture sshd, params (string Name, SshForwarding Forwarding)[] targets)
+        : this(sshd, null, targets)
+    {
+    }
+
+    /// <summary>As above, with rules, approvals and recording.</summary>
+    public WireSshHarness(SshdFixture sshd, WireEnforcement? enforcement, params (string Name, SshForwarding Forwarding)[] targets)
     {
         Keys.Generate("alice", "ed25519");
         _targetKey = OpenSshKeyFile.Parse(File.ReadAllText(sshd.ClientKeyPath));
@@ -37,7 +44,7 @@ internal sealed class WireSshHarness : IAsyncDisposable
             })],
         };
         _server = new SshProxyServer(new IPEndPoint(IPAddress.Loopback, 0), options,
-            new TestAuthenticator("alice", [Keys.PublicKey("alice")], Token), NullLoggerFactory.Instance);
+            new TestAuthenticator("alice", [Keys.PublicKey("alice")], Token), NullLoggerFactory.Instance, enforcement);
         _server.Start();
     }
 
@@ -94,9 +101,12 @@ public abstract class WireSshTestBase(SshdFixture sshd, params (string Name, Ssh
 
     protected static int FreePort() => WireSshHarness.FreePort();
 
+    /// <summary>The rules, approvals and recording Wire runs with; none by default.</summary>
+    protected virtual WireEnforcement? Enforcement => null;
+
     public virtual Task InitializeAsync()
     {
-        _wire = new WireSshHarness(sshd, targets);
+        _wire = new WireSshHarness(sshd, Enforcement, targets);
         return Task.CompletedTask;
     }
 
