@@ -147,7 +147,7 @@ internal sealed partial class FileSessionRecorder : ISessionRecorder
                             _lines!.Append(new RecordsLostEvent(_dropped), time, _active);
                             _dropped = 0;
                         }
-                        _lines!.Append(new SessionEndEvent(reason, _lines.Records + 1), time, _active);
+                        _lines!.Append(new SessionEndEvent(reason, _lines.Records + 1, CompleteAttachments()), time, _active);
                     }
                     catch (Exception e)
                     {
@@ -163,6 +163,60 @@ internal sealed partial class FileSessionRecorder : ISessionRecorder
 
     /// <inheritdoc />
     public ValueTask DisposeAsync() => CompleteAsync("recorder disposed");
+
+    private readonly List<RecordingAttachment> _attachments = [];
+
+    /// <inheritdoc />
+    public RecordingAttachment? CreateAttachment(string name)
+    {
+        if (!RecordingAttachment.IsValidName(name))
+        {
+            throw new ArgumentException("An attachment name is 1 to 64 of [a-z0-9.-], starting with a letter or digit.", nameof(name));
+        }
+        lock (_gate)
+        {
+            if (_failed || _completing)
+            {
+                return null;
+            }
+            string path = Path.Combine(Path.GetDirectoryName(FilePath) ?? ".", SessionId + "." + name);
+            try
+            {
+                var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.Read, BufferSize = 64 * 1024 };
+                if (!OperatingSystem.IsWindows())
+                {
+                    options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+                }
+                var attachment = new RecordingAttachment(name, new FileStream(path, options), Fail);
+                _attachments.Add(attachment);
+                return attachment;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+            {
+                Fail(e);
+                return null;
+            }
+        }
+    }
+
+    /// <summary>Closes the attachments; their hashes for session.end (a failed one fails the recording instead).</summary>
+    private List<(string Name, string Sha256)>? CompleteAttachments()
+    {
+        if (_attachments.Count == 0)
+        {
+            return null;
+        }
+        var hashes = new List<(string, string)>(_attachments.Count);
+        foreach (var attachment in _attachments)
+        {
+            if (attachment.Complete() is not { } sha256)
+            {
+                throw new IOException($"attachment {attachment.Name} could not be written");
+            }
+            hashes.Add((attachment.Name, sha256));
+        }
+        return hashes;
+    }
 
     /// <summary>
     /// Called by the flusher: writes what is buffered. Never waits: a write still in progress (only possible on a

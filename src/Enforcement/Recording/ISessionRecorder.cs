@@ -24,6 +24,14 @@ public interface ISessionRecorder : IAsyncDisposable
     bool TryRecord(RecordEvent recordEvent);
 
     /// <summary>
+    /// Starts a file that belongs to this recording (<c>{SessionId}.{name}</c>, for example an asciicast of a terminal),
+    /// whose SHA-256 <see cref="CompleteAsync"/> puts into <c>session.end</c>. Null when this recorder keeps no
+    /// attachments or the file cannot be created (the recorder is then not <see cref="IsHealthy"/>).
+    /// </summary>
+    /// <param name="name">1 to 64 of <c>[a-z0-9.-]</c>, unique in the session (<see cref="RecordingAttachment.IsValidName"/>).</param>
+    RecordingAttachment? CreateAttachment(string name) => null;
+
+    /// <summary>
     /// Stops accepting events, writes what is queued and the final <c>session.end</c> record, and closes the recording.
     /// Idempotent. Does not throw for recording failures (they show in <see cref="IsHealthy"/>).
     /// </summary>

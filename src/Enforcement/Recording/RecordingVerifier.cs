@@ -130,6 +130,10 @@ public static class RecordingVerifier
                     return Bad(path, records - 1, lost, number, RecordingDefect.Truncated,
                         $"session.end counts {record.Records} records, the file has {records}");
                 }
+                if (AttachmentDefect(path, session!, record.Attachments) is { } attachmentDefect)
+                {
+                    return Bad(path, records, lost, number, RecordingDefect.Edited, attachmentDefect);
+                }
                 ended = true;
             }
         }
@@ -229,6 +233,7 @@ public static class RecordingVerifier
         : reader.ValueTextEquals("mac"u8) ? Fields.Mac
         : reader.ValueTextEquals("records"u8) ? Fields.Records
         : reader.ValueTextEquals("count"u8) ? Fields.Count
+        : reader.ValueTextEquals("attachments"u8) ? Fields.Attachments
         : Fields.None;
 
     private static bool ReadField(ref Utf8JsonReader reader, Fields field, ReadOnlySpan<byte> expectedPrev, ref Envelope record)
@@ -263,6 +268,19 @@ public static class RecordingVerifier
             case Fields.Count:
                 record.Count = reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var lost) && lost > 0 ? lost : 0;
                 return true;
+            case Fields.Attachments:
+                if (reader.TokenType != JsonTokenType.StartObject)
+                {
+                    return true;
+                }
+                record.Attachments = [];
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    string name = reader.GetString()!;
+                    reader.Read();
+                    record.Attachments.Add((name, reader.TokenType == JsonTokenType.String ? reader.GetString()! : ""));
+                }
+                return true;
             default:
                 return true;
         }
@@ -281,6 +299,7 @@ public static class RecordingVerifier
         Mac = 64,
         Records = 128,
         Count = 256,
+        Attachments = 512,
         Envelope = V | Seq | Ts | Session | Type | Prev | Mac,
     }
 
@@ -292,5 +311,34 @@ public static class RecordingVerifier
         public bool PrevMatches;
         public long Records;
         public long Count;
+        public List<(string Name, string Sha256)>? Attachments;
+    }
+
+    /// <summary>What is wrong with the files session.end lists next to the recording (<c>{session}.{name}</c>); null when nothing.</summary>
+    private static string? AttachmentDefect(string path, string session, List<(string Name, string Sha256)>? attachments)
+    {
+        foreach (var (name, sha256) in attachments ?? [])
+        {
+            if (!RecordingAttachment.IsValidName(name))
+            {
+                return $"session.end names an attachment '{name}' a recorder would not write";
+            }
+            string file = Path.Combine(Path.GetDirectoryName(path) ?? ".", session + "." + name);
+            byte[] actual;
+            try
+            {
+                using var stream = File.OpenRead(file);
+                actual = SHA256.HashData(stream);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return $"attachment {session}.{name} cannot be read: {e.Message}";
+            }
+            if (!string.Equals(Convert.ToHexStringLower(actual), sha256, StringComparison.Ordinal))
+            {
+                return $"attachment {session}.{name} does not match the SHA-256 in session.end";
+            }
+        }
+        return null;
     }
 }

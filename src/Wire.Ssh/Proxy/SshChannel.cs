@@ -53,6 +53,42 @@ internal sealed class SshChannel
     /// <summary>Wire refused the exec or shell and is closing the channel: the client's data for it goes nowhere.</summary>
     public bool Refused { get; set; }
 
+    /// <summary>The terminal the client asked for (pty-req): type and size; null without a pty.</summary>
+    public (string Term, int Columns, int Rows)? Pty { get; set; }
+
+    /// <summary>What runs on the channel once allowed (an exec's command, <c>shell</c>, a subsystem's name), for the recording.</summary>
+    public string? Command { get; set; }
+
+    /// <summary>How the target said the command ended (<c>exit 0</c>, <c>signal TERM</c>), for the recording.</summary>
+    public string? Exit { get; set; }
+
+    /// <summary>When the command started (a timestamp of the enforcement clock).</summary>
+    public long Started { get; set; }
+
+    /// <summary>Output bytes sent to the client.</summary>
+    public long OutputBytes { get; set; }
+
+    /// <summary>The terminal recording of a pty session; null when not recorded.</summary>
+    public Enforcement.AsciicastWriter? Cast { get; set; }
+
+    /// <summary>Masks stdout (and, in <see cref="ErrorMasker"/>, stderr) on their way to the client; null when not masked.</summary>
+    public Wire.Enforcement.Masking.StreamMasker? OutputMasker { get; set; }
+
+    /// <summary>Masks stderr on its way to the client; null when not masked.</summary>
+    public Wire.Enforcement.Masking.StreamMasker? ErrorMasker { get; set; }
+
+    /// <summary>The lines typed in an interactive shell, rebuilt from keystrokes so command rules can judge them; null otherwise.</summary>
+    public Enforcement.ShellLineEditor? Lines { get; set; }
+
+    /// <summary>A line typed into a shell without a terminal, waiting for its verdict.</summary>
+    public System.Buffers.ArrayBufferWriter<byte>? PendingLine { get; set; }
+
+    /// <summary>The shell's echo of the line being typed (with a pty), for lines edited in ways only the shell knows.</summary>
+    public Enforcement.TerminalLine? Screen { get; set; }
+
+    /// <summary>Releases output held back by the maskers once it waited long enough.</summary>
+    public ITimer? FlushTimer { get; set; }
+
     /// <summary>The side a message came from, and the other one.</summary>
     public (Side From, Side To) Sides(bool fromClient) => fromClient ? (Client, Target) : (Target, Client);
 

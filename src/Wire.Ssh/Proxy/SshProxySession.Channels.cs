@@ -51,14 +51,14 @@ internal sealed partial class SshProxySession
         {
             // A forward the client opens is judged by the rules (a session is judged by what it asks to run).
             var access = new SshAccess(open.Type == "direct-tcpip" ? "direct-tcpip" : "direct-streamlocal", null, destination);
-            if (Judge(access) is { Action: not PolicyAction.Allow } verdict)
+            if (Decide(access) is { Action: not PolicyAction.Allow } decision)
             {
-                if (verdict.Action == PolicyAction.Deny)
+                if (decision.Action == PolicyAction.Deny)
                 {
-                    await RefuseOpenAsync(open, Refusal(verdict), ct).ConfigureAwait(false);
+                    await RefuseOpenAsync(open, decision.Refusal!, ct).ConfigureAwait(false);
                     return;
                 }
-                StartReview(access, verdict, null, async (refusal, token) =>
+                StartReview(access, decision.Verdict, null, async (refusal, token) =>
                 {
                     if (refusal is null)
                     {
@@ -240,17 +240,17 @@ internal sealed partial class SshProxySession
             return;
         }
 
-        if (AccessFor(request, ref reader) is { } access && Judge(access) is { Action: not PolicyAction.Allow } verdict)
+        if (AccessFor(request, ref reader) is { } access && Decide(access) is { Action: not PolicyAction.Allow } decision)
         {
-            if (verdict.Action == PolicyAction.Deny)
+            if (decision.Action == PolicyAction.Deny)
             {
-                await RefuseRequestAsync(channel, request, wantReply, Refusal(verdict), ct).ConfigureAwait(false);
+                await RefuseRequestAsync(channel, request, wantReply, decision.Refusal!, ct).ConfigureAwait(false);
                 return;
             }
             byte[] held = message.ToArray();
             channel.Held = new Queue<byte[]>();
             channel.ReviewCancel = CancellationTokenSource.CreateLinkedTokenSource(_ended.Token);
-            StartReview(access, verdict, channel, async (refusal, token) =>
+            StartReview(access, decision.Verdict, channel, async (refusal, token) =>
             {
                 if (refusal is null)
                 {
@@ -285,6 +285,7 @@ internal sealed partial class SshProxySession
     {
         _agentRequested |= request == "auth-agent-req@openssh.com";
         _x11Requested |= request == "x11-req";
+        NoteRequest(channel, request, message.Span);
         byte[] relayed = _forceCommand is not null && request is "exec" or "shell" or "subsystem"
             ? Forced(channel.Target.Id, wantReply)
             : Readdressed(message.Span, channel.Target.Id);
@@ -293,6 +294,45 @@ internal sealed partial class SshProxySession
             channel.RepliesToClient.Enqueue(null);
         }
         await _target!.SendAsync(relayed, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>What recording and masking need from a request that passes: the terminal, its size, what runs.</summary>
+    private void NoteRequest(SshChannel channel, string request, ReadOnlySpan<byte> message)
+    {
+        var reader = new SshReader(message[5..]);
+        reader.ReadAscii();
+        reader.ReadBoolean();
+        switch (request)
+        {
+            case "pty-req":
+            {
+                string term = reader.ReadUtf8();
+                int columns = (int)Math.Min(reader.ReadUInt32(), 10_000);
+                int rows = (int)Math.Min(reader.ReadUInt32(), 10_000);
+                channel.Pty = (term, columns, rows);
+                break;
+            }
+            case "window-change":
+            {
+                int columns = (int)Math.Min(reader.ReadUInt32(), 10_000);
+                int rows = (int)Math.Min(reader.ReadUInt32(), 10_000);
+                if (channel.Pty is { } pty)
+                {
+                    channel.Pty = pty with { Columns = columns, Rows = rows };
+                }
+                channel.Cast?.Resize(columns, rows);
+                break;
+            }
+            case "exec" or "shell" or "subsystem":
+                string? command = _forceCommand ?? (request == "shell" ? null : reader.ReadUtf8());
+                CommandStarting(channel, _forceCommand is null ? request : "exec", command);
+                if (request == "shell" && _forceCommand is null && _enforcement is not null)
+                {
+                    channel.Lines = new Enforcement.ShellLineEditor(raw: channel.Pty is null);
+                    channel.Screen = channel.Pty is null ? null : new Enforcement.TerminalLine();
+                }
+                break;
+        }
     }
 
     /// <summary>
@@ -395,7 +435,14 @@ internal sealed partial class SshProxySession
                     // Stdin for a command Wire refused: nothing runs to read it.
                     return;
                 }
-                long sent = await SendDataAsync(toLeg, to, dataType, data, ct).ConfigureAwait(false);
+                if (fromClient && channel.Lines is not null && dataType is null)
+                {
+                    await OnShellInputAsync(channel, data, ct).ConfigureAwait(false);
+                    return;
+                }
+                long sent = !fromClient && (channel.OutputMasker is not null || channel.Cast is not null || channel.Screen is not null)
+                    ? await SendOutputAsync(channel, dataType, data, ct).ConfigureAwait(false)
+                    : await SendDataAsync(toLeg, to, dataType, data, ct).ConfigureAwait(false);
                 await ConsumedAsync(fromLeg, from, sent, ct).ConfigureAwait(false);
                 return;
             }
@@ -412,16 +459,25 @@ internal sealed partial class SshProxySession
             case SshMessage.ChannelEof when fromClient && channel.Refused:
                 return;
             case SshMessage.ChannelEof:
+                if (!fromClient && channel.OutputMasker is not null)
+                {
+                    await ConsumedAsync(fromLeg, from, await FlushOutputAsync(channel, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
+                }
                 to.Sending.EofPending = true;
                 await FlushAsync(toLeg, to, ct).ConfigureAwait(false);
                 return;
             default:
+                if (!fromClient && channel.OutputMasker is not null)
+                {
+                    await FlushOutputAsync(channel, ct).ConfigureAwait(false);
+                }
                 from.Closed = true;
                 to.Sending.ClosePending = true;
                 await FlushAsync(toLeg, to, ct).ConfigureAwait(false);
                 if (channel.Finished)
                 {
                     // Both CLOSEs went both ways: the peers may reuse their numbers, and so does Wire.
+                    CommandEnded(channel);
                     _channels.Remove(channel.LocalId);
                 }
                 return;

@@ -55,37 +55,42 @@ internal sealed partial class SshProxySession
             Protocol = WireProtocol.Ssh,
             Target = _targetOptions!.Name,
             SessionId = "ssh-" + _id.ToString(CultureInfo.InvariantCulture),
-            Text = access.Command is { } command ? $"{access.Channel}: {command}" : access.Destination is { } to ? $"{access.Channel} {to}" : access.Channel,
+            Text = access.Command is { } command ? $"{access.Channel}: {MaskText(command)}" : access.Destination is { } to ? $"{access.Channel} {to}" : access.Channel,
             Rule = verdict.Rule!,
             Approvers = verdict.Approvers,
             Timeout = verdict.Timeout,
             RequestedAt = _enforcement!.Time.GetUtcNow(),
         };
         Log.ReviewRequested(_logger, _id, Identity!.Subject, request.Text, verdict.Rule!);
-        _ = ReviewAsync(request, channel, decided, global);
+        _ = ReviewAsync(access, request, channel, decided, global);
     }
 
-    private async Task ReviewAsync(ApprovalRequest request, SshChannel? channel, Func<string?, CancellationToken, ValueTask> decided, bool global)
+    private async Task ReviewAsync(SshAccess access, ApprovalRequest request, SshChannel? channel, Func<string?, CancellationToken, ValueTask> decided,
+        bool global)
     {
         var token = channel?.ReviewCancel?.Token ?? _ended.Token;
         string? refusal;
+        string? approver = null;
+        string outcome;
         try
         {
             var decision = await _enforcement!.Approvals.RequestAsync(request, token).ConfigureAwait(false);
-            refusal = decision.Outcome switch
+            approver = decision.Approver;
+            (refusal, outcome) = decision.Outcome switch
             {
-                ApprovalOutcome.Approved => null,
-                ApprovalOutcome.Denied => $"wire: denied by rule {request.Rule} (review denied" + (decision.Approver is { } who ? $" by {who})" : ")"),
-                ApprovalOutcome.TimedOut => $"wire: review by rule {request.Rule} timed out",
-                _ => $"wire: review by rule {request.Rule} was cancelled",
+                ApprovalOutcome.Approved => ((string?)null, "approved"),
+                ApprovalOutcome.Denied => ($"wire: denied by rule {request.Rule} (review denied" + (approver is { } who ? $" by {who})" : ")"), "denied"),
+                ApprovalOutcome.TimedOut => ($"wire: review by rule {request.Rule} timed out", "timed-out"),
+                _ => ($"wire: review by rule {request.Rule} was cancelled", "cancelled"),
             };
         }
         catch (Exception e)
         {
             // Fail closed: a broken approval service never lets the request through.
             Log.ApprovalFailed(_logger, _id, e.Message);
-            refusal = "wire: the approval service failed; the request was not passed on";
+            (refusal, outcome) = ("wire: the approval service failed; the request was not passed on", "failed");
         }
+        RecordCommand(access, Wire.Enforcement.Recording.RecordedVerdict.Review, request.Rule, approver, outcome);
         try
         {
             await _relay.WaitAsync(_ended.Token).ConfigureAwait(false);
@@ -97,20 +102,24 @@ internal sealed partial class SshProxySession
         try
         {
             Log.ReviewDecided(_logger, _id, request.Text, refusal ?? "approved");
-            await decided(refusal, _ended.Token).ConfigureAwait(false);
+            // What waited is taken first: the decision itself may start another review on the same scope.
+            Queue<byte[]>? held;
             if (channel is not null)
             {
-                var held = channel.Held!;
+                held = channel.Held;
                 channel.Held = null;
                 channel.ReviewCancel?.Dispose();
                 channel.ReviewCancel = null;
-                await ReplayAsync(held, () => channel.Held).ConfigureAwait(false);
             }
-            else if (global)
+            else
             {
-                var held = _globalHeld!;
-                _globalHeld = null;
-                await ReplayAsync(held, () => _globalHeld).ConfigureAwait(false);
+                held = global ? _globalHeld : null;
+                _globalHeld = global ? null : _globalHeld;
+            }
+            await decided(refusal, _ended.Token).ConfigureAwait(false);
+            if (held is not null)
+            {
+                await ReplayAsync(held, channel is not null ? () => channel.Held : () => _globalHeld).ConfigureAwait(false);
             }
         }
         catch (Exception e) when (e is SshProtocolException or OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException)

@@ -82,16 +82,16 @@ internal sealed partial class SshProxySession
             return;
         }
         if (!forward.Request.StartsWith("cancel-", StringComparison.Ordinal)
-            && Judge(new SshAccess(streamLocal ? "streamlocal-forward" : "tcpip-forward", null, destination)) is { Action: not PolicyAction.Allow } verdict)
+            && Decide(new SshAccess(streamLocal ? "streamlocal-forward" : "tcpip-forward", null, destination)) is { Action: not PolicyAction.Allow } decision)
         {
-            if (verdict.Action == PolicyAction.Deny)
+            if (decision.Action == PolicyAction.Deny)
             {
-                Log.ForwardRefused(_logger, _id, forward.Request, destination, Refusal(verdict));
+                Log.ForwardRefused(_logger, _id, forward.Request, destination, decision.Refusal!);
                 await GlobalReplyAsync([SshMessage.RequestFailure], wantReply, ct).ConfigureAwait(false);
                 return;
             }
             byte[] held = message.ToArray();
-            StartReview(new SshAccess(streamLocal ? "streamlocal-forward" : "tcpip-forward", null, destination), verdict, null, async (refusal, token) =>
+            StartReview(new SshAccess(streamLocal ? "streamlocal-forward" : "tcpip-forward", null, destination), decision.Verdict, null, async (refusal, token) =>
             {
                 if (refusal is null)
                 {

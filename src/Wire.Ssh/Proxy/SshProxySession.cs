@@ -74,6 +74,7 @@ internal sealed partial class SshProxySession
                 }
                 Log.Authenticated(_logger, _id, auth.Identity.Subject, auth.Method, _targetOptions.Name);
             }
+            StartEnforcement();
             await AnnounceHostKeysAsync(token).ConfigureAwait(false);
             // From here a message's work is a decryption, a lookup and an encryption: run it where the data arrives (the
             // epoll loop) instead of hopping to the thread pool per read. Handshakes and logins stay on the pool.
@@ -105,6 +106,7 @@ internal sealed partial class SshProxySession
             }
             await CloseAsync(_target, _targetPipe).ConfigureAwait(false);
             await CloseAsync(_client, _clientPipe).ConfigureAwait(false);
+            await CompleteRecordingAsync("the connection ended").ConfigureAwait(false);
         }
     }
 
@@ -279,6 +281,12 @@ internal sealed partial class SshProxySession
             {
                 // exit-status, exit-signal, eow@openssh.com, keepalives: the client answers any that want a reply.
                 var channel = Channel(message.Span, fromClient: false);
+                NoteExit(channel, message.Span);
+                if (channel.OutputMasker is not null)
+                {
+                    // Output held back goes before the exit status.
+                    await ConsumedAsync(_target!, channel.Target, await FlushOutputAsync(channel, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
+                }
                 await _client!.SendAsync(Readdressed(message.Span, channel.Client.Id), ct).ConfigureAwait(false);
                 return;
             }

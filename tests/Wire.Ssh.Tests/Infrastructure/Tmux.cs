@@ -45,6 +45,12 @@ internal sealed class Tmux : IAsyncDisposable
         await RunAsync("send-keys", "-t", Session, "Enter");
     }
 
+    /// <summary>Types <paramref name="text"/> literally, without Enter.</summary>
+    public Task TypeAsync(string text) => RunAsync("send-keys", "-t", Session, "-l", text);
+
+    /// <summary>Presses keys by tmux's names (<c>Tab</c>, <c>Up</c>, <c>Left</c>, <c>BSpace</c>, <c>Home</c>, <c>Enter</c>, <c>C-u</c>).</summary>
+    public Task KeysAsync(params string[] keys) => RunAsync(["send-keys", "-t", Session, .. keys]);
+
     /// <summary>The pane's screen and history, wrapped lines joined.</summary>
     public Task<string> CaptureAsync() => RunAsync("capture-pane", "-p", "-J", "-S", "-", "-t", Session);
 
