@@ -166,17 +166,48 @@ public sealed class WireRunSshTests(SshdFixture sshd) : IClassFixture<SshdFixtur
         Assert.Equal("still-serving\n", after.StandardOutput);
     }
 
+    [Fact]
+    public async Task Rules_masking_and_recording_from_the_config_apply_to_ssh_and_the_recording_verifies()
+    {
+        using var keys = new SshKeygen();
+        File.WriteAllText(keys.PathOf("recording.key"), "ssh-recording-key-0123456789abcdef0123456789abcdef\n");
+        var (wire, port) = await StartWireAsync(keys, sections: """
+            "rules": [
+              { "name": "no-rm-root", "action": "deny", "protocols": ["ssh"], "commands": ["rm -rf /"] },
+              { "name": "keys", "action": "mask", "detectors": ["aws-key"] }
+            ],
+            "recording": { "directory": "recordings", "key": "file:recording.key" },
+            """);
+        await using (wire)
+        {
+            var denied = await Processes.RunAsync("ssh", Ssh(port, keys.PathOf("alice"), "alice+app", "rm -rf /"), TimeSpan.FromSeconds(30));
+            Assert.Equal(126, denied.ExitCode);
+            Assert.Equal("wire: denied by rule no-rm-root\r\n", denied.StandardError);
+            var masked = await Processes.RunAsync("ssh", Ssh(port, keys.PathOf("alice"), "alice+app", "echo AKIA''IOSFODNN7EXAMPLE"), TimeSpan.FromSeconds(30));
+            Assert.Equal(new string('*', 20) + "\n", masked.StandardOutput);
+        }
+
+        // Both sessions were recorded (the connection's end closes each recording) and verify with the configured key.
+        await using var verify = WireProcess.Start("verify", keys.PathOf("recordings"), "--config", keys.PathOf("wire.json"));
+        Assert.Equal(0, await verify.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(2, verify.CountLines("OK "));
+        string all = string.Concat(Directory.GetFiles(keys.PathOf("recordings"), "*.jsonl").Select(File.ReadAllText));
+        Assert.Contains("\"outcome\":\"denied\"", all, StringComparison.Ordinal);
+        Assert.DoesNotContain("AKIAIOSFODNN7EXAMPLE", all, StringComparison.Ordinal);
+    }
+
     /// <summary>
     /// <c>wire run</c> with an <c>ssh</c> section in front of the sshd fixture: alice logs in with the key <c>alice</c>
     /// (made here) or the token; Wire logs in to sshd with the fixture's client key.
     /// </summary>
-    private async Task<(WireProcess Wire, int Port)> StartWireAsync(SshKeygen keys, string? authority = null)
+    private async Task<(WireProcess Wire, int Port)> StartWireAsync(SshKeygen keys, string? authority = null, string sections = "")
     {
         keys.Generate("alice", "ed25519");
         File.WriteAllText(keys.PathOf("known_hosts"), sshd.KnownHostsLine + "\n");
         int port = FreePort();
         File.WriteAllText(keys.PathOf("wire.json"), $$"""
             {
+              {{sections}}
               "identity": {
                 "tokens": [ { "token": "{{Token}}", "subject": "alice", "groups": ["dev"] } ],
                 "users": [ { "subject": "alice", "groups": ["dev"], "sshKeys": [ "{{keys.PublicLine("alice")}}" ] } ],
