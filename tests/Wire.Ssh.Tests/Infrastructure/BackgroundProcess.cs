@@ -15,22 +15,7 @@ internal sealed class BackgroundProcess : IDisposable
 
     public BackgroundProcess(string file, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var info = new ProcessStartInfo(file)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
-        {
-            info.Environment[name] = value;
-        }
-        _process = Process.Start(info) ?? throw new InvalidOperationException($"{file} did not start");
+        _process = Process.Start(Processes.StartInfo(file, arguments, environment)) ?? throw new InvalidOperationException($"{file} did not start");
         _reading = Task.WhenAll(PumpAsync(_process.StandardOutput), PumpAsync(_process.StandardError));
     }
 

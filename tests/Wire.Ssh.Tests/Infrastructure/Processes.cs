@@ -7,7 +7,8 @@ internal static class Processes
 {
     public sealed record Result(int ExitCode, string StandardOutput, string StandardError);
 
-    public static async Task<Result> RunAsync(string file, IEnumerable<string> arguments, TimeSpan timeout, string? standardInput = null)
+    /// <summary>How the tests start a program: its arguments as a list (no shell), all three standard streams redirected.</summary>
+    public static ProcessStartInfo StartInfo(string file, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo(file)
         {
@@ -20,6 +21,16 @@ internal static class Processes
         {
             info.ArgumentList.Add(argument);
         }
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
+        return info;
+    }
+
+    public static async Task<Result> RunAsync(string file, IEnumerable<string> arguments, TimeSpan timeout, string? standardInput = null)
+    {
+        var info = StartInfo(file, arguments);
         using var process = Process.Start(info) ?? throw new InvalidOperationException($"{file} did not start");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

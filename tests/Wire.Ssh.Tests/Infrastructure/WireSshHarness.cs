@@ -101,6 +101,27 @@ public abstract class WireSshTestBase(SshdFixture sshd, params (string Name, Ssh
 
     protected static int FreePort() => WireSshHarness.FreePort();
 
+    /// <summary>An ssh command line for a shell (tmux, script): the arguments quoted.</summary>
+    protected string SshCommandLine(params string[] extra) =>
+        "ssh " + string.Join(' ', SshArguments(extra).Select(a => "'" + a.Replace("'", "'\\''", StringComparison.Ordinal) + "'"));
+
+    /// <summary>
+    /// Starts an OpenSSH ControlMaster (one connection to Wire as <paramref name="user"/>) at <paramref name="control"/>;
+    /// disposing it asks the master to exit.
+    /// </summary>
+    protected async Task<IAsyncDisposable> ControlMasterAsync(string control, string user = "alice+app@127.0.0.1")
+    {
+        var master = await Processes.RunAsync("ssh", SshArguments("-o", "ControlMaster=yes", "-o", "ControlPath=" + control, "-o", "ControlPersist=30",
+            "-f", "-N", user), Timeout);
+        Assert.True(master.ExitCode == 0, master.StandardError);
+        return new Stop(async () => await Processes.RunAsync("ssh", SshArguments("-o", "ControlPath=" + control, "-O", "exit", user), Timeout));
+    }
+
+    private sealed class Stop(Func<Task> stop) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => await stop();
+    }
+
     /// <summary>The rules, approvals and recording Wire runs with; none by default.</summary>
     protected virtual WireEnforcement? Enforcement => null;
 

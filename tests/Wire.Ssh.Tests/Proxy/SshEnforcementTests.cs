@@ -46,8 +46,6 @@ public sealed class SshEnforcementTests(SshdFixture sshd) : WireSshTestBase(sshd
         _directory.Dispose();
     }
 
-    private string SshCommandLine(params string[] extra) => "ssh " + string.Join(' ', SshArguments(extra).Select(a => "'" + a.Replace("'", "'\\''", StringComparison.Ordinal) + "'"));
-
     [Fact]
     public async Task A_denied_line_typed_at_a_prompt_never_runs_however_it_was_typed()
     {

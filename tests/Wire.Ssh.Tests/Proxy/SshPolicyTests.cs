@@ -89,27 +89,18 @@ public sealed class SshPolicyTests(SshdFixture sshd) : WireSshTestBase(sshd,
         // One connection (an OpenSSH ControlMaster), two channels: the reviewed one waits, the other runs.
         using var directory = new TempDirectory();
         string control = Path.Combine(directory.Path, "cm");
-        var master = await Processes.RunAsync("ssh", SshArguments("-o", "ControlMaster=yes", "-o", "ControlPath=" + control, "-o", "ControlPersist=30",
-            "-f", "-N", "alice+app@127.0.0.1"), Timeout);
-        Assert.True(master.ExitCode == 0, master.StandardError);
-        try
-        {
-            var held = Processes.RunAsync("ssh", SshArguments("-o", "ControlPath=" + control, "alice+app@127.0.0.1", "echo reviewed-held"), Timeout);
-            var request = await PendingAsync("exec: echo reviewed-held");
-            var free = await Processes.RunAsync("ssh", SshArguments("-o", "ControlPath=" + control, "alice+app@127.0.0.1", "echo free-$((2*21))"), Timeout);
-            Assert.Equal("free-42\n", free.StandardOutput);
-            Assert.False(held.IsCompleted, "the reviewed command did not wait");
+        await using var master = await ControlMasterAsync(control);
+        var held = Processes.RunAsync("ssh", SshArguments("-o", "ControlPath=" + control, "alice+app@127.0.0.1", "echo reviewed-held"), Timeout);
+        var request = await PendingAsync("exec: echo reviewed-held");
+        var free = await Processes.RunAsync("ssh", SshArguments("-o", "ControlPath=" + control, "alice+app@127.0.0.1", "echo free-$((2*21))"), Timeout);
+        Assert.Equal("free-42\n", free.StandardOutput);
+        Assert.False(held.IsCompleted, "the reviewed command did not wait");
 
-            Assert.Equal(ApprovalResult.Decided, _approvals.Deny(request.Id, Bob));
-            var result = await held;
-            Assert.Equal(126, result.ExitCode);
-            Assert.Equal("wire: denied by rule ask-ops (review denied by bob)\r\n", result.StandardError);
-            Assert.Equal("", result.StandardOutput);
-        }
-        finally
-        {
-            await Processes.RunAsync("ssh", SshArguments("-o", "ControlPath=" + control, "-O", "exit", "alice+app@127.0.0.1"), Timeout);
-        }
+        Assert.Equal(ApprovalResult.Decided, _approvals.Deny(request.Id, Bob));
+        var result = await held;
+        Assert.Equal(126, result.ExitCode);
+        Assert.Equal("wire: denied by rule ask-ops (review denied by bob)\r\n", result.StandardError);
+        Assert.Equal("", result.StandardOutput);
     }
 
     [Fact]

@@ -76,24 +76,15 @@ public sealed class SshProxyTests(SshdFixture sshd) : WireSshTestBase(sshd), ICl
     {
         using var directory = new TempDirectory();
         string control = Path.Combine(directory.Path, "cm");
-        var master = await Processes.RunAsync("ssh", SshArguments("-o", "ControlMaster=yes", "-o", "ControlPath=" + control, "-o", "ControlPersist=30",
-            "-f", "-N", "alice+app@127.0.0.1"), TimeSpan.FromSeconds(30));
-        Assert.True(master.ExitCode == 0, master.StandardError);
-        try
+        await using var master = await ControlMasterAsync(control);
+        // Three commands at once over the master's one connection: three session channels side by side.
+        var runs = Enumerable.Range(0, 3).Select(i => Processes.RunAsync("ssh",
+            SshArguments("-o", "ControlPath=" + control, "alice+app@127.0.0.1", $"sleep 1; echo channel {i}"), Timeout)).ToList();
+        var results = await Task.WhenAll(runs);
+        for (int i = 0; i < 3; i++)
         {
-            // Three commands at once over the master's one connection: three session channels side by side.
-            var runs = Enumerable.Range(0, 3).Select(i => Processes.RunAsync("ssh",
-                SshArguments("-o", "ControlPath=" + control, "alice+app@127.0.0.1", $"sleep 1; echo channel {i}"), TimeSpan.FromSeconds(30))).ToList();
-            var results = await Task.WhenAll(runs);
-            for (int i = 0; i < 3; i++)
-            {
-                Assert.True(results[i].ExitCode == 0, results[i].StandardError);
-                Assert.Equal($"channel {i}\n", results[i].StandardOutput);
-            }
-        }
-        finally
-        {
-            await Processes.RunAsync("ssh", SshArguments("-o", "ControlPath=" + control, "-O", "exit", "alice+app@127.0.0.1"), TimeSpan.FromSeconds(30));
+            Assert.True(results[i].ExitCode == 0, results[i].StandardError);
+            Assert.Equal($"channel {i}\n", results[i].StandardOutput);
         }
     }
 

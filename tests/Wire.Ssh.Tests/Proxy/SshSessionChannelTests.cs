@@ -17,10 +17,6 @@ namespace Wire.Ssh.Tests.Proxy;
 public sealed class SshSessionChannelTests(SshdFixture sshd) : WireSshTestBase(sshd), IClassFixture<SshdFixture>
 {
 
-    private static string ShellQuote(string argument) => "'" + argument.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
-
-    private string SshCommandLine(params string[] extra) => "ssh " + string.Join(' ', SshArguments(extra).Select(ShellQuote));
-
     // ---- interactive shells on a pty ----
 
     [Fact]
