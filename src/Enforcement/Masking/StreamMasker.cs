@@ -187,7 +187,12 @@ public sealed class StreamMasker
     /// in the pieces that follow.
     /// </param>
     /// <returns>The released bytes; empty when nothing is final.</returns>
-    public ReadOnlySpan<byte> TakeReady(bool flush = false)
+    public ReadOnlySpan<byte> TakeReady(bool flush = false) => TakeReadyMemory(flush).Span;
+
+    /// <summary>As <see cref="TakeReady"/>, as memory for an asynchronous send: valid until the next call on this masker.</summary>
+    /// <param name="flush">Also decide and return the held tail (see <see cref="TakeReady"/>).</param>
+    /// <returns>The released bytes; empty when nothing is final.</returns>
+    public ReadOnlyMemory<byte> TakeReadyMemory(bool flush = false)
     {
         Compact();
         if (flush)
@@ -195,7 +200,7 @@ public sealed class StreamMasker
             Process(flush: true);
         }
 
-        var ready = _out.AsSpan(_taken, _pending - _taken);
+        var ready = _out.AsMemory(_taken, _pending - _taken);
         _taken = _pending;
         return ready;
     }

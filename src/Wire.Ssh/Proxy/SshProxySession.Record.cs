@@ -173,7 +173,8 @@ internal sealed partial class SshProxySession
         if (masker is not null)
         {
             masker.Append(data.Span);
-            data = masker.TakeReady().ToArray();
+            // The masker's own buffer: it is not touched again before this send has copied it (the relay is serial).
+            data = masker.TakeReadyMemory();
             if (masker.Held > 0)
             {
                 ArmFlush(channel);
@@ -195,9 +196,9 @@ internal sealed partial class SshProxySession
             {
                 continue;
             }
-            byte[] rest = masker.TakeReady(flush: true).ToArray();
-            channel.Cast?.Output(rest);
-            channel.Screen?.Output(rest);
+            var rest = masker.TakeReadyMemory(flush: true);
+            channel.Cast?.Output(rest.Span);
+            channel.Screen?.Output(rest.Span);
             channel.OutputBytes += rest.Length;
             sent += await SendDataAsync(_client!, channel.Client, dataType, rest, ct).ConfigureAwait(false);
         }

@@ -88,3 +88,41 @@ public sealed class ShellLineEditorTests
         Assert.Equal(["ls"], ShellLineEditor.Readings("ls", null));
     }
 }
+
+/// <summary>Whatever a client types or a shell prints, the line trackers neither throw nor grow without bound.</summary>
+public sealed class ShellLineRandomInputTests
+{
+    [Fact]
+    public void Random_keystrokes_and_output_are_taken_in_stride()
+    {
+        var random = new Random(8);
+        for (int round = 0; round < 300; round++)
+        {
+            var editor = new ShellLineEditor(raw: round % 3 == 0);
+            var screen = new TerminalLine();
+            byte[] data = new byte[random.Next(1, 4096)];
+            random.NextBytes(data);
+            // Bias toward the bytes that matter: escapes, control keys, line ends.
+            for (int i = 0; i < data.Length; i += random.Next(1, 8))
+            {
+                data[i] = (byte)"\u001b[\r\n\u007f\t\u0003\u0015~ABCD"[random.Next(13)];
+            }
+            var rest = data.AsSpan();
+            for (int lines = 0; !rest.IsEmpty && lines < 10_000; lines++)
+            {
+                screen.MarkInputStart();
+                int enter = editor.Feed(rest);
+                if (enter < 0)
+                {
+                    break;
+                }
+                var line = editor.TakeLine();
+                Assert.True(line.Text.Length <= 64 * 1024);
+                _ = ShellLineEditor.Readings(screen.Typed() ?? "", line.TypedSince);
+                rest = rest[(enter + 1)..];
+            }
+            screen.Output(data);
+            Assert.True((screen.Typed() ?? "").Length <= 4096);
+        }
+    }
+}
