@@ -1,3 +1,4 @@
+using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
@@ -60,6 +61,9 @@ internal sealed partial class GatewayConfig
 
     /// <summary>The minimum log level, from <c>logging.level</c>. Default <see cref="LogLevel.Information"/>.</summary>
     public LogLevel LoggingLevel { get; private set; } = LogLevel.Information;
+
+    /// <summary>Where the admin API and approval page listen (<c>admin.listen</c>); null when the config has no <c>admin</c> section.</summary>
+    public IPEndPoint? AdminListen { get; private set; }
 
     /// <summary>How long sessions may drain on shutdown, from <c>shutdownTimeout</c>. Default 30 s.</summary>
     public TimeSpan ShutdownTimeout { get; private set; } = TimeSpan.FromSeconds(30);
@@ -162,7 +166,7 @@ internal sealed partial class GatewayConfig
 
     private void Read(ConfigReader root, List<X509Certificate2> certificates)
     {
-        root.EnsureOnly("identity", "postgres", "http", "ssh", "rules", "policy", "recording", "logging", "shutdownTimeout");
+        root.EnsureOnly("identity", "postgres", "http", "ssh", "rules", "policy", "recording", "admin", "logging", "shutdownTimeout");
 
         if (root.GetObject("identity") is { } identity)
         {
@@ -180,6 +184,11 @@ internal sealed partial class GatewayConfig
         if (root.GetObject("ssh") is { } ssh)
         {
             Ssh = ReadSsh(ssh);
+        }
+        if (root.GetObject("admin") is { } admin)
+        {
+            admin.EnsureOnly("listen");
+            AdminListen = admin.GetString("listen") is { } adminListen ? ParseListen(admin, "listen", adminListen) : new IPEndPoint(IPAddress.Loopback, 8080);
         }
         if (root.GetObject("logging") is { } logging)
         {

@@ -30,6 +30,11 @@ internal static class GatewayHost
         }
         builder.Services.AddSingleton<GatewayService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<GatewayService>());
+        if (settings.AdminListen is not null)
+        {
+            builder.Services.AddSingleton<Admin.AdminServer>();
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<Admin.AdminServer>());
+        }
         return builder.Build();
     }
 
@@ -53,6 +58,7 @@ internal static class GatewayHost
         Users = new ConfiguredUsers(config.Users, config.SshCertificateAuthorities),
         Rules = config.EnforcementEnabled ? new RuleSetProvider(config.Rules) : null,
         Recording = config.Recording,
+        AdminListen = config.AdminListen,
         LoggingLevel = config.LoggingLevel,
         ShutdownTimeout = config.ShutdownTimeout,
     };

@@ -145,6 +145,9 @@ internal sealed class GatewaySettings
     /// <summary>Where reviews go; one broker for every listener.</summary>
     public Wire.Enforcement.Approvals.InMemoryApprovalBroker Approvals { get; init; } = new();
 
+    /// <summary>Where the admin API and approval page listen; null runs none.</summary>
+    public System.Net.IPEndPoint? AdminListen { get; init; }
+
     /// <summary>The config file the settings came from, if any (enables hot reload of identity).</summary>
     public Configuration.GatewayConfig? Config { get; init; }
 

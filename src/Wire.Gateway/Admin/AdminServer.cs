@@ -1,0 +1,241 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
+using Wire.Enforcement.Approvals;
+using Wire.Enforcement.Diagnostics;
+using Wire.Enforcement.Identity;
+using Wire.Enforcement.Recording;
+using Wire.Gateway.Hosting;
+
+namespace Wire.Gateway.Admin;
+
+/// <summary>
+/// The admin API and approval page (docs/admin-api.md) on <c>admin.listen</c>: Kestrel, JSON, every <c>/api</c> route
+/// authenticated with the same identity tokens as the proxies. The only part of Wire that uses ASP.NET Core.
+/// </summary>
+internal sealed partial class AdminServer : IHostedService, IAsyncDisposable
+{
+    private const int RememberedRequests = 10_000;
+    private readonly GatewaySettings _settings;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _logger;
+    private readonly IPEndPoint _listen;
+    private readonly ConcurrentDictionary<string, byte> _requested = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<string> _requestedOrder = new();
+    private WebApplication? _app;
+
+    public AdminServer(GatewaySettings settings, ILoggerFactory loggerFactory)
+    {
+        _settings = settings;
+        _loggerFactory = loggerFactory;
+        _logger = loggerFactory.CreateLogger("Wire.Admin");
+        _listen = settings.AdminListen ?? throw new InvalidOperationException("no admin.listen");
+        settings.Approvals.Requested += Remember;
+    }
+
+    /// <summary>The bound address (port 0 in the config picks a free one).</summary>
+    public IPEndPoint? LocalEndPoint { get; private set; }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "wire-admin" });
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton(_loggerFactory);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Listen(_listen, listen => listen.Protocols = HttpProtocols.Http1);
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = 64 * 1024;
+        });
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(WireDiagnostics.Name).AddPrometheusExporter());
+        var app = builder.Build();
+        app.Use(RequireIdentityAsync);
+        MapRoutes(app);
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        _app = app;
+        LocalEndPoint = app.Urls.Select(u => new Uri(u)).Select(u => new IPEndPoint(IPAddress.Parse(u.Host), u.Port)).FirstOrDefault();
+        Log.Listening(_logger, LocalEndPoint?.ToString() ?? _listen.ToString());
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _settings.Approvals.Requested -= Remember;
+        if (_app is not null)
+        {
+            await _app.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private void MapRoutes(WebApplication app)
+    {
+        app.MapGet("/healthz", () => Results.Json(new { status = "ok" }));
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        app.MapGet("/", () => Results.Redirect("/approvals"));
+        app.MapGet("/approvals", () => Results.Content(ApprovalPage.Html, "text/html; charset=utf-8"));
+
+        app.MapGet("/api/approvals", (HttpContext context) => Results.Json(_settings.Approvals.PendingRequests.Select(r => Describe(r, Caller(context))), Json));
+        app.MapPost("/api/approvals/{id}/approve", (HttpContext context, string id) => Decide(context, id, approve: true));
+        app.MapPost("/api/approvals/{id}/deny", (HttpContext context, string id) => Decide(context, id, approve: false));
+
+        app.MapGet("/api/recordings", ListRecordings);
+        app.MapGet("/api/recordings/{id}", GetRecording);
+    }
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private static WireIdentity Caller(HttpContext context) => (WireIdentity)context.Items[typeof(WireIdentity)]!;
+
+    /// <summary>Every <c>/api</c> route needs a valid token (Authorization: Bearer); 401 otherwise, never a hint why.</summary>
+    private async Task RequireIdentityAsync(HttpContext context, RequestDelegate next)
+    {
+        if (!context.Request.Path.StartsWithSegments("/api", StringComparison.Ordinal))
+        {
+            await next(context).ConfigureAwait(false);
+            return;
+        }
+        string header = context.Request.Headers.Authorization.ToString();
+        const string Scheme = "Bearer ";
+        if (header.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase)
+            && await _settings.IdentityValidator.ValidateAsync(header[Scheme.Length..].Trim(), context.RequestAborted).ConfigureAwait(false) is { Identity: { } identity })
+        {
+            context.Items[typeof(WireIdentity)] = identity;
+            await next(context).ConfigureAwait(false);
+            return;
+        }
+        Log.Unauthorized(_logger, context.Connection.RemoteIpAddress?.ToString() ?? "", context.Request.Path);
+        context.Response.Headers.WWWAuthenticate = "Bearer";
+        await Problem(401, "a valid token is required (Authorization: Bearer TOKEN)").ExecuteAsync(context).ConfigureAwait(false);
+    }
+
+    private static IResult Problem(int status, string detail) =>
+        Results.Json(new { type = "about:blank", title = ReasonPhrases.GetReasonPhrase(status), status, detail }, Json, "application/problem+json", status);
+
+    private static object Describe(ApprovalRequest request, WireIdentity caller) => new
+    {
+        id = request.Id,
+        subject = request.Identity.Subject,
+        protocol = request.Protocol.ToString().ToLowerInvariant(),
+        target = request.Target,
+        session = request.SessionId,
+        text = request.Text,
+        rule = request.Rule,
+        approvers = request.Approvers,
+        requestedAt = request.RequestedAt,
+        expiresAt = request.RequestedAt + request.Timeout,
+        mayDecide = request.Identity.Subject != caller.Subject && request.Approvers.Any(caller.IsInGroup),
+    };
+
+    private IResult Decide(HttpContext context, string id, bool approve)
+    {
+        var caller = Caller(context);
+        var result = approve ? _settings.Approvals.Approve(id, caller) : _settings.Approvals.Deny(id, caller);
+        Log.Decided(_logger, caller.Subject, approve ? "approve" : "deny", id, result.ToString());
+        return result switch
+        {
+            ApprovalResult.Decided => Results.Json(new { id, outcome = approve ? "approved" : "denied", approver = caller.Subject }, Json),
+            ApprovalResult.NotAnApprover => Problem(403, "you are not in an approver group of this request"),
+            ApprovalResult.OwnRequest => Problem(403, "nobody approves their own request"),
+            _ when _requested.ContainsKey(id) => Problem(409, "the request is no longer pending (decided, timed out or cancelled)"),
+            _ => Problem(404, "no such request"),
+        };
+    }
+
+    /// <summary>Ids of requests seen (bounded): an id that is no longer pending then gets 409, an unknown one 404.</summary>
+    private void Remember(ApprovalRequest request)
+    {
+        if (_requested.TryAdd(request.Id, 0))
+        {
+            _requestedOrder.Enqueue(request.Id);
+            while (_requestedOrder.Count > RememberedRequests && _requestedOrder.TryDequeue(out var old))
+            {
+                _requested.TryRemove(old, out _);
+            }
+        }
+    }
+
+    private IResult ListRecordings()
+    {
+        if (_settings.Recording is not { } recording)
+        {
+            return Results.Json(Array.Empty<object>(), Json);
+        }
+        var files = Directory.Exists(recording.Directory)
+            ? new DirectoryInfo(recording.Directory).EnumerateFiles("*" + RecordingFormat.Extension).OrderByDescending(f => f.LastWriteTimeUtc).ToList()
+            : [];
+        return Results.Json(files.Select(f =>
+        {
+            var verification = RecordingVerifier.VerifyFile(f.FullName, recording.Key.Span);
+            return new
+            {
+                id = Path.GetFileNameWithoutExtension(f.Name),
+                bytes = f.Length,
+                modified = f.LastWriteTimeUtc,
+                records = verification.Records,
+                status = verification.Defect == RecordingDefect.None ? "ok" : verification.Defect.ToString().ToLowerInvariant(),
+            };
+        }), Json);
+    }
+
+    /// <summary>One recording as JSON: its verification and its records (stored masked, so returned as stored).</summary>
+    private IResult GetRecording(string id)
+    {
+        if (_settings.Recording is not { } recording || !RecordingFormat.IsValidSessionId(id))
+        {
+            return Problem(404, "no such recording");
+        }
+        string path = Path.Combine(recording.Directory, id + RecordingFormat.Extension);
+        if (!File.Exists(path))
+        {
+            return Problem(404, "no such recording");
+        }
+        var verification = RecordingVerifier.VerifyFile(path, recording.Key.Span);
+        var records = new List<JsonElement>();
+        foreach (var line in File.ReadLines(path))
+        {
+            try
+            {
+                records.Add(JsonDocument.Parse(line).RootElement.Clone());
+            }
+            catch (JsonException)
+            {
+                break;
+            }
+        }
+        return Results.Json(new
+        {
+            id,
+            status = verification.Defect == RecordingDefect.None ? "ok" : verification.Defect.ToString().ToLowerInvariant(),
+            detail = verification.Detail,
+            records,
+        }, Json);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Information, Message = "Admin API and approval page listening on http://{Address}")]
+        public static partial void Listening(ILogger logger, string address);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "admin API: refused a request from {Client} to {Path} without a valid token")]
+        public static partial void Unauthorized(ILogger logger, string client, string path);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "admin API: {Subject} asked to {Action} request {Id}: {Result}")]
+        public static partial void Decided(ILogger logger, string subject, string action, string id, string result);
+    }
+}

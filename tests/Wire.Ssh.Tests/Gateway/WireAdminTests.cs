@@ -1,0 +1,186 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Wire.Ssh.Tests.Infrastructure;
+using Wire.Ssh.Tests.Keys;
+using Wire.Testing;
+
+namespace Wire.Ssh.Tests.Gateway;
+
+/// <summary>
+/// The admin API of <c>wire run</c> (docs/admin-api.md) with a real reviewed command: an SSH exec waits for review, a
+/// reviewer sees it and approves it over the API, the command runs; tokens, groups and stale ids get 401/403/404/409;
+/// recordings are listed and returned as recorded; metrics are in Prometheus format; every documented route exists.
+/// </summary>
+public sealed class WireAdminTests(SshdFixture sshd) : IClassFixture<SshdFixture>
+{
+    private const string AliceToken = "tok-alice-admin-5e1";
+    private const string BobToken = "tok-bob-ops-77c";
+    private const string CarolToken = "tok-carol-dev-90a";
+
+    [Fact]
+    public async Task A_reviewer_approves_a_waiting_ssh_command_over_the_api()
+    {
+        using var keys = new SshKeygen();
+        var (wire, sshPort, admin) = await StartAsync(keys);
+        await using (wire)
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{admin}"), Timeout = TimeSpan.FromSeconds(30) };
+            Assert.Equal("ok", (await http.GetFromJsonAsync<JsonElement>("/healthz")).GetProperty("status").GetString());
+            Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("/api/approvals")).StatusCode);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await Send(http, HttpMethod.Get, "/api/approvals", "not-a-token")).StatusCode);
+
+            var waiting = Processes.RunAsync("ssh", Ssh(sshPort, keys.PathOf("alice"), "alice+app", "echo reviewed-$((6*7))"), TimeSpan.FromSeconds(60));
+            var pending = await PendingAsync(http);
+            string id = pending.GetProperty("id").GetString()!;
+            Assert.Equal("alice", pending.GetProperty("subject").GetString());
+            Assert.Equal("ssh", pending.GetProperty("protocol").GetString());
+            Assert.Equal("exec: echo reviewed-$((6*7))", pending.GetProperty("text").GetString());
+            Assert.Equal("ask-ops", pending.GetProperty("rule").GetString());
+            Assert.True(pending.GetProperty("mayDecide").GetBoolean());
+
+            var own = await Send(http, HttpMethod.Post, $"/api/approvals/{id}/approve", AliceToken);
+            Assert.Equal(HttpStatusCode.Forbidden, own.StatusCode);
+            Assert.Equal("application/problem+json", own.Content.Headers.ContentType?.MediaType);
+            Assert.Equal(HttpStatusCode.Forbidden, (await Send(http, HttpMethod.Post, $"/api/approvals/{id}/approve", CarolToken)).StatusCode);
+            Assert.False(waiting.IsCompleted);
+
+            var approved = await Send(http, HttpMethod.Post, $"/api/approvals/{id}/approve", BobToken);
+            Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
+            Assert.Equal("approved", (await approved.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("outcome").GetString());
+            var result = await waiting;
+            Assert.True(result.ExitCode == 0, result.StandardError + wire.Output);
+            Assert.Equal("reviewed-42\n", result.StandardOutput);
+
+            Assert.Equal(HttpStatusCode.Conflict, (await Send(http, HttpMethod.Post, $"/api/approvals/{id}/deny", BobToken)).StatusCode);
+            Assert.Equal(HttpStatusCode.NotFound, (await Send(http, HttpMethod.Post, "/api/approvals/nope/deny", BobToken)).StatusCode);
+
+            // The session's recording: listed, verified, and returned as recorded (the approval with its approver).
+            var recordings = await WaitForAsync(async () =>
+            {
+                var list = await (await Send(http, HttpMethod.Get, "/api/recordings", BobToken)).Content.ReadFromJsonAsync<JsonElement>();
+                return list.EnumerateArray().Any(r => r.GetProperty("status").GetString() == "ok") ? list : (JsonElement?)null;
+            });
+            string recording = recordings.EnumerateArray().First(r => r.GetProperty("status").GetString() == "ok").GetProperty("id").GetString()!;
+            var records = await (await Send(http, HttpMethod.Get, "/api/recordings/" + recording, BobToken)).Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Contains(records.GetProperty("records").EnumerateArray(), r => r.GetProperty("type").GetString() == "command"
+                && r.GetProperty("outcome").GetString() == "approved" && r.GetProperty("approver").GetString() == "bob");
+            Assert.Equal(HttpStatusCode.NotFound, (await Send(http, HttpMethod.Get, "/api/recordings/..%2Fwire", BobToken)).StatusCode);
+
+            string metrics = await http.GetStringAsync("/metrics");
+            Assert.Contains("wire_", metrics, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Every_documented_route_exists()
+    {
+        string doc = File.ReadAllText(Path.Combine(RepositoryRoot(), "docs", "admin-api.md"));
+        var routes = Regex.Matches(doc, @"^### `(GET|POST|DELETE) (/[^`]*)`", RegexOptions.Multiline).Select(m => (m.Groups[1].Value, m.Groups[2].Value)).ToList();
+        Assert.True(routes.Count >= 8, $"{routes.Count} routes documented");
+        using var keys = new SshKeygen();
+        var (wire, _, admin) = await StartAsync(keys);
+        await using (wire)
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{admin}"), Timeout = TimeSpan.FromSeconds(30) };
+            foreach (var (method, route) in routes)
+            {
+                var response = await Send(http, new HttpMethod(method), route.Replace("{id}", "no-such-id", StringComparison.Ordinal), BobToken);
+                // A route Wire serves answers for itself: a 404 from it is a problem document, a missing route an empty 404.
+                bool served = response.StatusCode != HttpStatusCode.NotFound || response.Content.Headers.ContentType?.MediaType == "application/problem+json";
+                Assert.True(served, $"{method} {route}: {(int)response.StatusCode}");
+            }
+        }
+    }
+
+    private static async Task<HttpResponseMessage> Send(HttpClient http, HttpMethod method, string path, string token)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return await http.SendAsync(request);
+    }
+
+    private static async Task<JsonElement> PendingAsync(HttpClient http) => await WaitForAsync(async () =>
+    {
+        var list = await (await Send(http, HttpMethod.Get, "/api/approvals", BobToken)).Content.ReadFromJsonAsync<JsonElement>();
+        return list.GetArrayLength() > 0 ? list[0] : (JsonElement?)null;
+    });
+
+    private static async Task<JsonElement> WaitForAsync(Func<Task<JsonElement?>> probe)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            if (await probe() is { } found)
+            {
+                return found;
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("the admin API never showed what was expected");
+            }
+            await Task.Delay(100);
+        }
+    }
+
+    private async Task<(WireProcess Wire, int SshPort, int AdminPort)> StartAsync(SshKeygen keys)
+    {
+        keys.Generate("alice", "ed25519");
+        File.WriteAllText(keys.PathOf("known_hosts"), sshd.KnownHostsLine + "\n");
+        File.WriteAllText(keys.PathOf("recording.key"), "admin-recording-key-0123456789abcdef0123456789abcdef\n");
+        int sshPort = FreePort();
+        int adminPort = FreePort();
+        File.WriteAllText(keys.PathOf("wire.json"), $$"""
+            {
+              "identity": {
+                "tokens": [
+                  { "token": "{{AliceToken}}", "subject": "alice", "groups": ["dev", "ops"] },
+                  { "token": "{{BobToken}}", "subject": "bob", "groups": ["ops"] },
+                  { "token": "{{CarolToken}}", "subject": "carol", "groups": ["dev"] }
+                ],
+                "users": [ { "subject": "alice", "groups": ["dev", "ops"], "sshKeys": [ "{{keys.PublicLine("alice")}}" ] } ]
+              },
+              "rules": [ { "name": "ask-ops", "action": "review", "commands": ["echo reviewed-*"], "approvers": ["ops"], "timeout": "00:01:00" } ],
+              "recording": { "directory": "recordings", "key": "file:recording.key" },
+              "admin": { "listen": "127.0.0.1:{{adminPort}}" },
+              "ssh": {
+                "listen": "127.0.0.1:{{sshPort}}",
+                "targets": [ { "name": "app", "host": "127.0.0.1", "port": {{sshd.Port}}, "username": "{{sshd.UserName}}",
+                               "privateKey": "{{sshd.ClientKeyPath}}", "knownHosts": "known_hosts" } ]
+              }
+            }
+            """);
+        var wire = WireProcess.Start("run", "--config", keys.PathOf("wire.json"));
+        await wire.WaitForAsync("Admin API and approval page listening", TimeSpan.FromSeconds(30));
+        await wire.WaitForAsync("Listening for ssh", TimeSpan.FromSeconds(30));
+        return (wire, sshPort, adminPort);
+    }
+
+    private static string[] Ssh(int port, string identity, string user, string command) =>
+    [
+        "-F", "/dev/null", "-p", port.ToString(CultureInfo.InvariantCulture), "-i", identity, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "GlobalKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+        $"{user}@127.0.0.1", command,
+    ];
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static string RepositoryRoot()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Wire.sln")))
+        {
+            directory = directory.Parent;
+        }
+        return directory?.FullName ?? throw new InvalidOperationException("Wire.sln not found above " + AppContext.BaseDirectory);
+    }
+}
