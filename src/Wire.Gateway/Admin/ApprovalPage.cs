@@ -39,7 +39,7 @@ internal static class ApprovalPage
         </table>
         <script>
         "use strict";
-        const state = { token: sessionStorage.getItem("wire-token") || "" };
+        const state = { token: sessionStorage.getItem("wire-token") || "", notice: "" };
         const status = document.getElementById("status");
         const table = document.getElementById("pending");
         const body = table.querySelector("tbody");
@@ -61,7 +61,7 @@ internal static class ApprovalPage
         async function decide(id, action) {
           const response = await api("POST", "/api/approvals/" + encodeURIComponent(id) + "/" + action);
           const result = await response.json();
-          status.textContent = response.ok ? (result.outcome + ": " + id) : (result.detail || ("HTTP " + response.status));
+          state.notice = response.ok ? ("Last decision: " + result.outcome + " (" + id + ").") : (result.detail || ("HTTP " + response.status));
           await refresh();
         }
 
@@ -91,7 +91,8 @@ internal static class ApprovalPage
             body.appendChild(row);
           }
           table.hidden = requests.length === 0;
-          if (requests.length === 0) status.textContent = "Nothing is waiting for review.";
+          status.textContent = (state.notice ? state.notice + " " : "")
+            + (requests.length === 0 ? "Nothing is waiting for review." : requests.length + " waiting.");
         }
 
         document.getElementById("login").addEventListener("submit", async event => {
