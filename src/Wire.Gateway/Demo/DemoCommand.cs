@@ -16,6 +16,9 @@ internal static class DemoCommand
 {
     public const string Token = "demo-token";
     public const string Subject = "demo";
+
+    /// <summary>A second identity, in the approver group of the demo's review rule, for the approval page.</summary>
+    public const string ReviewerToken = "reviewer-token";
     public const string TargetName = "demo";
 
     public static async Task<int> RunAsync(int port, TextWriter output, CancellationToken ct)
@@ -61,14 +64,16 @@ internal static class DemoCommand
             });
 
             var recording = DemoRules.CreateRecording();
+            var admin = new IPEndPoint(IPAddress.Loopback, FreePort());
             var settings = new GatewaySettings
             {
-                IdentityValidator = new StaticTokenValidator([new StaticToken(Token, Subject, ["demo"])]),
+                IdentityValidator = new StaticTokenValidator([new StaticToken(Token, Subject, ["demo"]), new StaticToken(ReviewerToken, "reviewer", ["dba"])]),
+                AdminListen = admin,
                 Postgres = options,
                 Rules = new RuleSetProvider(DemoRules.Create()),
                 Recording = recording.Options,
                 ShutdownTimeout = TimeSpan.FromSeconds(5),
-                Started = service => PrintInstructions(output, service.Postgres!.LocalEndPoint, server, recording),
+                Started = service => PrintInstructions(output, service.Postgres!.LocalEndPoint, server, recording, admin),
             };
 
             using var host = GatewayHost.Build(settings);
@@ -88,7 +93,14 @@ internal static class DemoCommand
         return 0;
     }
 
-    private static void PrintInstructions(TextWriter output, IPEndPoint endPoint, LocalPostgresServer server, DemoRecording recording)
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static void PrintInstructions(TextWriter output, IPEndPoint endPoint, LocalPostgresServer server, DemoRecording recording, IPEndPoint admin)
     {
         output.WriteLine();
         output.WriteLine($"Wire is listening on {endPoint} in front of a throwaway PostgreSQL (port {server.Port}).");
@@ -99,6 +111,9 @@ internal static class DemoCommand
         output.WriteLine();
         output.WriteLine(DemoData.Summary);
         output.WriteLine(DemoRules.Summary);
+        output.WriteLine($"Approval page: http://{admin}/approvals (sign in with the reviewer token \"{ReviewerToken}\")");
+        output.WriteLine($"Admin API:     http://{admin}/api/approvals, /api/recordings, /healthz, /metrics (docs/admin-api.md)");
+        output.WriteLine();
         output.WriteLine($"Sessions are recorded in {recording.Options.Directory}");
         output.WriteLine($"  wire replay {recording.Options.Directory}/<session>.jsonl");
         output.WriteLine($"  wire verify {recording.Options.Directory} --config {recording.ConfigPath}");

@@ -15,8 +15,8 @@ internal static class DemoRules
           pii-columns    mask customers.ssn and customers.card_number (last 4 kept), customers.email (domain kept)
           pii-content    mask emails, phones, SSNs and card numbers wherever a value is computed (md5, concat, ...)
           no-drop        deny DROP and TRUNCATE (42501; the session goes on)
-          unbounded-dml  review DELETE/UPDATE without WHERE: approvers "dba", nobody in the demo, so it times out
-                         after 30 s (57014)
+          unbounded-dml  review DELETE/UPDATE without WHERE: approvers "dba" (the reviewer token below, at the
+                         approval page); without a decision it times out after 60 s (57014)
 
         """;
 
@@ -32,7 +32,7 @@ internal static class DemoRules
         new RuleDefinition
         {
             Name = "unbounded-dml", Action = PolicyAction.Review, Statements = [StatementKind.Delete, StatementKind.Update], NoWhere = true,
-            Approvers = ["dba"], Timeout = TimeSpan.FromSeconds(30),
+            Approvers = ["dba"], Timeout = TimeSpan.FromSeconds(60),
         },
     ]);
 

@@ -44,6 +44,24 @@ public sealed partial class WireDemoTests
             var denied = await Assert.ThrowsAsync<PostgresException>(() => drop.ExecuteNonQueryAsync());
             Assert.Equal("42501", denied.SqlState);
             Assert.Equal("wire: denied by rule no-drop: not in the demo", denied.MessageText);
+
+            // The printed approval page's API: the reviewer token approves an unbounded DELETE that waits for review.
+            string admin = AdminPattern().Match(wire.Output).Groups[1].Value;
+            using var http = new HttpClient { BaseAddress = new Uri("http://" + admin), Timeout = TimeSpan.FromSeconds(30) };
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "reviewer-token");
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/approvals")).StatusCode);
+            await using var delete = new NpgsqlCommand("DELETE FROM orders", conn);
+            var deleting = delete.ExecuteNonQueryAsync();
+            string? id = null;
+            for (int i = 0; i < 200 && id is null; i++)
+            {
+                var pending = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("/api/approvals")).RootElement;
+                id = pending.GetArrayLength() > 0 ? pending[0].GetProperty("id").GetString() : null;
+                await Task.Delay(id is null ? 50 : 0);
+            }
+            Assert.NotNull(id);
+            Assert.Equal(HttpStatusCode.OK, (await http.PostAsync($"/api/approvals/{id}/approve", null)).StatusCode);
+            Assert.True(await deleting >= 0);
         }
 
         // Recorded, and the printed verify command's config holds the key.
@@ -69,6 +87,9 @@ public sealed partial class WireDemoTests
 
     [GeneratedRegex(@"throwaway PostgreSQL \(port (\d+)\)")]
     private static partial Regex ServerPortPattern();
+
+    [GeneratedRegex(@"Approval page: http://(\S+)/approvals")]
+    private static partial Regex AdminPattern();
 
     [GeneratedRegex(@"Sessions are recorded in (\S+)")]
     private static partial Regex RecordingsPattern();
