@@ -1,6 +1,7 @@
 using Wire.Enforcement.Approvals;
 using Wire.Enforcement.Policy;
 using Wire.Enforcement.Recording;
+using Wire.Enforcement.Sessions;
 
 namespace Wire.Enforcement;
 
@@ -24,6 +25,12 @@ public sealed class WireEnforcement
     /// process, so masks cannot be linked across restarts.
     /// </summary>
     public ReadOnlyMemory<byte> MaskingKey { get; init; } = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+
+    /// <summary>
+    /// Live sessions are registered here when set (listed, counted and terminable by an administrator); null registers
+    /// nothing.
+    /// </summary>
+    public SessionRegistry? Sessions { get; init; }
 
     /// <summary>The clock for timeouts and timestamps.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;

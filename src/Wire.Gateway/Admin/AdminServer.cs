@@ -90,15 +90,46 @@ internal sealed partial class AdminServer : IHostedService, IAsyncDisposable
         app.MapGet("/", () => Results.Redirect("/approvals"));
         app.MapGet("/approvals", () => Results.Content(ApprovalPage.Html, "text/html; charset=utf-8"));
 
-        app.MapGet("/api/approvals", (HttpContext context) => Results.Json(_settings.Approvals.PendingRequests.Select(r => Describe(r, Caller(context))), Json));
+        // A reviewer sees what they may decide, and everyone their own requests.
+        app.MapGet("/api/approvals", (HttpContext context) => Results.Json(_settings.Approvals.PendingRequests
+            .Where(r => r.Identity.Subject == Caller(context).Subject || r.Approvers.Any(Caller(context).IsInGroup))
+            .Select(r => Describe(r, Caller(context))), Json));
         app.MapPost("/api/approvals/{id}/approve", (HttpContext context, string id) => Decide(context, id, approve: true));
         app.MapPost("/api/approvals/{id}/deny", (HttpContext context, string id) => Decide(context, id, approve: false));
 
-        app.MapGet("/api/recordings", ListRecordings);
-        app.MapGet("/api/recordings/{id}", GetRecording);
+        app.MapGet("/api/sessions", (HttpContext context) => !IsAdmin(context) ? NotAdmin() : Results.Json(_settings.Sessions.Active.Select(s => new
+        {
+            id = s.Id,
+            subject = s.Identity.Subject,
+            groups = s.Identity.Groups,
+            protocol = s.Protocol.ToString().ToLowerInvariant(),
+            target = s.Target,
+            client = s.Client,
+            started = s.Started,
+            bytesFromClient = s.BytesFromClient,
+            bytesToClient = s.BytesToClient,
+            commands = s.Commands,
+        }), Json));
+        app.MapDelete("/api/sessions/{id}", (HttpContext context, string id) =>
+        {
+            if (!IsAdmin(context))
+            {
+                return NotAdmin();
+            }
+            string reason = "ended by " + Caller(context).Subject;
+            bool ended = _settings.Sessions.TryTerminate(id, reason);
+            Log.Terminated(_logger, Caller(context).Subject, id, ended);
+            return ended ? Results.Json(new { id, outcome = "terminated" }, Json) : Problem(404, "no such live session");
+        });
+        app.MapGet("/api/recordings", (HttpContext context) => IsAdmin(context) ? ListRecordings() : NotAdmin());
+        app.MapGet("/api/recordings/{id}", (HttpContext context, string id) => IsAdmin(context) ? GetRecording(id) : NotAdmin());
     }
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private bool IsAdmin(HttpContext context) => _settings.AdminGroups.Any(Caller(context).IsInGroup);
+
+    private IResult NotAdmin() => Problem(403, $"only members of {string.Join(", ", _settings.AdminGroups)} (admin.groups) may do this");
 
     private static WireIdentity Caller(HttpContext context) => (WireIdentity)context.Items[typeof(WireIdentity)]!;
 
@@ -234,6 +265,9 @@ internal sealed partial class AdminServer : IHostedService, IAsyncDisposable
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "admin API: refused a request from {Client} to {Path} without a valid token")]
         public static partial void Unauthorized(ILogger logger, string client, string path);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "admin API: {Subject} ended session {Id}: {Ended}")]
+        public static partial void Terminated(ILogger logger, string subject, string id, bool ended);
 
         [LoggerMessage(Level = LogLevel.Information, Message = "admin API: {Subject} asked to {Action} request {Id}: {Result}")]
         public static partial void Decided(ILogger logger, string subject, string action, string id, string result);

@@ -65,6 +65,9 @@ internal sealed partial class GatewayConfig
     /// <summary>Where the admin API and approval page listen (<c>admin.listen</c>); null when the config has no <c>admin</c> section.</summary>
     public IPEndPoint? AdminListen { get; private set; }
 
+    /// <summary>Groups whose members may list and end sessions and read recordings over the admin API (<c>admin.groups</c>).</summary>
+    public IReadOnlyList<string> AdminGroups { get; private set; } = ["admin"];
+
     /// <summary>How long sessions may drain on shutdown, from <c>shutdownTimeout</c>. Default 30 s.</summary>
     public TimeSpan ShutdownTimeout { get; private set; } = TimeSpan.FromSeconds(30);
 
@@ -187,8 +190,12 @@ internal sealed partial class GatewayConfig
         }
         if (root.GetObject("admin") is { } admin)
         {
-            admin.EnsureOnly("listen");
+            admin.EnsureOnly("listen", "groups");
             AdminListen = admin.GetString("listen") is { } adminListen ? ParseListen(admin, "listen", adminListen) : new IPEndPoint(IPAddress.Loopback, 8080);
+            if (admin.Has("groups"))
+            {
+                AdminGroups = admin.GetStringArray("groups");
+            }
         }
         if (root.GetObject("logging") is { } logging)
         {

@@ -69,6 +69,7 @@ internal static class DemoCommand
             {
                 IdentityValidator = new StaticTokenValidator([new StaticToken(Token, Subject, ["demo"]), new StaticToken(ReviewerToken, "reviewer", ["dba"])]),
                 AdminListen = admin,
+                AdminGroups = ["dba"],
                 Postgres = options,
                 Rules = new RuleSetProvider(DemoRules.Create()),
                 Recording = recording.Options,

@@ -59,6 +59,7 @@ internal static class GatewayHost
         Rules = config.EnforcementEnabled ? new RuleSetProvider(config.Rules) : null,
         Recording = config.Recording,
         AdminListen = config.AdminListen,
+        AdminGroups = config.AdminGroups,
         LoggingLevel = config.LoggingLevel,
         ShutdownTimeout = config.ShutdownTimeout,
     };

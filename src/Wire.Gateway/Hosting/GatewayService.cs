@@ -31,12 +31,14 @@ internal sealed partial class GatewayService : IHostedService, IAsyncDisposable
         _logger = loggerFactory.CreateLogger("Wire.Gateway");
     }
 
-    private WireEnforcement? CreateEnforcement() => _settings.Rules is { } rules
+    // Enforcement runs when there are rules (or a recording), and with the admin API, which lists and ends live sessions.
+    private WireEnforcement? CreateEnforcement() => _settings.Rules is not null || _settings.AdminListen is not null
         ? new WireEnforcement
         {
-            Rules = rules,
+            Rules = _settings.Rules ?? new Wire.Enforcement.Policy.RuleSetProvider(Wire.Enforcement.Policy.RuleSet.AllowAll),
             Approvals = _settings.Approvals,
             Recorder = _settings.Recording is { } recording ? new FileSessionRecorderFactory(recording, TimeProvider.System, _loggerFactory) : null,
+            Sessions = _settings.Sessions,
         }
         : null;
 
@@ -144,6 +146,12 @@ internal sealed class GatewaySettings
 
     /// <summary>Where reviews go; one broker for every listener.</summary>
     public Wire.Enforcement.Approvals.InMemoryApprovalBroker Approvals { get; init; } = new();
+
+    /// <summary>The live sessions of every listener (listed and ended by the admin API).</summary>
+    public Wire.Enforcement.Sessions.SessionRegistry Sessions { get; init; } = new();
+
+    /// <summary>Groups whose members may list and end sessions and read recordings over the admin API.</summary>
+    public IReadOnlyList<string> AdminGroups { get; init; } = ["admin"];
 
     /// <summary>Where the admin API and approval page listen; null runs none.</summary>
     public System.Net.IPEndPoint? AdminListen { get; init; }

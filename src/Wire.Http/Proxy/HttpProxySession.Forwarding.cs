@@ -7,6 +7,7 @@ using System.Text.Json;
 using Wire.Enforcement;
 using ProtocolViolationException = Wire.Enforcement.ProtocolViolationException;
 using Wire.Enforcement.Identity;
+using Wire.Enforcement.Sessions;
 using Wire.Enforcement.Transport;
 using Wire.Http.Enforcement;
 using Wire.Http.Protocol;
@@ -146,7 +147,9 @@ internal sealed partial class HttpProxySession
     {
         try
         {
-            return (await CopyBodyAsync(input, upstreamPipe, body, ct).ConfigureAwait(false)).Complete;
+            var (complete, bytes) = await CopyBodyAsync(input, upstreamPipe, body, ct).ConfigureAwait(false);
+            _live?.AddBytes(bytes, 0);
+            return complete;
         }
         catch (ProtocolViolationException e)
         {
@@ -228,6 +231,7 @@ internal sealed partial class HttpProxySession
         }
         if (complete)
         {
+            _responseHeadBytes = reader.Consumed;
             _response.ApplyConnectionOptions();
             return HeadRead.Complete;
         }
@@ -351,8 +355,8 @@ internal sealed partial class HttpProxySession
 
     /// <summary>After 101: bytes both ways until either side closes.</summary>
     private Task TunnelAsync(WirePipe upstream, CancellationToken ct) => BothWaysAsync(
-        token => CopyAsync(_client!.Pipe.Input, upstream.Pipe.Output, token),
-        token => CopyAsync(upstream.Pipe.Input, _client!.Pipe.Output, token), ct);
+        token => CopyAsync(_client!.Pipe.Input, upstream.Pipe.Output, _live, fromClient: true, token),
+        token => CopyAsync(upstream.Pipe.Input, _client!.Pipe.Output, _live, fromClient: false, token), ct);
 
     /// <summary>Runs the two directions of an upgraded connection until either ends, then stops the other.</summary>
     private async Task BothWaysAsync(Func<CancellationToken, Task> clientToUpstream, Func<CancellationToken, Task> upstreamToClient, CancellationToken ct)
@@ -377,7 +381,7 @@ internal sealed partial class HttpProxySession
         }
     }
 
-    private static async Task CopyAsync(PipeReader from, PipeWriter to, CancellationToken ct)
+    private static async Task CopyAsync(PipeReader from, PipeWriter to, LiveSession? live, bool fromClient, CancellationToken ct)
     {
         while (true)
         {
@@ -385,6 +389,11 @@ internal sealed partial class HttpProxySession
             foreach (var segment in result.Buffer)
             {
                 to.Write(segment.Span);
+            }
+            if (live is not null)
+            {
+                long length = result.Buffer.Length;
+                live.AddBytes(fromClient ? length : 0, fromClient ? 0 : length);
             }
             from.AdvanceTo(result.Buffer.End);
             var flush = await to.FlushAsync(ct).ConfigureAwait(false);

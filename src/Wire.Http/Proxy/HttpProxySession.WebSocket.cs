@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Wire.Enforcement.Masking;
 using Wire.Enforcement.Recording;
+using Wire.Enforcement.Sessions;
 using Wire.Enforcement.Transport;
 using Wire.Http.Enforcement;
 using Wire.Http.Protocol;
@@ -32,8 +33,8 @@ internal sealed partial class HttpProxySession
     /// through the detectors in place (lengths kept), stdin is recorded. Either side closing ends both.
     /// </summary>
     private Task InspectedTunnelAsync(WirePipe upstream, ContentScanner? scanner, ISessionRecorder? recorder, CancellationToken ct) => BothWaysAsync(
-        token => PumpFramesAsync(_client!.Pipe.Input, upstream.Pipe.Output, fromClient: true, null, recorder, token),
-        token => PumpFramesAsync(upstream.Pipe.Input, _client!.Pipe.Output, fromClient: false, scanner, null, token), ct);
+        token => PumpFramesAsync(_client!.Pipe.Input, upstream.Pipe.Output, fromClient: true, null, recorder, _live, token),
+        token => PumpFramesAsync(upstream.Pipe.Input, _client!.Pipe.Output, fromClient: false, scanner, null, _live, token), ct);
 
     private struct FrameState
     {
@@ -45,7 +46,7 @@ internal sealed partial class HttpProxySession
     }
 
     private static async Task PumpFramesAsync(PipeReader from, PipeWriter to, bool fromClient, ContentScanner? scanner, ISessionRecorder? recorder,
-        CancellationToken ct)
+        LiveSession? live, CancellationToken ct)
     {
         var state = new FrameState { Channel = -1 };
         var stdin = recorder is null ? null : new ArrayBufferWriter<byte>(256);
@@ -61,6 +62,7 @@ internal sealed partial class HttpProxySession
                 {
                     to.Write(segment.Span);
                 }
+                live?.AddBytes(fromClient ? reader.Consumed : 0, fromClient ? 0 : reader.Consumed);
             }
             finally
             {

@@ -53,6 +53,12 @@ internal sealed partial class HttpProxySession
 
     public async Task RunAsync(CancellationToken ct)
     {
+        if (_server.Enforcement?.Sessions is not null)
+        {
+            // The connection's own token: an administrator's termination cancels it like a shutdown would.
+            _connection = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            ct = _connection.Token;
+        }
         try
         {
             _client = await AcceptAsync(ct).ConfigureAwait(false);
@@ -83,7 +89,11 @@ internal sealed partial class HttpProxySession
         finally
         {
             _headTimeout?.Dispose();
-            await RecordingSessions.CompleteAsync(_recorder, "connection closed").ConfigureAwait(false);
+            string? terminated = _live?.TerminationReason;
+            EndLiveSession();
+            _connection?.Dispose();
+            await RecordingSessions.CompleteAsync(_recorder, terminated is null ? "connection closed" : "terminated by an administrator: " + terminated)
+                .ConfigureAwait(false);
             if (_client is not null)
             {
                 await _client.Pipe.Output.CompleteAsync().ConfigureAwait(false);
@@ -176,6 +186,10 @@ internal sealed partial class HttpProxySession
         }
         var target = _server.Options.Targets[targetIndex];
         _kubernetesAnswers = target.Kind == HttpTargetKind.Kubernetes;
+        if (_server.Enforcement?.Sessions is { } sessions)
+        {
+            TrackLiveSession(sessions, identity, target);
+        }
         var pool = _server.PoolOf(targetIndex);
         if (head.Upgrade && !IsWebSocket(_request.First(HttpFieldKind.Upgrade)) && !(target.AllowSpdy && IsSpdy(_request.First(HttpFieldKind.Upgrade))))
         {
@@ -263,6 +277,7 @@ internal sealed partial class HttpProxySession
                 }
             }
             var outcome = await FinishResponseAsync(upstream, head, response, judgement?.Mask, recorder, ct).ConfigureAwait(false);
+            _live?.AddBytes(0, _responseHeadBytes + outcome.BodyBytes);
             bool bodyDone = body.IsCompleted && await body.ConfigureAwait(false);
             if (!bodyDone)
             {
@@ -364,6 +379,7 @@ internal sealed partial class HttpProxySession
         }
         if (complete)
         {
+            _requestHeadBytes = reader.Consumed;
             _headTimeout!.CancelAfter(Timeout.InfiniteTimeSpan);
             _request.ApplyConnectionOptions();
             return HeadRead.Complete;

@@ -316,6 +316,7 @@ internal sealed partial class PgEnforcer
     private PgFrontendAction Decide(Verdict verdict, byte type, PgPrepared definition, ReadOnlySpan<byte> sql, in PgPending whenAllowed, out PgHeldMessage? held)
     {
         held = null;
+        Live?.CountCommand();
         if (RecordingRefuses)
         {
             // Fail closed: what cannot be recorded does not run (recording.onFailure: deny).

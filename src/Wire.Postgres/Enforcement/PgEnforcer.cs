@@ -4,6 +4,7 @@ using Wire.Enforcement.Approvals;
 using Wire.Enforcement.Identity;
 using Wire.Enforcement.Policy;
 using Wire.Enforcement.Recording;
+using Wire.Enforcement.Sessions;
 using Wire.Postgres.Sql;
 
 namespace Wire.Postgres.Enforcement;
@@ -63,6 +64,9 @@ internal sealed partial class PgEnforcer
     }
 
     public WireIdentity Identity { get; }
+
+    /// <summary>The session in the gateway's registry, whose commands are counted here (each judged execution); null for none.</summary>
+    public LiveSession? Live { get; init; }
 
     public string Target { get; }
 

@@ -38,7 +38,8 @@ internal sealed partial class PgProxySession
         return factory.Start(RecordingId, start);
     }
 
-    private Task CompleteRecordingAsync(PgSessionEndReason reason) => RecordingSessions.CompleteAsync(_recorder, reason.ToString());
+    private Task CompleteRecordingAsync(PgSessionEndReason reason) => RecordingSessions.CompleteAsync(_recorder,
+        reason == PgSessionEndReason.Terminated ? "terminated by an administrator: " + _live?.TerminationReason : reason.ToString());
 
     /// <summary>
     /// The enforcing pump (DESIGN.md §2): like <see cref="PumpAsync"/> it forwards whole frames, but every message the
@@ -114,6 +115,7 @@ internal sealed partial class PgProxySession
                 if (written > 0)
                 {
                     WireDiagnostics.BytesRelayed.Add(written, tag);
+                    _live?.AddBytes(fromClient ? written : 0, fromClient ? 0 : written);
                     // Runs the socket took at once went out directly; only what was queued needs the flush.
                     if ((!destination.CanGetUnflushedBytes || destination.UnflushedBytes > 0)
                         && AfterFlush(await destination.FlushAsync().ConfigureAwait(false)) is { } flushEnd)

@@ -57,8 +57,10 @@ internal sealed partial class PgProxySession
         {
             upstream.Pipe.RunReaderInline();
         }
-        using var clientPumpCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        using var upstreamPumpCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        // An administrator's termination stops both pumps like a shutdown does; the end is then told apart below.
+        var terminated = _live?.Terminated ?? CancellationToken.None;
+        using var clientPumpCts = CancellationTokenSource.CreateLinkedTokenSource(ct, terminated);
+        using var upstreamPumpCts = CancellationTokenSource.CreateLinkedTokenSource(ct, terminated);
 
         PipeReader clientIn = clientPipe.Pipe.Input;
         PipeWriter clientOut = clientPipe.Pipe.Output;
@@ -71,7 +73,10 @@ internal sealed partial class PgProxySession
             bool scs = !upstream.ServerParameters.TryGetValue("standard_conforming_strings", out var value) || value == "on";
             _recorder = StartRecorder(enforcement);
             _enforcer = new PgEnforcer(enforcement, _identity!, _target!.Name, Id.ToString(CultureInfo.InvariantCulture), scs, _recorder,
-                _server.CatalogFor(_target));
+                _server.CatalogFor(_target))
+            {
+                Live = _live,
+            };
             _server.CancelRegistry.SetLocalCancel(_wireProcessId, CancelReview);
             fromClient = EnforcingPumpAsync(clientIn, upstreamOut, upstreamPipe.Pipe as IDirectSender, fromClient: true, clientPumpCts.Token);
             fromUpstream = EnforcingPumpAsync(upstreamIn, clientOut, clientPipe.Pipe as IDirectSender, fromClient: false, upstreamPumpCts.Token);
@@ -117,9 +122,7 @@ internal sealed partial class PgProxySession
                 default:
                     await upstreamPumpCts.CancelAsync().ConfigureAwait(false);
                     await fromUpstream.ConfigureAwait(false);
-                    await TrySendFatalAsync(clientOut, _clientMidFrame, PgSqlState.AdminShutdown, "terminating connection because the gateway is shutting down").ConfigureAwait(false);
-                    await TryTerminateUpstreamAsync(upstreamOut).ConfigureAwait(false);
-                    reason = PgSessionEndReason.Shutdown;
+                    reason = await EndCancelledAsync(clientOut, upstreamOut).ConfigureAwait(false);
                     break;
             }
         }
@@ -157,9 +160,7 @@ internal sealed partial class PgProxySession
                     reason = PgSessionEndReason.ClientProtocolViolation;
                     break;
                 default:
-                    await TrySendFatalAsync(clientOut, _clientMidFrame, PgSqlState.AdminShutdown, "terminating connection because the gateway is shutting down").ConfigureAwait(false);
-                    await TryTerminateUpstreamAsync(upstreamOut).ConfigureAwait(false);
-                    reason = PgSessionEndReason.Shutdown;
+                    reason = await EndCancelledAsync(clientOut, upstreamOut).ConfigureAwait(false);
                     break;
             }
         }
@@ -168,6 +169,47 @@ internal sealed partial class PgProxySession
         await upstreamOut.CompleteAsync().ConfigureAwait(false);
         await clientIn.CompleteAsync().ConfigureAwait(false);
         await upstreamIn.CompleteAsync().ConfigureAwait(false);
+        return reason;
+    }
+
+    /// <summary>
+    /// Both pumps were stopped from outside: an administrator terminated the session (DESIGN.md §4: 57P01 FATAL) or the
+    /// gateway is shutting down (57P01 too, with its own message). The client is told, the server gets Terminate.
+    /// </summary>
+    private async Task<PgSessionEndReason> EndCancelledAsync(PipeWriter clientOut, PipeWriter upstreamOut)
+    {
+        PgSessionEndReason reason;
+        if (_live is { Terminated.IsCancellationRequested: true } live)
+        {
+            string why = live.TerminationReason ?? "";
+            Log.Terminated(_logger, Id, _identity!.Subject, _target!.Name, why);
+            await TrySendFatalAsync(clientOut, _clientMidFrame, PgSqlState.AdminShutdown,
+                "terminating connection: ended by an administrator: " + why).ConfigureAwait(false);
+            reason = PgSessionEndReason.Terminated;
+
+            // A statement still running on the server would hold its backend (and its locks) until it finished: cancel it
+            // first, so the Terminate below is read at once. A cancel for an idle backend does nothing.
+            if (_upstream is { ProcessId: not 0 } upstream)
+            {
+                try
+                {
+                    using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                    await SendCancelRequestAsync(upstream.RemoteEndPoint, upstream.ProcessId, upstream.SecretKey, timeout.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    Log.IoError(_logger, Id, "server", "the cancel request timed out");
+                }
+            }
+        }
+        else
+        {
+            await TrySendFatalAsync(clientOut, _clientMidFrame, PgSqlState.AdminShutdown, "terminating connection because the gateway is shutting down")
+                .ConfigureAwait(false);
+            reason = PgSessionEndReason.Shutdown;
+        }
+
+        await TryTerminateUpstreamAsync(upstreamOut).ConfigureAwait(false);
         return reason;
     }
 
@@ -235,6 +277,7 @@ internal sealed partial class PgProxySession
                 if (forwardLength > 0)
                 {
                     WireDiagnostics.BytesRelayed.Add(forwardLength, tag);
+                    _live?.AddBytes(fromClient ? forwardLength : 0, fromClient ? 0 : forwardLength);
                 }
 
                 if (queued)

@@ -303,6 +303,15 @@ internal sealed partial class PgProxySession
             return;
         }
 
+        if (await SendCancelRequestAsync(upstream, upstreamProcessId, upstreamSecret, ct).ConfigureAwait(false))
+        {
+            Log.CancelForwarded(_logger, _clientEndPoint, upstream);
+        }
+    }
+
+    /// <summary>Sends a CancelRequest for a backend of <paramref name="upstream"/>; false (logged) when it could not be delivered.</summary>
+    private async Task<bool> SendCancelRequestAsync(IPEndPoint upstream, int upstreamProcessId, int upstreamSecret, CancellationToken ct)
+    {
         using var socket = new Socket(upstream.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
@@ -316,11 +325,12 @@ internal sealed partial class PgProxySession
 
             // The server closes without answering once it has read the request.
             await socket.ReceiveAsync(new byte[1], SocketFlags.None, ct).ConfigureAwait(false);
-            Log.CancelForwarded(_logger, _clientEndPoint, upstream);
+            return true;
         }
         catch (SocketException ex)
         {
             Log.UpstreamFailed(_logger, Id, upstream.ToString(), "cancel request could not be delivered: " + ex.Message, ex);
+            return false;
         }
     }
 

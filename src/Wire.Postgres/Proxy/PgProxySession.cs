@@ -4,6 +4,8 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Wire.Enforcement.Diagnostics;
 using Wire.Enforcement.Identity;
+using Wire.Enforcement.Policy;
+using Wire.Enforcement.Sessions;
 using Wire.Enforcement.Transport;
 
 namespace Wire.Postgres.Proxy;
@@ -25,6 +27,9 @@ internal sealed partial class PgProxySession
     private WireIdentity? _identity;
     private PgTargetOptions? _target;
     private int _wireProcessId;
+
+    /// <summary>This session in the gateway's session registry; null when there is none (or before login).</summary>
+    private LiveSession? _live;
 
     public PgProxySession(PgProxyServer server, Socket clientSocket, long id)
     {
@@ -49,6 +54,11 @@ internal sealed partial class PgProxySession
         {
             if (await HandshakeAsync(ct).ConfigureAwait(false))
             {
+                if (_server.Enforcement?.Sessions is { } sessions)
+                {
+                    _live = sessions.Register(WireProtocol.Postgres, _target!.Name, _clientEndPoint.ToString(), _identity!);
+                }
+
                 WireDiagnostics.ActiveSessions.Add(1, new KeyValuePair<string, object?>("wire.protocol", "postgres"));
                 try
                 {
@@ -68,6 +78,7 @@ internal sealed partial class PgProxySession
             }
 
             await CompleteRecordingAsync(reason).ConfigureAwait(false);
+            _live?.Dispose();
             _upstream?.Dispose();
             _clientTls?.Dispose();
             _clientPipe.Dispose();
@@ -122,6 +133,9 @@ internal sealed partial class PgProxySession
 
         [LoggerMessage(2015, LogLevel.Warning, "Session {SessionId}: catalog lookup failed, masking whole columns meanwhile: {Reason}")]
         public static partial void CatalogFailed(ILogger logger, long sessionId, string reason);
+
+        [LoggerMessage(2016, LogLevel.Warning, "Session {SessionId}: {Subject} on {Target} terminated by an administrator: {Reason}")]
+        public static partial void Terminated(ILogger logger, long sessionId, string subject, string target, string reason);
 
         [LoggerMessage(2014, LogLevel.Error, "Session {SessionId}: review {ReviewId} failed, statement refused: {Reason}")]
         public static partial void ReviewFailed(ILogger logger, long sessionId, string reviewId, string reason);

@@ -24,6 +24,9 @@ public enum PgSessionEndReason
     /// <summary>Writing to or reading from the server failed.</summary>
     UpstreamError,
 
+    /// <summary>An administrator (or grant expiry) ended the session: 57P01 FATAL sent, both closed.</summary>
+    Terminated,
+
     /// <summary>The gateway is shutting down.</summary>
     Shutdown,
 

@@ -430,6 +430,7 @@ internal sealed partial class SshProxySession
             {
                 var (dataType, data) = ReadData(message, from, fromClient);
                 from.Granted -= data.Length;
+                _live?.AddBytes(fromClient ? data.Length : 0, fromClient ? 0 : data.Length);
                 if (fromClient && channel.Refused)
                 {
                     // Stdin for a command Wire refused: nothing runs to read it.

@@ -55,6 +55,7 @@ internal sealed partial class SshProxySession
     /// <param name="readings">Other readings of the same command, all judged: the strictest verdict holds.</param>
     private Decision Decide(SshAccess access, IReadOnlyList<string>? readings = null)
     {
+        _live?.CountCommand();
         if (_recorder is { IsHealthy: false } && _enforcement!.Recorder!.OnFailure != RecordingFailureMode.Allow)
         {
             Log.RecordingFailed(_logger, _id);

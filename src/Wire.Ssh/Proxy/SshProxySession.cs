@@ -75,6 +75,7 @@ internal sealed partial class SshProxySession
                 Log.Authenticated(_logger, _id, auth.Identity.Subject, auth.Method, _targetOptions.Name);
             }
             StartEnforcement();
+            StartLiveSession();
             await AnnounceHostKeysAsync(token).ConfigureAwait(false);
             // From here a message's work is a decryption, a lookup and an encryption: run it where the data arrives (the
             // epoll loop) instead of hopping to the thread pool per read. Handshakes and logins stay on the pool.
@@ -95,6 +96,7 @@ internal sealed partial class SshProxySession
         }
         finally
         {
+            await EndLiveSessionAsync().ConfigureAwait(false);
             await _ended.CancelAsync().ConfigureAwait(false);
             if (_target is not null)
             {
@@ -106,7 +108,9 @@ internal sealed partial class SshProxySession
             }
             await CloseAsync(_target, _targetPipe).ConfigureAwait(false);
             await CloseAsync(_client, _clientPipe).ConfigureAwait(false);
-            await CompleteRecordingAsync("the connection ended").ConfigureAwait(false);
+            await CompleteRecordingAsync(_live?.TerminationReason is { } terminated
+                ? "terminated by an administrator: " + terminated
+                : "the connection ended").ConfigureAwait(false);
         }
     }
 

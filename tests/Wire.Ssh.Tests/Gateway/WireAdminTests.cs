@@ -43,6 +43,12 @@ public sealed class WireAdminTests(SshdFixture sshd) : IClassFixture<SshdFixture
             Assert.Equal("ask-ops", pending.GetProperty("rule").GetString());
             Assert.True(pending.GetProperty("mayDecide").GetBoolean());
 
+            // carol (dev) is no approver of it: she does not see it, and may not read recordings or sessions.
+            var carols = await (await Send(http, HttpMethod.Get, "/api/approvals", CarolToken)).Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal(0, carols.GetArrayLength());
+            Assert.Equal(HttpStatusCode.Forbidden, (await Send(http, HttpMethod.Get, "/api/recordings", CarolToken)).StatusCode);
+            Assert.Equal(HttpStatusCode.Forbidden, (await Send(http, HttpMethod.Get, "/api/sessions", CarolToken)).StatusCode);
+
             var own = await Send(http, HttpMethod.Post, $"/api/approvals/{id}/approve", AliceToken);
             Assert.Equal(HttpStatusCode.Forbidden, own.StatusCode);
             Assert.Equal("application/problem+json", own.Content.Headers.ContentType?.MediaType);
@@ -70,6 +76,23 @@ public sealed class WireAdminTests(SshdFixture sshd) : IClassFixture<SshdFixture
             Assert.Contains(records.GetProperty("records").EnumerateArray(), r => r.GetProperty("type").GetString() == "command"
                 && r.GetProperty("outcome").GetString() == "approved" && r.GetProperty("approver").GetString() == "bob");
             Assert.Equal(HttpStatusCode.NotFound, (await Send(http, HttpMethod.Get, "/api/recordings/..%2Fwire", BobToken)).StatusCode);
+
+            // A live session: listed with its identity and traffic, and ended over the API (the client is told why).
+            var sleeping = Processes.RunAsync("ssh", Ssh(sshPort, keys.PathOf("alice"), "alice+app", "echo started; sleep 30"), TimeSpan.FromSeconds(60));
+            var live = await WaitForAsync(async () =>
+            {
+                var list = await (await Send(http, HttpMethod.Get, "/api/sessions", BobToken)).Content.ReadFromJsonAsync<JsonElement>();
+                return list.EnumerateArray().Where(x => x.GetProperty("commands").GetInt64() > 0).Select(x => (JsonElement?)x).FirstOrDefault();
+            });
+            Assert.Equal("alice", live.GetProperty("subject").GetString());
+            Assert.Equal("ssh", live.GetProperty("protocol").GetString());
+            Assert.Equal("app", live.GetProperty("target").GetString());
+            Assert.Equal(HttpStatusCode.Forbidden, (await Send(http, HttpMethod.Delete, "/api/sessions/" + live.GetProperty("id").GetString(), CarolToken)).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await Send(http, HttpMethod.Delete, "/api/sessions/" + live.GetProperty("id").GetString(), BobToken)).StatusCode);
+            var ended = await sleeping.WaitAsync(TimeSpan.FromSeconds(15));
+            Assert.Equal(255, ended.ExitCode);
+            Assert.Contains("ended by bob", ended.StandardError, StringComparison.Ordinal);
+            Assert.Equal(HttpStatusCode.NotFound, (await Send(http, HttpMethod.Delete, "/api/sessions/" + live.GetProperty("id").GetString(), BobToken)).StatusCode);
 
             string metrics = await http.GetStringAsync("/metrics");
             Assert.Contains("wire_", metrics, StringComparison.Ordinal);
@@ -146,7 +169,7 @@ public sealed class WireAdminTests(SshdFixture sshd) : IClassFixture<SshdFixture
               },
               "rules": [ { "name": "ask-ops", "action": "review", "commands": ["echo reviewed-*"], "approvers": ["ops"], "timeout": "00:01:00" } ],
               "recording": { "directory": "recordings", "key": "file:recording.key" },
-              "admin": { "listen": "127.0.0.1:{{adminPort}}" },
+              "admin": { "listen": "127.0.0.1:{{adminPort}}", "groups": ["ops"] },
               "ssh": {
                 "listen": "127.0.0.1:{{sshPort}}",
                 "targets": [ { "name": "app", "host": "127.0.0.1", "port": {{sshd.Port}}, "username": "{{sshd.UserName}}",
