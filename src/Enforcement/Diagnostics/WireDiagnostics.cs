@@ -45,4 +45,18 @@ public static class WireDiagnostics
     /// </summary>
     public static readonly Histogram<double> AddedLatency =
         Meter.CreateHistogram<double>("wire.proxy.added_latency", "ms", "Latency Wire adds to each relayed batch of messages.");
+
+    /// <summary>
+    /// Executions judged by rules, tagged with <c>wire.protocol</c> and <c>wire.verdict</c> (<c>allow</c>, <c>deny</c>,
+    /// <c>review</c>). Sessions whose rules allow everything are not judged per execution and are not counted.
+    /// </summary>
+    public static readonly Counter<long> Commands =
+        Meter.CreateCounter<long>("wire.commands", "{command}", "Executions judged by the rules, by protocol and verdict.");
+
+    /// <summary>
+    /// How long reviews waited for a decision, tagged with <c>wire.protocol</c> and <c>wire.outcome</c>
+    /// (<c>approved</c>, <c>denied</c>, <c>timed_out</c>, <c>cancelled</c>, <c>failed</c>).
+    /// </summary>
+    public static readonly Histogram<double> ApprovalWait =
+        Meter.CreateHistogram<double>("wire.approval.wait", "s", "Time a reviewed execution waited for its decision, by outcome.");
 }

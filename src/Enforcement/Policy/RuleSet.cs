@@ -81,7 +81,7 @@ public sealed class RuleSet
             }
         }
 
-        return new SessionPolicy(this, [.. statementRules], maskRules, DefaultAction);
+        return new SessionPolicy(this, [.. statementRules], maskRules, DefaultAction, protocol);
     }
 
     internal sealed class CompiledRule

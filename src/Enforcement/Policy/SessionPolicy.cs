@@ -9,8 +9,12 @@ public sealed class SessionPolicy
     private readonly RuleSet.CompiledRule[] _rules;
     private readonly PolicyAction _defaultAction;
 
-    internal SessionPolicy(RuleSet source, RuleSet.CompiledRule[] rules, IReadOnlyList<RuleDefinition> maskRules, PolicyAction defaultAction)
+    private readonly KeyValuePair<string, object?> _protocolTag;
+
+    internal SessionPolicy(RuleSet source, RuleSet.CompiledRule[] rules, IReadOnlyList<RuleDefinition> maskRules, PolicyAction defaultAction,
+        WireProtocol protocol)
     {
+        _protocolTag = new("wire.protocol", WireProtocolNames.Name(protocol));
         Source = source;
         _rules = rules;
         MaskRules = maskRules;
@@ -34,6 +38,21 @@ public sealed class SessionPolicy
     /// the union, the timeout the shortest); else allow if an allow rule matches; else the default action.
     /// </summary>
     public Verdict Evaluate(in AccessRequest request)
+    {
+        var verdict = Decide(request);
+        if (Diagnostics.WireDiagnostics.Commands.Enabled)
+        {
+            Diagnostics.WireDiagnostics.Commands.Add(1, _protocolTag, new("wire.verdict", verdict.Action switch
+            {
+                PolicyAction.Deny => "deny",
+                PolicyAction.Review => "review",
+                _ => "allow",
+            }));
+        }
+        return verdict;
+    }
+
+    private Verdict Decide(in AccessRequest request)
     {
         RuleSet.CompiledRule? review = null;
         List<RuleSet.CompiledRule>? moreReviews = null;

@@ -12,3 +12,15 @@ public enum WireProtocol : byte
     /// <summary>HTTP/1.1 (config name <c>http</c>).</summary>
     Http,
 }
+
+/// <summary>The protocols' names as config, recordings and metrics spell them.</summary>
+internal static class WireProtocolNames
+{
+    /// <summary><c>postgres</c>, <c>ssh</c> or <c>http</c>.</summary>
+    public static string Name(WireProtocol protocol) => protocol switch
+    {
+        WireProtocol.Postgres => "postgres",
+        WireProtocol.Ssh => "ssh",
+        _ => "http",
+    };
+}

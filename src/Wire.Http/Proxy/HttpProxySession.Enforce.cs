@@ -114,7 +114,7 @@ internal sealed partial class HttpProxySession
         ApprovalDecision decision;
         try
         {
-            decision = await enforcement.Approvals.RequestAsync(request, ct).ConfigureAwait(false);
+            decision = await enforcement.Approvals.WaitForDecisionAsync(request, ct).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {

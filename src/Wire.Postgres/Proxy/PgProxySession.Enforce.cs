@@ -499,7 +499,7 @@ internal sealed partial class PgProxySession
         try
         {
             Log.ReviewRequested(_logger, Id, held.Request.Id, held.Request.Rule);
-            var decision = await _server.Enforcement!.Approvals.RequestAsync(held.Request, review.Token).ConfigureAwait(false);
+            var decision = await _server.Enforcement!.Approvals.WaitForDecisionAsync(held.Request, review.Token).ConfigureAwait(false);
             Log.ReviewDecided(_logger, Id, held.Request.Id, decision.Outcome.ToString(), decision.Approver ?? "-");
             return enforcer.Resolve(held, decision);
         }

@@ -74,7 +74,7 @@ internal sealed partial class SshProxySession
         string outcome;
         try
         {
-            var decision = await _enforcement!.Approvals.RequestAsync(request, token).ConfigureAwait(false);
+            var decision = await _enforcement!.Approvals.WaitForDecisionAsync(request, token).ConfigureAwait(false);
             approver = decision.Approver;
             (refusal, outcome) = decision.Outcome switch
             {

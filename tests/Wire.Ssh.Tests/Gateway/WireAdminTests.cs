@@ -34,7 +34,7 @@ public sealed class WireAdminTests(SshdFixture sshd) : IClassFixture<SshdFixture
             Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("/api/approvals")).StatusCode);
             Assert.Equal(HttpStatusCode.Unauthorized, (await Send(http, HttpMethod.Get, "/api/approvals", "not-a-token")).StatusCode);
 
-            var waiting = Processes.RunAsync("ssh", Ssh(sshPort, keys.PathOf("alice"), "alice+app", "echo reviewed-$((6*7))"), TimeSpan.FromSeconds(60));
+            var waiting = Processes.RunAsync("ssh", WireRunSsh.Ssh(sshPort, keys.PathOf("alice"), "alice+app", "echo reviewed-$((6*7))"), TimeSpan.FromSeconds(60));
             var pending = await PendingAsync(http);
             string id = pending.GetProperty("id").GetString()!;
             Assert.Equal("alice", pending.GetProperty("subject").GetString());
@@ -78,7 +78,7 @@ public sealed class WireAdminTests(SshdFixture sshd) : IClassFixture<SshdFixture
             Assert.Equal(HttpStatusCode.NotFound, (await Send(http, HttpMethod.Get, "/api/recordings/..%2Fwire", BobToken)).StatusCode);
 
             // A live session: listed with its identity and traffic, and ended over the API (the client is told why).
-            var sleeping = Processes.RunAsync("ssh", Ssh(sshPort, keys.PathOf("alice"), "alice+app", "echo started; sleep 30"), TimeSpan.FromSeconds(60));
+            var sleeping = Processes.RunAsync("ssh", WireRunSsh.Ssh(sshPort, keys.PathOf("alice"), "alice+app", "echo started; sleep 30"), TimeSpan.FromSeconds(60));
             var live = await WaitForAsync(async () =>
             {
                 var list = await (await Send(http, HttpMethod.Get, "/api/sessions", BobToken)).Content.ReadFromJsonAsync<JsonElement>();
@@ -95,7 +95,9 @@ public sealed class WireAdminTests(SshdFixture sshd) : IClassFixture<SshdFixture
             Assert.Equal(HttpStatusCode.NotFound, (await Send(http, HttpMethod.Delete, "/api/sessions/" + live.GetProperty("id").GetString(), BobToken)).StatusCode);
 
             string metrics = await http.GetStringAsync("/metrics");
-            Assert.Contains("wire_", metrics, StringComparison.Ordinal);
+            Assert.Contains("wire_commands_total{", metrics, StringComparison.Ordinal);
+            Assert.Matches("wire_commands_total\\{[^}]*wire_verdict=\"review\"", metrics);
+            Assert.Matches("wire_approval_wait_seconds_count\\{[^}]*wire_outcome=\"approved\"[^}]*\\} 1", metrics);
         }
     }
 
@@ -155,8 +157,8 @@ public sealed class WireAdminTests(SshdFixture sshd) : IClassFixture<SshdFixture
         keys.Generate("alice", "ed25519");
         File.WriteAllText(keys.PathOf("known_hosts"), sshd.KnownHostsLine + "\n");
         File.WriteAllText(keys.PathOf("recording.key"), "admin-recording-key-0123456789abcdef0123456789abcdef\n");
-        int sshPort = FreePort();
-        int adminPort = FreePort();
+        int sshPort = WireSshHarness.FreePort();
+        int adminPort = WireSshHarness.FreePort();
         File.WriteAllText(keys.PathOf("wire.json"), $$"""
             {
               "identity": {
@@ -183,19 +185,7 @@ public sealed class WireAdminTests(SshdFixture sshd) : IClassFixture<SshdFixture
         return (wire, sshPort, adminPort);
     }
 
-    private static string[] Ssh(int port, string identity, string user, string command) =>
-    [
-        "-F", "/dev/null", "-p", port.ToString(CultureInfo.InvariantCulture), "-i", identity, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
-        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "GlobalKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
-        $"{user}@127.0.0.1", command,
-    ];
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private static string RepositoryRoot()
     {

@@ -29,14 +29,14 @@ public sealed class WireRunSshTests(SshdFixture sshd) : IClassFixture<SshdFixtur
             Assert.True(File.Exists(hostKeyFile), "the host key is made on first start");
 
             var direct = await Processes.RunAsync("uname", ["-a"], TimeSpan.FromSeconds(10));
-            var viaKey = await Processes.RunAsync("ssh", Ssh(port, keys.PathOf("alice"), "alice+app", "uname -a"), TimeSpan.FromSeconds(30));
+            var viaKey = await Processes.RunAsync("ssh", WireRunSsh.Ssh(port, keys.PathOf("alice"), "alice+app", "uname -a"), TimeSpan.FromSeconds(30));
             Assert.True(viaKey.ExitCode == 0, viaKey.StandardError + "\n" + wire.Output);
             Assert.Equal(direct.StandardOutput, viaKey.StandardOutput);
 
             // bob's key is not in the config; a target that does not exist is an authentication failure.
-            var bob = await Processes.RunAsync("ssh", Ssh(port, keys.PathOf("bob"), "bob+app", "true"), TimeSpan.FromSeconds(30));
+            var bob = await Processes.RunAsync("ssh", WireRunSsh.Ssh(port, keys.PathOf("bob"), "bob+app", "true"), TimeSpan.FromSeconds(30));
             Assert.Equal(255, bob.ExitCode);
-            var nowhere = await Processes.RunAsync("ssh", Ssh(port, keys.PathOf("alice"), "alice+nowhere", "true"), TimeSpan.FromSeconds(30));
+            var nowhere = await Processes.RunAsync("ssh", WireRunSsh.Ssh(port, keys.PathOf("alice"), "alice+nowhere", "true"), TimeSpan.FromSeconds(30));
             Assert.Equal(255, nowhere.ExitCode);
             Assert.Contains("Permission denied", nowhere.StandardError, StringComparison.Ordinal);
 
@@ -64,14 +64,14 @@ public sealed class WireRunSshTests(SshdFixture sshd) : IClassFixture<SshdFixtur
         var (wire, port) = await StartWireAsync(keys);
         await using var _ = wire;
         // Warm up (JIT, pools) before the baseline.
-        var warm = await Processes.RunAsync("ssh", Ssh(port, keys.PathOf("alice"), "alice+app", "head -c 20000000 /dev/zero | wc -c"), TimeSpan.FromSeconds(60));
+        var warm = await Processes.RunAsync("ssh", WireRunSsh.Ssh(port, keys.PathOf("alice"), "alice+app", "head -c 20000000 /dev/zero | wc -c"), TimeSpan.FromSeconds(60));
         Assert.Equal("20000000\n", warm.StandardOutput);
         long baseline = wire.ResidentBytes();
 
         // 300 MB toward a client whose standard output nobody reads for a while: ssh stops reading its socket.
         const long Total = 300_000_000;
         var info = new System.Diagnostics.ProcessStartInfo("ssh") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in Ssh(port, keys.PathOf("alice"), "alice+app", $"head -c {Total} /dev/zero"))
+        foreach (var argument in WireRunSsh.Ssh(port, keys.PathOf("alice"), "alice+app", $"head -c {Total} /dev/zero"))
         {
             info.ArgumentList.Add(argument);
         }
@@ -113,7 +113,7 @@ public sealed class WireRunSshTests(SshdFixture sshd) : IClassFixture<SshdFixtur
             return keys.PathOf(name);
         }
         async Task<Processes.Result> Run(string identity, string user, string command) =>
-            await Processes.RunAsync("ssh", ["-o", "CertificateFile=" + identity + "-cert.pub", .. Ssh(port, identity, user, command)], TimeSpan.FromSeconds(30));
+            await Processes.RunAsync("ssh", ["-o", "CertificateFile=" + identity + "-cert.pub", .. WireRunSsh.Ssh(port, identity, user, command)], TimeSpan.FromSeconds(30));
 
         var ok = await Run(Certify("carol", "ca", "-n", "carol"), "carol+app", "echo certified");
         Assert.True(ok.ExitCode == 0, ok.StandardError + wire.Output);
@@ -162,7 +162,7 @@ public sealed class WireRunSshTests(SshdFixture sshd) : IClassFixture<SshdFixtur
         }
         await wire.WaitForAsync("broke the protocol", TimeSpan.FromSeconds(10));
 
-        var after = await Processes.RunAsync("ssh", Ssh(port, keys.PathOf("alice"), "alice+app", "echo still-serving"), TimeSpan.FromSeconds(30));
+        var after = await Processes.RunAsync("ssh", WireRunSsh.Ssh(port, keys.PathOf("alice"), "alice+app", "echo still-serving"), TimeSpan.FromSeconds(30));
         Assert.Equal("still-serving\n", after.StandardOutput);
     }
 
@@ -180,10 +180,10 @@ public sealed class WireRunSshTests(SshdFixture sshd) : IClassFixture<SshdFixtur
             """);
         await using (wire)
         {
-            var denied = await Processes.RunAsync("ssh", Ssh(port, keys.PathOf("alice"), "alice+app", "rm -rf /"), TimeSpan.FromSeconds(30));
+            var denied = await Processes.RunAsync("ssh", WireRunSsh.Ssh(port, keys.PathOf("alice"), "alice+app", "rm -rf /"), TimeSpan.FromSeconds(30));
             Assert.Equal(126, denied.ExitCode);
             Assert.Equal("wire: denied by rule no-rm-root\r\n", denied.StandardError);
-            var masked = await Processes.RunAsync("ssh", Ssh(port, keys.PathOf("alice"), "alice+app", "echo AKIA''IOSFODNN7EXAMPLE"), TimeSpan.FromSeconds(30));
+            var masked = await Processes.RunAsync("ssh", WireRunSsh.Ssh(port, keys.PathOf("alice"), "alice+app", "echo AKIA''IOSFODNN7EXAMPLE"), TimeSpan.FromSeconds(30));
             Assert.Equal(new string('*', 20) + "\n", masked.StandardOutput);
         }
 
@@ -204,7 +204,7 @@ public sealed class WireRunSshTests(SshdFixture sshd) : IClassFixture<SshdFixtur
     {
         keys.Generate("alice", "ed25519");
         File.WriteAllText(keys.PathOf("known_hosts"), sshd.KnownHostsLine + "\n");
-        int port = FreePort();
+        int port = WireSshHarness.FreePort();
         File.WriteAllText(keys.PathOf("wire.json"), $$"""
             {
               {{sections}}
@@ -245,17 +245,5 @@ public sealed class WireRunSshTests(SshdFixture sshd) : IClassFixture<SshdFixtur
         return System.Text.Encoding.Latin1.GetString(bytes.ToArray());
     }
 
-    private static string[] Ssh(int port, string identity, string user, string command) =>
-    [
-        "-F", "/dev/null", "-p", port.ToString(CultureInfo.InvariantCulture), "-i", identity, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
-        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "GlobalKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
-        $"{user}@127.0.0.1", command,
-    ];
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
