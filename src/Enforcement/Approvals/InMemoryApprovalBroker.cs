@@ -48,6 +48,21 @@ public sealed class InMemoryApprovalBroker : IApprovalBroker
         }
     }
 
+    /// <summary>
+    /// Ends every pending request as <see cref="ApprovalOutcome.Cancelled"/> (the gateway is stopping): never approved,
+    /// and each waiting client gets its protocol's "review cancelled" error. The number of requests cancelled.
+    /// </summary>
+    /// <param name="reason">Why, for the decisions (and the recordings).</param>
+    public int CancelAll(string reason)
+    {
+        int cancelled = 0;
+        foreach (var pending in _pending.Values)
+        {
+            cancelled += pending.TrySet(new ApprovalDecision(ApprovalOutcome.Cancelled, null, reason)) ? 1 : 0;
+        }
+        return cancelled;
+    }
+
     /// <summary>Approves request <paramref name="id"/> on behalf of <paramref name="approver"/>.</summary>
     public ApprovalResult Approve(string id, WireIdentity approver) => Decide(id, approver, ApprovalOutcome.Approved, null);
 

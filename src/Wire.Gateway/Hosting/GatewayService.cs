@@ -79,6 +79,12 @@ internal sealed partial class GatewayService : IHostedService, IAsyncDisposable
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        // Reviews cannot outlive the process that holds them: refused now (never approved), so the clients that wait are
+        // told before the drain closes their connections.
+        if (_settings.Approvals.CancelAll("the gateway is stopping") is > 0 and var cancelled)
+        {
+            Log.ReviewsCancelled(_logger, cancelled);
+        }
         var draining = new List<Task>();
         if (_postgres is not null)
         {
@@ -116,6 +122,9 @@ internal sealed partial class GatewayService : IHostedService, IAsyncDisposable
 
     private static partial class Log
     {
+        [LoggerMessage(104, LogLevel.Warning, "Stopping: {Count} pending reviews cancelled (their executions were refused)")]
+        public static partial void ReviewsCancelled(ILogger logger, int count);
+
         [LoggerMessage(100, LogLevel.Information, "Listening for {Protocol} on {EndPoint} ({Targets} targets)")]
         public static partial void Listening(ILogger logger, string protocol, string endPoint, int targets);
 

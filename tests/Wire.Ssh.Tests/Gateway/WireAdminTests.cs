@@ -102,6 +102,26 @@ public sealed class WireAdminTests(SshdFixture sshd) : IClassFixture<SshdFixture
     }
 
     [Fact]
+    public async Task Stopping_the_gateway_refuses_pending_reviews_and_tells_the_client()
+    {
+        using var keys = new SshKeygen();
+        var (wire, sshPort, admin) = await StartAsync(keys);
+        await using (wire)
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{admin}"), Timeout = TimeSpan.FromSeconds(30) };
+            var waiting = Processes.RunAsync("ssh", WireRunSsh.Ssh(sshPort, keys.PathOf("alice"), "alice+app", "echo reviewed-never"), TimeSpan.FromSeconds(60));
+            await PendingAsync(http);
+            wire.Signal(System.Runtime.InteropServices.PosixSignal.SIGTERM);
+            var result = await waiting;
+            Assert.Equal(126, result.ExitCode);
+            Assert.Equal("wire: review by rule ask-ops was cancelled\r\n", result.StandardError);
+            Assert.Equal("", result.StandardOutput);
+            Assert.Equal(0, await wire.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+            Assert.Contains("pending reviews cancelled", wire.Output, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task Every_documented_route_exists()
     {
         string doc = File.ReadAllText(Path.Combine(RepositoryRoot(), "docs", "admin-api.md"));
