@@ -1,3 +1,4 @@
+using Wire.Testing;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Headers;
@@ -87,7 +88,7 @@ public sealed class HttpSessionRegistryTests(UpstreamApp upstream) : IClassFixtu
             Assert.True(live.BytesToClient > body.Length, $"bytes to the client: {live.BytesToClient}");
 
             Assert.True(registry.TryTerminate(live.Id, "incident 9"));
-            Assert.True(await WaitAsync(() => registry.Active.Count == 0), "the session did not end");
+            Assert.True(await Eventually.WaitAsync(() => registry.Active.Count == 0), "the session did not end");
 
             // The server closed the old connection: it reads as ended (readable, nothing to read).
             Assert.True(socket.Poll(TimeSpan.FromSeconds(10), SelectMode.SelectRead), "the connection is still open");
@@ -139,19 +140,7 @@ public sealed class HttpSessionRegistryTests(UpstreamApp upstream) : IClassFixtu
             }
             Assert.Equal(1, Assert.Single(registry.Active).Commands);
         }
-        Assert.True(await WaitAsync(() => registry.Active.Count == 0), "the session stayed after the client left");
+        Assert.True(await Eventually.WaitAsync(() => registry.Active.Count == 0), "the session stayed after the client left");
     }
 
-    private static async Task<bool> WaitAsync(Func<bool> condition)
-    {
-        for (int i = 0; i < 200; i++)
-        {
-            if (condition())
-            {
-                return true;
-            }
-            await Task.Delay(50);
-        }
-        return condition();
-    }
 }

@@ -1,3 +1,4 @@
+using Wire.Testing;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
@@ -58,7 +59,7 @@ public sealed class SessionRegistryTests(PostgresFixture fixture) : IDisposable
         Assert.True(live.Commands > commands, "the second query was not counted");
 
         Assert.True(registry.TryTerminate(live.Id, "incident 7"));
-        Assert.True(await WaitAsync(() => registry.Active.Count == 0), "the session did not end");
+        Assert.True(await Eventually.WaitAsync(() => registry.Active.Count == 0), "the session did not end");
 
         await using (var query = new NpgsqlCommand("SELECT 43", connection))
         {
@@ -74,7 +75,7 @@ public sealed class SessionRegistryTests(PostgresFixture fixture) : IDisposable
 
         // The recording ends with the reason.
         string file = Assert.Single(Directory.GetFiles(_dir, "*.jsonl"));
-        Assert.True(await WaitAsync(() => File.ReadAllText(file).Contains("session.end", StringComparison.Ordinal)), "the recording did not complete");
+        Assert.True(await Eventually.WaitAsync(() => File.ReadAllText(file).Contains("session.end", StringComparison.Ordinal)), "the recording did not complete");
         var end = JsonDocument.Parse(File.ReadAllLines(file)[^1]).RootElement;
         Assert.Equal("session.end", end.GetProperty("type").GetString());
         Assert.Equal("terminated by an administrator: incident 7", end.GetProperty("reason").GetString());
@@ -104,7 +105,7 @@ public sealed class SessionRegistryTests(PostgresFixture fixture) : IDisposable
         Assert.Equal("57P01", postgres.SqlState);
         Assert.Contains("grant expired", postgres.MessageText, StringComparison.Ordinal);
         Assert.True(await Direct.WaitForBackendCountAsync(fixture, appName, c => c == 0, TimeSpan.FromSeconds(10)), "the server backend is still there");
-        Assert.True(await WaitAsync(() => registry.Active.Count == 0), "the session did not leave the registry");
+        Assert.True(await Eventually.WaitAsync(() => registry.Active.Count == 0), "the session did not leave the registry");
     }
 
     [Fact]
@@ -118,19 +119,7 @@ public sealed class SessionRegistryTests(PostgresFixture fixture) : IDisposable
             Assert.Equal(2, registry.Active.Count);
             Assert.NotEqual(registry.Active[0].Id, registry.Active[1].Id);
         }
-        Assert.True(await WaitAsync(() => registry.Active.Count == 0), "sessions stayed in the registry");
+        Assert.True(await Eventually.WaitAsync(() => registry.Active.Count == 0), "sessions stayed in the registry");
     }
 
-    private static async Task<bool> WaitAsync(Func<bool> condition)
-    {
-        for (int i = 0; i < 200; i++)
-        {
-            if (condition())
-            {
-                return true;
-            }
-            await Task.Delay(50);
-        }
-        return condition();
-    }
 }

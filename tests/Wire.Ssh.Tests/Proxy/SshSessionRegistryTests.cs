@@ -1,3 +1,4 @@
+using Wire.Testing;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -69,12 +70,12 @@ public sealed class SshSessionRegistryTests(SshdFixture sshd) : WireSshTestBase(
         Assert.Contains("got hello-from-the-client", result.StandardOutput, StringComparison.Ordinal);
         Assert.Contains("wire: session ended by an administrator: incident 5", result.StandardError, StringComparison.Ordinal);
 
-        Assert.True(await WaitAsync(() => _registry.Active.Count == 0), "the session stayed in the registry");
+        Assert.True(await Eventually.WaitAsync(() => _registry.Active.Count == 0), "the session stayed in the registry");
         Assert.False(_registry.TryTerminate(live.Id, "again"));
 
         // The recording ends with the reason.
         string file = Assert.Single(Directory.GetFiles(_directory.Path, "*.jsonl"));
-        Assert.True(await WaitAsync(() => File.ReadAllText(file).Contains("session.end", StringComparison.Ordinal)), "the recording did not complete");
+        Assert.True(await Eventually.WaitAsync(() => File.ReadAllText(file).Contains("session.end", StringComparison.Ordinal)), "the recording did not complete");
         var end = JsonDocument.Parse(File.ReadAllLines(file)[^1]).RootElement;
         Assert.Equal("terminated by an administrator: incident 5", end.GetProperty("reason").GetString());
         Assert.True(RecordingVerifier.VerifyFile(file, _recordingKey).IsValid);
@@ -85,19 +86,7 @@ public sealed class SshSessionRegistryTests(SshdFixture sshd) : WireSshTestBase(
     {
         var result = await Processes.RunAsync("ssh", SshArguments("alice+app@127.0.0.1", "echo one"), Timeout);
         Assert.True(result.ExitCode == 0, result.StandardError);
-        Assert.True(await WaitAsync(() => _registry.Active.Count == 0), "the session stayed in the registry");
+        Assert.True(await Eventually.WaitAsync(() => _registry.Active.Count == 0), "the session stayed in the registry");
     }
 
-    private static async Task<bool> WaitAsync(Func<bool> condition)
-    {
-        for (int i = 0; i < 200; i++)
-        {
-            if (condition())
-            {
-                return true;
-            }
-            await Task.Delay(50);
-        }
-        return condition();
-    }
 }
