@@ -185,6 +185,10 @@ public sealed class WireRunSshTests(SshdFixture sshd) : IClassFixture<SshdFixtur
             Assert.Equal("wire: denied by rule no-rm-root\r\n", denied.StandardError);
             var masked = await Processes.RunAsync("ssh", WireRunSsh.Ssh(port, keys.PathOf("alice"), "alice+app", "echo AKIA''IOSFODNN7EXAMPLE"), TimeSpan.FromSeconds(30));
             Assert.Equal(new string('*', 20) + "\n", masked.StandardOutput);
+            // Wire completes a recording just after its connection ends: wait for both before stopping it.
+            Assert.True(await Eventually.WaitAsync(() => Directory.Exists(keys.PathOf("recordings"))
+                && Directory.GetFiles(keys.PathOf("recordings"), "*.jsonl").Count(f => File.ReadAllText(f).Contains("\"session.end\"", StringComparison.Ordinal)) == 2),
+                "two complete recordings");
         }
 
         // Both sessions were recorded (the connection's end closes each recording) and verify with the configured key.
