@@ -17,6 +17,7 @@ public sealed partial class WireListener : IAsyncDisposable
     private readonly Dictionary<int, Task> _connections = new();
     private readonly object _gate = new();
     private Task? _acceptLoop;
+    private readonly string? _protocol;
     private int _nextId;
     private bool _closed;
     private Task? _stopTask;
@@ -25,8 +26,10 @@ public sealed partial class WireListener : IAsyncDisposable
     /// <param name="endPoint">Where to listen; port 0 picks a free port (see <see cref="LocalEndPoint"/>).</param>
     /// <param name="handler">Runs one connection; owns the socket; its token is cancelled when the listener aborts.</param>
     /// <param name="logger">Where accept errors are logged.</param>
-    public WireListener(IPEndPoint endPoint, Func<Socket, CancellationToken, Task> handler, ILogger logger)
+    /// <param name="protocol">What the connections speak, for the <c>wire.session</c> activity (<c>postgres</c>, <c>ssh</c>, <c>http</c>).</param>
+    public WireListener(IPEndPoint endPoint, Func<Socket, CancellationToken, Task> handler, ILogger logger, string? protocol = null)
     {
+        _protocol = protocol;
         ArgumentNullException.ThrowIfNull(endPoint);
         _handler = handler ?? throw new ArgumentNullException(nameof(handler));
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
@@ -102,6 +105,17 @@ public sealed partial class WireListener : IAsyncDisposable
     private async Task RunConnectionAsync(int id, Socket client)
     {
         await Task.Yield(); // never run a handler on the accept loop
+        // One activity per connection (null, and free, when nothing listens): the session's executions are its children.
+        using var activity = Diagnostics.WireDiagnostics.ActivitySource.StartActivity("wire.session", System.Diagnostics.ActivityKind.Server);
+        if (activity is not null)
+        {
+            activity.SetTag("wire.protocol", _protocol);
+            if (client.RemoteEndPoint is IPEndPoint remote)
+            {
+                activity.SetTag("client.address", remote.Address.ToString());
+                activity.SetTag("client.port", remote.Port);
+            }
+        }
         try
         {
             await _handler(client, _stopping.Token).ConfigureAwait(false);

@@ -55,7 +55,7 @@ public sealed class HttpProxyServer : IAsyncDisposable
         {
             CertificateContext = SslStreamCertificateContext.Create(options.ServerCertificate, additionalCertificates: null);
         }
-        _listener = new WireListener(options.Listen, RunSessionAsync, Logger);
+        _listener = new WireListener(options.Listen, RunSessionAsync, Logger, "http");
     }
 
     /// <summary>The bound address (useful when listening on port 0).</summary>

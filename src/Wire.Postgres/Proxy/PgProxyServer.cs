@@ -49,7 +49,7 @@ public sealed class PgProxyServer : IAsyncDisposable
             throw new ArgumentException("TLS is required but no server certificate is configured.", nameof(options));
         }
 
-        _listener = new WireListener(options.Listen, RunSessionAsync, Logger);
+        _listener = new WireListener(options.Listen, RunSessionAsync, Logger, "postgres");
     }
 
     /// <summary>The bound address (useful when listening on port 0).</summary>

@@ -42,7 +42,7 @@ public sealed class SshProxyServer : IAsyncDisposable
         _authenticator = authenticator;
         _enforcement = enforcement;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Wire.Ssh");
-        _listener = new WireListener(listen, RunSessionAsync, _logger);
+        _listener = new WireListener(listen, RunSessionAsync, _logger, "ssh");
     }
 
     /// <summary>The bound address.</summary>

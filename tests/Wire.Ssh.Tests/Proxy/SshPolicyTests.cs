@@ -60,6 +60,31 @@ public sealed class SshPolicyTests(SshdFixture sshd) : WireSshTestBase(sshd,
     }
 
     [Fact]
+    public async Task Sessions_and_judged_commands_are_activities_on_the_wire_source()
+    {
+        var stopped = new System.Collections.Concurrent.ConcurrentQueue<System.Diagnostics.Activity>();
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "Wire",
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllData,
+            ActivityStopped = stopped.Enqueue,
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        var result = await Processes.RunAsync("ssh", SshArguments("alice+app@127.0.0.1", "rm -rf /"), Timeout);
+        Assert.Equal(126, result.ExitCode);
+
+        System.Diagnostics.Activity? command = null;
+        Assert.True(await Wire.Testing.Eventually.WaitAsync(() =>
+            (command = stopped.FirstOrDefault(a => a.OperationName == "wire.command" && (string?)a.GetTagItem("wire.rule") == "no-rm-root")) is not null
+            && stopped.Any(a => a.OperationName == "wire.session" && a.SpanId == command.ParentSpanId)), "no wire.command activity under a wire.session");
+        Assert.Equal("deny", command!.GetTagItem("wire.verdict"));
+        Assert.Equal("ssh", command.GetTagItem("wire.protocol"));
+        var session = stopped.First(a => a.SpanId == command.ParentSpanId);
+        Assert.Equal("ssh", session.GetTagItem("wire.protocol"));
+        Assert.Equal("127.0.0.1", session.GetTagItem("client.address"));
+    }
+
+    [Fact]
     public async Task A_reviewed_exec_runs_once_approved_while_other_channels_and_keepalives_go_on()
     {
         // ssh gives up after two unanswered keepalives a second apart: the review outlasts that, so keepalives must flow.
