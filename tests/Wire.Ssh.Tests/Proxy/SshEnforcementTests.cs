@@ -89,8 +89,9 @@ public sealed class SshEnforcementTests(SshdFixture sshd) : WireSshTestBase(sshd
         Assert.False(File.Exists(Denied), "a denied line ran:\n" + screen);
 
         // A known limit (docs/ssh.md): the rules read the line, not what the shell makes of it.
-        await tmux.TypeLineAsync($"t=touch; $t {Denied}; echo indirection-done");
-        await tmux.WaitForScreenAsync(s => s.Contains("indirection-done", StringComparison.Ordinal), Timeout, "the indirect command");
+        await tmux.TypeLineAsync($"t=touch; $t {Denied}; echo indirection-$((1+1))");
+        // The computed "indirection-2" is output, not the echo of the typed line: the command has run.
+        await tmux.WaitForScreenAsync(s => s.Contains("indirection-2", StringComparison.Ordinal), Timeout, "the indirect command");
         Assert.True(File.Exists(Denied), "the variable indirection is a documented bypass; if Wire now catches it, update docs/ssh.md");
         await tmux.TypeLineAsync("exit");
         await tmux.WaitForScreenAsync(s => s.Contains("ssh-exited-", StringComparison.Ordinal), Timeout, "ssh's end");
