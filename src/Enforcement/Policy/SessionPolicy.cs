@@ -40,23 +40,24 @@ public sealed class SessionPolicy
     public Verdict Evaluate(in AccessRequest request)
     {
         var verdict = Decide(request);
+        string verdictName = verdict.Action switch
+        {
+            PolicyAction.Deny => "deny",
+            PolicyAction.Review => "review",
+            _ => "allow",
+        };
         // One short activity per judged execution, a child of its session's: what was decided and by which rule.
         if (Diagnostics.WireDiagnostics.ActivitySource.HasListeners()
             && Diagnostics.WireDiagnostics.ActivitySource.StartActivity("wire.command") is { } activity)
         {
             activity.SetTag("wire.protocol", _protocolTag.Value);
-            activity.SetTag("wire.verdict", verdict.Action.ToString().ToLowerInvariant());
+            activity.SetTag("wire.verdict", verdictName);
             activity.SetTag("wire.rule", verdict.Rule);
             activity.Dispose();
         }
         if (Diagnostics.WireDiagnostics.Commands.Enabled)
         {
-            Diagnostics.WireDiagnostics.Commands.Add(1, _protocolTag, new("wire.verdict", verdict.Action switch
-            {
-                PolicyAction.Deny => "deny",
-                PolicyAction.Review => "review",
-                _ => "allow",
-            }));
+            Diagnostics.WireDiagnostics.Commands.Add(1, _protocolTag, new("wire.verdict", verdictName));
         }
         return verdict;
     }

@@ -13,6 +13,7 @@ using OpenTelemetry.Metrics;
 using Wire.Enforcement.Approvals;
 using Wire.Enforcement.Diagnostics;
 using Wire.Enforcement.Identity;
+using Wire.Enforcement.Policy;
 using Wire.Enforcement.Recording;
 using Wire.Gateway.Hosting;
 
@@ -102,7 +103,7 @@ internal sealed partial class AdminServer : IHostedService, IAsyncDisposable
             id = s.Id,
             subject = s.Identity.Subject,
             groups = s.Identity.Groups,
-            protocol = s.Protocol.ToString().ToLowerInvariant(),
+            protocol = WireProtocolNames.Name(s.Protocol),
             target = s.Target,
             client = s.Client,
             started = s.Started,
@@ -162,7 +163,7 @@ internal sealed partial class AdminServer : IHostedService, IAsyncDisposable
     {
         id = request.Id,
         subject = request.Identity.Subject,
-        protocol = request.Protocol.ToString().ToLowerInvariant(),
+        protocol = WireProtocolNames.Name(request.Protocol),
         target = request.Target,
         session = request.SessionId,
         text = request.Text,
@@ -219,7 +220,7 @@ internal sealed partial class AdminServer : IHostedService, IAsyncDisposable
                 bytes = f.Length,
                 modified = f.LastWriteTimeUtc,
                 records = verification.Records,
-                status = verification.Defect == RecordingDefect.None ? "ok" : verification.Defect.ToString().ToLowerInvariant(),
+                status = verification.IsValid ? "ok" : verification.DefectName,
             };
         }), Json);
     }
@@ -252,7 +253,7 @@ internal sealed partial class AdminServer : IHostedService, IAsyncDisposable
         return Results.Json(new
         {
             id,
-            status = verification.Defect == RecordingDefect.None ? "ok" : verification.Defect.ToString().ToLowerInvariant(),
+            status = verification.IsValid ? "ok" : verification.DefectName,
             detail = verification.Detail,
             records,
         }, Json);
