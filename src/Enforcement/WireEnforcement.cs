@@ -1,4 +1,5 @@
 using Wire.Enforcement.Approvals;
+using Wire.Enforcement.Grants;
 using Wire.Enforcement.Policy;
 using Wire.Enforcement.Recording;
 using Wire.Enforcement.Sessions;
@@ -11,6 +12,8 @@ namespace Wire.Enforcement;
 /// </summary>
 public sealed class WireEnforcement
 {
+    private readonly SessionRegistry? _sessions;
+
     /// <summary>The rules in force; swapped on reload. Default: no rules, everything allowed.</summary>
     public RuleSetProvider Rules { get; init; } = new(RuleSet.AllowAll);
 
@@ -30,7 +33,17 @@ public sealed class WireEnforcement
     /// Live sessions are registered here when set (listed, counted and terminable by an administrator); null registers
     /// nothing.
     /// </summary>
-    public SessionRegistry? Sessions { get; init; }
+    public SessionRegistry? Sessions
+    {
+        get => _sessions ?? Grants?.Sessions;
+        init => _sessions = value;
+    }
+
+    /// <summary>
+    /// Just-in-time grants, for targets and rules that require one; null when the gateway has none (such targets and rules
+    /// then refuse everyone). Its <see cref="GrantRegistry.Sessions"/> is also <see cref="Sessions"/> when that is not set.
+    /// </summary>
+    public GrantRegistry? Grants { get; init; }
 
     /// <summary>The clock for timeouts and timestamps.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;

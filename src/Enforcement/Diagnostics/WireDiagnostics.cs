@@ -34,17 +34,29 @@ public static class WireDiagnostics
     public static readonly Counter<long> AuthenticationFailures =
         Meter.CreateCounter<long>("wire.authentication.failures", "{attempt}", "Client authentications refused.");
 
-    /// <summary>Bytes relayed, tagged with <c>wire.direction</c> (<c>to_upstream</c> or <c>to_client</c>).</summary>
+    /// <summary>
+    /// Bytes relayed, tagged with <c>wire.protocol</c> and <c>wire.direction</c> (<c>to_upstream</c> or <c>to_client</c>):
+    /// PostgreSQL messages, SSH channel data, HTTP heads and bodies (and upgraded connections' bytes).
+    /// </summary>
     public static readonly Counter<long> BytesRelayed =
         Meter.CreateCounter<long>("wire.bytes", "By", "Bytes relayed between client and upstream.");
 
     /// <summary>
     /// The latency Wire adds per relayed batch of messages: from the read that completed them to their hand-over to the
     /// other side's socket (judging, masking and any catalog lookup included; a review's wait is not). Tagged with
-    /// <c>wire.direction</c>. Measured only while a listener is attached.
+    /// <c>wire.protocol</c> and <c>wire.direction</c>. A batch is what one read completed: PostgreSQL messages, one SSH
+    /// channel data packet, an HTTP request head (read to forwarded) or body chunk. Measured only while a listener is attached.
     /// </summary>
     public static readonly Histogram<double> AddedLatency =
         Meter.CreateHistogram<double>("wire.proxy.added_latency", "ms", "Latency Wire adds to each relayed batch of messages.");
+
+    /// <summary>
+    /// Values masked before they reached the client or a recording, tagged with <c>wire.protocol</c>: PostgreSQL field
+    /// values (DataRow, CopyData, notices), detector hits in SSH output, HTTP JSON values and detector hits. Added once per
+    /// message or chunk.
+    /// </summary>
+    public static readonly Counter<long> Masked =
+        Meter.CreateCounter<long>("wire.masked", "{value}", "Values masked before they reached the client or a recording, by protocol.");
 
     /// <summary>
     /// Executions judged by rules, tagged with <c>wire.protocol</c> and <c>wire.verdict</c> (<c>allow</c>, <c>deny</c>,
@@ -59,4 +71,11 @@ public static class WireDiagnostics
     /// </summary>
     public static readonly Histogram<double> ApprovalWait =
         Meter.CreateHistogram<double>("wire.approval.wait", "s", "Time a reviewed execution waited for its decision, by outcome.");
+
+    /// <summary>
+    /// Steps of just-in-time grants, tagged with <c>wire.outcome</c> (<c>requested</c>, <c>approved</c>, <c>denied</c>,
+    /// <c>revoked</c>, <c>expired</c>).
+    /// </summary>
+    public static readonly Counter<long> Grants =
+        Meter.CreateCounter<long>("wire.grants", "{grant}", "Just-in-time grants requested, approved, denied, revoked and expired.");
 }

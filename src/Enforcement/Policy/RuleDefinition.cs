@@ -94,6 +94,12 @@ public sealed class RuleDefinition
     /// <summary>Key <c>timeout</c> (review): how long to wait for a decision; default 5 minutes.</summary>
     public TimeSpan? Timeout { get; init; }
 
+    /// <summary>
+    /// Key <c>requireGrant</c> (allow, review): the rule applies only while the identity holds a valid just-in-time grant
+    /// for the target; without one, a match is a deny (DESIGN.md §4).
+    /// </summary>
+    public bool RequireGrant { get; init; }
+
     /// <summary>Key <c>columns</c> (mask): column globs <c>schema.table.column</c> (leading parts may be left out).</summary>
     public IReadOnlyList<string>? Columns { get; init; }
 

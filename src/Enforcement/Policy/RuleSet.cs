@@ -59,7 +59,14 @@ public sealed class RuleSet
     /// The rules that apply to one session: those whose session-level keys (protocols, targets, subjects, groups,
     /// exceptions) match. Statement-level keys are evaluated per execution by <see cref="SessionPolicy.Evaluate"/>.
     /// </summary>
-    public SessionPolicy ForSession(WireProtocol protocol, string target, WireIdentity identity)
+    /// <param name="protocol">The session's protocol.</param>
+    /// <param name="target">The target's name.</param>
+    /// <param name="identity">Who the session belongs to.</param>
+    /// <param name="grants">
+    /// Where rules with <c>requireGrant</c> look for the identity's grant at each execution; null: no grants, so such
+    /// rules deny whatever they match.
+    /// </param>
+    public SessionPolicy ForSession(WireProtocol protocol, string target, WireIdentity identity, Grants.GrantRegistry? grants = null)
     {
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(identity);
@@ -81,7 +88,12 @@ public sealed class RuleSet
             }
         }
 
-        return new SessionPolicy(this, [.. statementRules], maskRules, DefaultAction, protocol);
+        return new SessionPolicy(this, [.. statementRules], maskRules, DefaultAction, protocol)
+        {
+            Grants = grants,
+            Subject = identity.Subject,
+            Target = target,
+        };
     }
 
     internal sealed class CompiledRule
@@ -154,6 +166,10 @@ public sealed class RuleSet
             if (rule.Action != PolicyAction.Review && (rule.Approvers is not null || rule.Timeout is not null))
             {
                 throw new RuleValidationException(index, rule.Approvers is not null ? "approvers" : "timeout", "only a review rule has this key");
+            }
+            if (rule.RequireGrant && rule.Action is not (PolicyAction.Allow or PolicyAction.Review))
+            {
+                throw new RuleValidationException(index, "requireGrant", "only an allow or a review rule has this key");
             }
             if (rule.Action != PolicyAction.Deny && rule.Message is not null)
             {

@@ -21,6 +21,13 @@ public sealed class SessionPolicy
         _defaultAction = defaultAction;
     }
 
+    /// <summary>Where <c>requireGrant</c> rules look for a grant; null: nowhere (they deny what they match).</summary>
+    internal Grants.GrantRegistry? Grants { get; init; }
+
+    internal string Subject { get; init; } = "";
+
+    internal string Target { get; init; } = "";
+
     /// <summary>The snapshot this policy was taken from.</summary>
     public RuleSet Source { get; }
 
@@ -72,6 +79,11 @@ public sealed class SessionPolicy
             if (!rule.MatchesExecution(request))
             {
                 continue;
+            }
+            if (rule.Definition.RequireGrant && Grants?.FindValid(Subject, Target) is null)
+            {
+                // Without a grant the rule is a deny: what it would allow or send for review is refused.
+                return Verdict.Deny(rule.Name, Enforcement.Grants.GrantRegistry.NoGrantMessage(Target));
             }
             switch (rule.Definition.Action)
             {

@@ -21,6 +21,9 @@ public sealed record SessionStartEvent(string Protocol, string Subject, IReadOnl
     /// <summary>The user name the client gave, when the protocol has one; omitted when null.</summary>
     public string? User { get; init; }
 
+    /// <summary>The id of the just-in-time grant that admitted the session, when its target requires one; omitted when null.</summary>
+    public string? Grant { get; init; }
+
     /// <inheritdoc />
     public override string Type => TypeName;
 
@@ -41,6 +44,10 @@ public sealed record SessionStartEvent(string Protocol, string Subject, IReadOnl
         if (User is not null)
         {
             writer.WriteString("user", User);
+        }
+        if (Grant is not null)
+        {
+            writer.WriteString("grant", Grant);
         }
     }
 }

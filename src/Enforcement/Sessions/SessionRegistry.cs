@@ -32,8 +32,13 @@ public sealed class SessionRegistry
     /// <param name="target">The target's name.</param>
     /// <param name="client">The client's address and port.</param>
     /// <param name="identity">Who the session belongs to.</param>
+    /// <param name="grants">
+    /// Set when the target requires a grant: the session is bound to its subject's valid grant for the target and ends
+    /// when that grant ends; when there is none (it ended since the connection was checked) the session is terminated at
+    /// once.
+    /// </param>
     /// <returns>The session's entry, with a new unique id.</returns>
-    public LiveSession Register(WireProtocol protocol, string target, string client, WireIdentity identity)
+    public LiveSession Register(WireProtocol protocol, string target, string client, WireIdentity identity, Grants.GrantRegistry? grants = null)
     {
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(client);
@@ -45,6 +50,11 @@ public sealed class SessionRegistry
                 Interlocked.Increment(ref _sequence));
             if (_sessions.TryAdd(session.Id, session))
             {
+                // Bound after it is listed: a grant that ends meanwhile either finds it listed or is seen as ended here.
+                if (grants is not null && !grants.Admit(session))
+                {
+                    session.Terminate("ended because " + Grants.GrantRegistry.NoGrantMessage(target));
+                }
                 return session;
             }
         }
@@ -62,9 +72,10 @@ public sealed class SessionRegistry
     }
 
     /// <summary>
-    /// Terminates session <paramref name="id"/> (its <see cref="LiveSession.Terminated"/> token fires, with the reason);
-    /// false when no such live session. A session that was already terminated but has not ended yet keeps its first
-    /// reason, and this returns true.
+    /// An administrator terminates session <paramref name="id"/>: its <see cref="LiveSession.Terminated"/> token fires and
+    /// its <see cref="LiveSession.TerminationReason"/> becomes <c>ended by an administrator: REASON</c>. False when no
+    /// such live session. A session that was already terminated but has not ended yet keeps its first reason, and this
+    /// returns true.
     /// </summary>
     /// <param name="id">The session's <see cref="LiveSession.Id"/>.</param>
     /// <param name="reason">Why, for the client, the logs and the recording.</param>
@@ -72,15 +83,21 @@ public sealed class SessionRegistry
     {
         ArgumentNullException.ThrowIfNull(id);
         ArgumentNullException.ThrowIfNull(reason);
-        return _sessions.TryGetValue(id, out var session) && session.Terminate(reason) != TerminateResult.Ended;
+        return _sessions.TryGetValue(id, out var session) && session.Terminate("ended by an administrator: " + reason) != TerminateResult.Ended;
     }
 
+    /// <summary>Terminates <paramref name="session"/> with a reason phrase as is; true when this call terminated it.</summary>
+    internal static bool TryTerminate(LiveSession session, string phrase) => session.Terminate(phrase) == TerminateResult.Terminated;
+
     /// <summary>
-    /// Terminates every live session <paramref name="match"/> selects (used for grant expiry: the sessions of a
-    /// subject); the number of sessions this call terminated (those already terminated are not counted again).
+    /// Terminates every live session <paramref name="match"/> selects; the number of sessions this call terminated (those
+    /// already terminated are not counted again).
     /// </summary>
     /// <param name="match">Which sessions; called once per live session.</param>
-    /// <param name="reason">Why, for the client, the logs and the recording.</param>
+    /// <param name="reason">
+    /// The <see cref="LiveSession.TerminationReason"/> as is: a phrase that follows "session", such as
+    /// <c>ended because the target is retired</c>.
+    /// </param>
     public int TerminateWhere(Func<LiveSession, bool> match, string reason)
     {
         ArgumentNullException.ThrowIfNull(match);
@@ -138,6 +155,7 @@ public sealed class LiveSession : IDisposable
     private long _bytesToClient;
     private long _commands;
     private string? _terminationReason;
+    private string? _grant;
     private bool _disposed;
 
     internal LiveSession(SessionRegistry registry, string id, WireProtocol protocol, string target, string client, WireIdentity identity,
@@ -186,8 +204,18 @@ public sealed class LiveSession : IDisposable
     /// <summary>Fires when an administrator (or grant expiry) terminates the session; callbacks run on the thread pool.</summary>
     public CancellationToken Terminated => _terminated.Token;
 
-    /// <summary>Why the session was terminated; null while it has not been.</summary>
+    /// <summary>
+    /// Why the session was terminated, as a phrase that follows "session" (<c>ended by an administrator: incident 7</c>,
+    /// <c>ended because grant grant-… for target "app" expired</c>); null while it has not been.
+    /// </summary>
     public string? TerminationReason => Volatile.Read(ref _terminationReason);
+
+    /// <summary>The id of the grant that admitted the session, when its target requires one; its end ends the session.</summary>
+    public string? Grant
+    {
+        get => Volatile.Read(ref _grant);
+        internal set => Volatile.Write(ref _grant, value);
+    }
 
     /// <summary>Registration order, for <see cref="SessionRegistry.Active"/>.</summary>
     internal long Sequence { get; }

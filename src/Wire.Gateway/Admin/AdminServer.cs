@@ -12,6 +12,7 @@ using Microsoft.Extensions.Logging;
 using OpenTelemetry.Metrics;
 using Wire.Enforcement.Approvals;
 using Wire.Enforcement.Diagnostics;
+using Wire.Enforcement.Grants;
 using Wire.Enforcement.Identity;
 using Wire.Enforcement.Policy;
 using Wire.Enforcement.Recording;
@@ -34,9 +35,12 @@ internal sealed partial class AdminServer : IHostedService, IAsyncDisposable
     private readonly ConcurrentQueue<string> _requestedOrder = new();
     private WebApplication? _app;
 
-    public AdminServer(GatewaySettings settings, ILoggerFactory loggerFactory)
+    private readonly GrantRegistry _grants;
+
+    public AdminServer(GatewaySettings settings, GatewayService gateway, ILoggerFactory loggerFactory)
     {
         _settings = settings;
+        _grants = gateway.Grants ?? throw new InvalidOperationException("grants exist with the admin API");
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger("Wire.Admin");
         _listen = settings.AdminListen ?? throw new InvalidOperationException("no admin.listen");
@@ -117,11 +121,12 @@ internal sealed partial class AdminServer : IHostedService, IAsyncDisposable
             {
                 return NotAdmin();
             }
-            string reason = "ended by " + Caller(context).Subject;
+            string reason = Caller(context).Subject;
             bool ended = _settings.Sessions.TryTerminate(id, reason);
             Log.Terminated(_logger, Caller(context).Subject, id, ended);
             return ended ? Results.Json(new { id, outcome = "terminated" }, Json) : Problem(404, "no such live session");
         });
+        MapGrantRoutes(app);
         app.MapGet("/api/recordings", (HttpContext context) => IsAdmin(context) ? ListRecordings() : NotAdmin());
         app.MapGet("/api/recordings/{id}", (HttpContext context, string id) => IsAdmin(context) ? GetRecording(id) : NotAdmin());
     }

@@ -65,7 +65,7 @@ internal sealed partial class GatewayConfig
     private static HttpTargetOptions ReadHttpTarget(ConfigReader target, List<X509Certificate2> certificates)
     {
         target.EnsureOnly("name", "url", "kind", "hosts", "pathPrefix", "stripPrefix", "credential", "caFile", "clientCertificate", "clientKey",
-            "impersonate", "allowSpdy");
+            "impersonate", "allowSpdy", "requireGrant");
         var text = target.GetRequiredString("url");
         if (!Uri.TryCreate(text, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https") || !string.IsNullOrEmpty(url.Query)
             || !string.IsNullOrEmpty(url.Fragment) || !string.IsNullOrEmpty(url.UserInfo))
@@ -124,6 +124,7 @@ internal sealed partial class GatewayConfig
         return new HttpTargetOptions
         {
             Name = target.GetRequiredString("name"),
+            RequireGrant = target.GetBool("requireGrant", false),
             Url = url!,
             Kind = target.GetChoice("kind", HttpKinds, HttpTargetKind.Generic),
             Hosts = hosts,

@@ -88,7 +88,7 @@ internal sealed partial class GatewayConfig
 
     private static PgTargetOptions ReadTarget(ConfigReader target, List<X509Certificate2> certificates)
     {
-        target.EnsureOnly("name", "host", "port", "database", "username", "password", "sslMode", "sslRootCert");
+        target.EnsureOnly("name", "host", "port", "database", "username", "password", "sslMode", "sslRootCert", "requireGrant");
         var options = new PgTargetOptions
         {
             Name = target.GetRequiredString("name"),
@@ -98,6 +98,7 @@ internal sealed partial class GatewayConfig
             Username = target.GetRequiredString("username"),
             Password = target.GetSecret("password"),
             SslMode = target.GetChoice("sslMode", SslModes, PgSslMode.Prefer),
+            RequireGrant = target.GetBool("requireGrant", false),
         };
         if (Uri.CheckHostName(options.Host) == UriHostNameType.Unknown)
         {

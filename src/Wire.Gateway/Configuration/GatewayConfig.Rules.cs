@@ -82,7 +82,7 @@ internal sealed partial class GatewayConfig
         rule.EnsureOnly(
             "name", "action", "protocols", "targets", "subjects", "groups", "exceptSubjects", "exceptGroups", "statements", "noWhere",
             "relations", "functions", "pattern", "methods", "hosts", "paths", "verbs", "apiGroups", "resources", "subresources", "namespaces",
-            "names", "commands", "channels", "forwards", "message", "approvers", "timeout", "columns", "fields", "detectors", "detectorScope", "style", "expressions");
+            "names", "commands", "channels", "forwards", "message", "approvers", "timeout", "columns", "fields", "detectors", "detectorScope", "style", "expressions", "requireGrant");
 
         return new RuleDefinition
         {
@@ -114,6 +114,7 @@ internal sealed partial class GatewayConfig
             Message = rule.GetString("message"),
             Approvers = OptionalStrings(rule, "approvers"),
             Timeout = rule.Has("timeout") ? rule.GetDuration("timeout", TimeSpan.Zero) : null,
+            RequireGrant = rule.GetBool("requireGrant", false),
             Columns = OptionalStrings(rule, "columns"),
             Fields = OptionalStrings(rule, "fields"),
             Detectors = OptionalStrings(rule, "detectors"),

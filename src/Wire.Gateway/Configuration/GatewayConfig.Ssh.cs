@@ -73,7 +73,7 @@ internal sealed partial class GatewayConfig
 
     private static SshProxyTarget ReadSshTarget(ConfigReader target)
     {
-        target.EnsureOnly("name", "host", "port", "username", "privateKey", "password", "knownHosts", "forwarding");
+        target.EnsureOnly("name", "host", "port", "username", "privateKey", "password", "knownHosts", "forwarding", "requireGrant");
         string name = target.GetRequiredString("name");
         if (name.Contains('+') || name.Any(char.IsWhiteSpace))
         {
@@ -106,6 +106,7 @@ internal sealed partial class GatewayConfig
         return new SshProxyTarget
         {
             Name = name,
+            RequireGrant = target.GetBool("requireGrant", false),
             Host = host,
             Port = target.GetInt("port", 1, 65535, 22),
             UserName = target.GetRequiredString("username"),

@@ -2,6 +2,8 @@ using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
+using System.Globalization;
+using Wire.Enforcement.Grants;
 using Wire.Enforcement.Identity;
 using Wire.Postgres.Proxy;
 
@@ -169,7 +171,7 @@ internal sealed partial class GatewayConfig
 
     private void Read(ConfigReader root, List<X509Certificate2> certificates)
     {
-        root.EnsureOnly("identity", "postgres", "http", "ssh", "rules", "policy", "recording", "admin", "logging", "shutdownTimeout");
+        root.EnsureOnly("identity", "postgres", "http", "ssh", "rules", "policy", "recording", "admin", "grants", "logging", "shutdownTimeout");
 
         if (root.GetObject("identity") is { } identity)
         {
@@ -204,5 +206,51 @@ internal sealed partial class GatewayConfig
         }
         ShutdownTimeout = root.GetDuration("shutdownTimeout", TimeSpan.FromSeconds(30), allowZero: true);
         ReadRecording(root);
+        ReadGrants(root);
+    }
+
+    /// <summary>Who approves grants (<c>grants.approvers</c>, default the admin groups) and their longest duration.</summary>
+    public GrantOptions Grants { get; private set; } = new() { Approvers = ["admin"] };
+
+    private void ReadGrants(ConfigReader root)
+    {
+        var grants = root.GetObject("grants");
+        grants?.EnsureOnly("approvers", "maxDuration");
+        Grants = new GrantOptions
+        {
+            Approvers = grants is not null && grants.Has("approvers") ? grants.GetStringArray("approvers") : AdminGroups,
+            MaxDuration = grants?.GetDuration("maxDuration", TimeSpan.FromHours(8)) ?? TimeSpan.FromHours(8),
+        };
+        if (grants is not null && Grants.Approvers.Count == 0)
+        {
+            grants.Fail("approvers", "must name at least one group");
+        }
+
+        // Grants are asked for and approved over the admin API: without it, nothing could ever be granted.
+        string? needsGrants = root.Has("grants") ? "grants" : RequireGrantPath(root);
+        if (needsGrants is not null && AdminListen is null)
+        {
+            ConfigReader.Throw(needsGrants, "needs the admin section: grants are asked for and approved over the admin API");
+        }
+    }
+
+    /// <summary>The config path of the first <c>requireGrant: true</c> (a target's or a rule's), or null.</summary>
+    private string? RequireGrantPath(ConfigReader root)
+    {
+        string? Find<T>(string section, IReadOnlyList<T>? items, Func<T, bool> requires)
+        {
+            for (int i = 0; i < (items?.Count ?? 0); i++)
+            {
+                if (requires(items![i]))
+                {
+                    return $"{section}[{i.ToString(CultureInfo.InvariantCulture)}].requireGrant";
+                }
+            }
+            return null;
+        }
+        return Find<PgTargetOptions>("postgres.targets", Postgres is null ? null : [.. Postgres.Targets], t => t.RequireGrant)
+            ?? Find<Wire.Http.Proxy.HttpTargetOptions>("http.targets", Http?.Targets, t => t.RequireGrant)
+            ?? Find<Wire.Ssh.Proxy.SshProxyTarget>("ssh.targets", Ssh?.Proxy.Targets, t => t.RequireGrant)
+            ?? Find<Wire.Enforcement.Policy.RuleDefinition>(root.PathOf("rules"), [.. Rules.Rules], r => r.RequireGrant);
     }
 }

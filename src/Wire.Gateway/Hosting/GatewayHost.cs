@@ -60,6 +60,7 @@ internal static class GatewayHost
         Recording = config.Recording,
         AdminListen = config.AdminListen,
         AdminGroups = config.AdminGroups,
+        Grants = config.Grants,
         LoggingLevel = config.LoggingLevel,
         ShutdownTimeout = config.ShutdownTimeout,
     };

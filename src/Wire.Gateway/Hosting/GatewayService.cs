@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Wire.Enforcement;
+using Wire.Enforcement.Grants;
 using Wire.Enforcement.Identity;
 using Wire.Enforcement.Recording;
 using Wire.Gateway.Configuration;
@@ -29,7 +30,17 @@ internal sealed partial class GatewayService : IHostedService, IAsyncDisposable
         _settings = settings;
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger("Wire.Gateway");
+        // Grants are asked for and approved over the admin API, so they exist only with it.
+        if (settings.AdminListen is not null)
+        {
+            Grants = new GrantRegistry(settings.Sessions, settings.Grants ?? new GrantOptions { Approvers = settings.AdminGroups },
+                settings.Recording is { } recording ? new FileSessionRecorderFactory(recording, TimeProvider.System, loggerFactory) : null,
+                TimeProvider.System, loggerFactory.CreateLogger("Wire.Grants"));
+        }
     }
+
+    /// <summary>The just-in-time grants of every listener; null without the admin API.</summary>
+    public GrantRegistry? Grants { get; }
 
     // Enforcement runs when there are rules (or a recording), and with the admin API, which lists and ends live sessions.
     private WireEnforcement? CreateEnforcement() => _settings.Rules is not null || _settings.AdminListen is not null
@@ -39,6 +50,7 @@ internal sealed partial class GatewayService : IHostedService, IAsyncDisposable
             Approvals = _settings.Approvals,
             Recorder = _settings.Recording is { } recording ? new FileSessionRecorderFactory(recording, TimeProvider.System, _loggerFactory) : null,
             Sessions = _settings.Sessions,
+            Grants = Grants,
         }
         : null;
 
@@ -102,6 +114,12 @@ internal sealed partial class GatewayService : IHostedService, IAsyncDisposable
             draining.Add(_ssh.StopAsync(cancellationToken));
         }
         await Task.WhenAll(draining).ConfigureAwait(false);
+
+        // Grants live in memory: they end with the process (a restarted gateway admits nobody until asked again).
+        if (Grants is not null)
+        {
+            await Grants.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -158,6 +176,9 @@ internal sealed class GatewaySettings
 
     /// <summary>The live sessions of every listener (listed and ended by the admin API).</summary>
     public Wire.Enforcement.Sessions.SessionRegistry Sessions { get; init; } = new();
+
+    /// <summary>Who approves just-in-time grants (<c>grants</c>); null: the <see cref="AdminGroups"/>, for at most 8 hours.</summary>
+    public GrantOptions? Grants { get; init; }
 
     /// <summary>Groups whose members may list and end sessions and read recordings over the admin API.</summary>
     public IReadOnlyList<string> AdminGroups { get; init; } = ["admin"];

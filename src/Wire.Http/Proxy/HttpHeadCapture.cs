@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Text;
+using Wire.Enforcement.Diagnostics;
 using Wire.Http.Protocol;
 
 namespace Wire.Http.Proxy;
@@ -62,6 +64,12 @@ internal sealed class HttpHeadCapture
     public int Status { get; private set; }
 
     public (int Start, int Length) Reason { get; private set; }
+
+    /// <summary>
+    /// When the read that completed the head returned (a <see cref="Stopwatch"/> timestamp: the parser reports a head only
+    /// once it is whole), for <c>wire.proxy.added_latency</c>; 0 while no listener is attached.
+    /// </summary>
+    public long ReadAt { get; private set; }
 
     public void Reset()
     {
@@ -157,6 +165,7 @@ internal sealed class HttpHeadCapture
     {
         public void OnRequestLine(Http1Method method, ReadOnlySpan<byte> methodText, ReadOnlySpan<byte> target, Http1Version version)
         {
+            capture.ReadAt = WireDiagnostics.AddedLatency.Enabled ? Stopwatch.GetTimestamp() : 0;
             capture.Method = method;
             capture.Version = version;
             capture.MethodText = (capture.Append(methodText), methodText.Length);
@@ -165,6 +174,7 @@ internal sealed class HttpHeadCapture
 
         public void OnStatusLine(Http1Version version, int status, ReadOnlySpan<byte> reason)
         {
+            capture.ReadAt = WireDiagnostics.AddedLatency.Enabled ? Stopwatch.GetTimestamp() : 0;
             capture.Version = version;
             capture.Status = status;
             capture.Reason = (capture.Append(reason), reason.Length);

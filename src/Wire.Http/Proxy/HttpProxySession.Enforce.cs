@@ -32,7 +32,7 @@ internal sealed partial class HttpProxySession
         {
             return null;
         }
-        var policy = enforcement.Rules.Current.ForSession(WireProtocol.Http, target.Name, identity);
+        var policy = enforcement.Rules.Current.ForSession(WireProtocol.Http, target.Name, identity, enforcement.Grants);
         if (policy.AllowsEverything && enforcement.Recorder is null && policy.MaskRules.Count == 0)
         {
             return null;

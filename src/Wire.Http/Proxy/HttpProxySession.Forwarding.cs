@@ -1,11 +1,13 @@
 using System.Runtime.CompilerServices;
 using System.Buffers;
+using System.Diagnostics;
 using System.Globalization;
 using System.IO.Pipelines;
 using System.Text;
 using System.Text.Json;
 using Wire.Enforcement;
 using ProtocolViolationException = Wire.Enforcement.ProtocolViolationException;
+using Wire.Enforcement.Diagnostics;
 using Wire.Enforcement.Identity;
 using Wire.Enforcement.Sessions;
 using Wire.Enforcement.Transport;
@@ -16,6 +18,10 @@ namespace Wire.Http.Proxy;
 
 internal sealed partial class HttpProxySession
 {
+    private static readonly KeyValuePair<string, object?> ProtocolTag = new("wire.protocol", "http");
+    private static readonly KeyValuePair<string, object?> ToUpstreamTag = new("wire.direction", "to_upstream");
+    private static readonly KeyValuePair<string, object?> ToClientTag = new("wire.direction", "to_client");
+
     private bool _responseStarted;
 
     // Whether Wire's own answers take the Kubernetes API's shape (a metav1.Status): the request went to a kubernetes target.
@@ -113,6 +119,9 @@ internal sealed partial class HttpProxySession
             output.Write("\r\n"u8);
         }
         output.Write("\r\n"u8);
+        // Timed from the read that completed the head (authentication, routing, judging and the upstream connection
+        // included) to its hand-over to the upstream's pipe, which the caller flushes next.
+        Relayed(_requestHeadBytes, _request.ReadAt, toClient: false);
     }
 
     private bool IsReplacedWhenMasked(HttpField field, HttpTargetOptions target)
@@ -147,7 +156,7 @@ internal sealed partial class HttpProxySession
     {
         try
         {
-            var (complete, bytes) = await CopyBodyAsync(input, upstreamPipe, body, ct).ConfigureAwait(false);
+            var (complete, bytes) = await CopyBodyAsync(input, upstreamPipe, body, toClient: false, ct).ConfigureAwait(false);
             _live?.AddBytes(bytes, 0);
             return complete;
         }
@@ -181,6 +190,7 @@ internal sealed partial class HttpProxySession
             WriteResponseHead(output, head, close: false);
             _responseStarted = true;
             await output.FlushAsync(ct).ConfigureAwait(false);
+            Relayed(_responseHeadBytes, _response.ReadAt, toClient: true);
             if (_kubernetesAnswers && IsKubernetesChannel() && (mask?.Scanner is not null || recorder is not null))
             {
                 await InspectedTunnelAsync(upstream, mask?.Scanner, recorder, ct).ConfigureAwait(false);
@@ -202,6 +212,9 @@ internal sealed partial class HttpProxySession
         WriteResponseHead(output, head, close: !clientKeepAlive);
         _responseStarted = true;
         var body = Http1BodyReader.Create(head.Body, head.ContentLength, Limits, request: false);
+        // The head goes out with the body's first chunk, timed from that chunk's read; without a body it is timed alone.
+        bool headAlone = body.IsComplete;
+        Relayed(_responseHeadBytes, 0, toClient: true);
         if (content != MaskedContent.None)
         {
             var (done, sent, masked, sample) = await ForwardMaskedBodyAsync(input, output, body, head.Body == Http1BodyKind.Chunked, content, mask!, ct)
@@ -209,7 +222,11 @@ internal sealed partial class HttpProxySession
             return new ExchangeOutcome(done && head.KeepAlive && head.Body != Http1BodyKind.CloseDelimited, clientKeepAlive && done, head.Status,
                 sent, masked, sample);
         }
-        var (complete, bytes) = await CopyBodyAsync(input, _client, body, ct).ConfigureAwait(false);
+        var (complete, bytes) = await CopyBodyAsync(input, _client, body, toClient: true, ct).ConfigureAwait(false);
+        if (headAlone)
+        {
+            RecordLatency(_response.ReadAt, toClient: true);
+        }
         return new ExchangeOutcome(complete && head.KeepAlive && head.Body != Http1BodyKind.CloseDelimited, clientKeepAlive && complete, head.Status,
             bytes);
     }
@@ -302,7 +319,7 @@ internal sealed partial class HttpProxySession
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // per request: no state machine box to allocate
     private static async ValueTask<(bool Complete, long Bytes)> CopyBodyAsync(PipeReader input, WirePipe destination, Http1BodyReader body,
-        CancellationToken ct)
+        bool toClient, CancellationToken ct)
     {
         var output = destination.Pipe.Output;
         var direct = destination.Pipe as IDirectSender;
@@ -315,13 +332,16 @@ internal sealed partial class HttpProxySession
         while (true)
         {
             var result = await input.ReadAsync(ct).ConfigureAwait(false);
+            long started = LatencyStart();
             var buffer = result.Buffer;
             var reader = new SequenceReader<byte>(buffer);
+            long chunk = 0;
             try
             {
                 ConsumeBody(ref body, ref reader);
                 var forwarded = buffer.Slice(0, reader.Position);
-                bytes += forwarded.Length;
+                chunk = forwarded.Length;
+                bytes += chunk;
                 Forward(direct, output, forwarded);
             }
             finally
@@ -329,6 +349,7 @@ internal sealed partial class HttpProxySession
                 input.AdvanceTo(reader.Position, body.IsComplete ? reader.Position : buffer.End);
             }
             var flush = await output.FlushAsync(ct).ConfigureAwait(false);
+            Relayed(chunk, started, toClient);
             if (body.IsComplete)
             {
                 return (true, bytes);
@@ -342,6 +363,32 @@ internal sealed partial class HttpProxySession
             {
                 return (false, bytes);
             }
+        }
+    }
+
+    /// <summary>A timestamp for <c>wire.proxy.added_latency</c>; 0 (not timed) while no listener is attached.</summary>
+    private static long LatencyStart() => WireDiagnostics.AddedLatency.Enabled ? Stopwatch.GetTimestamp() : 0;
+
+    /// <summary>
+    /// Counts <paramref name="bytes"/> relayed one way in <c>wire.bytes</c> and, when <paramref name="started"/> is a
+    /// timestamp, the time since it in <c>wire.proxy.added_latency</c>. Nothing when nothing was relayed.
+    /// </summary>
+    private static void Relayed(long bytes, long started, bool toClient)
+    {
+        if (bytes <= 0)
+        {
+            return;
+        }
+        WireDiagnostics.BytesRelayed.Add(bytes, ProtocolTag, toClient ? ToClientTag : ToUpstreamTag);
+        RecordLatency(started, toClient);
+    }
+
+    private static void RecordLatency(long started, bool toClient)
+    {
+        if (started != 0)
+        {
+            WireDiagnostics.AddedLatency.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, ProtocolTag,
+                toClient ? ToClientTag : ToUpstreamTag);
         }
     }
 
@@ -386,17 +433,16 @@ internal sealed partial class HttpProxySession
         while (true)
         {
             var result = await from.ReadAsync(ct).ConfigureAwait(false);
+            long started = LatencyStart();
+            long length = result.Buffer.Length;
             foreach (var segment in result.Buffer)
             {
                 to.Write(segment.Span);
             }
-            if (live is not null)
-            {
-                long length = result.Buffer.Length;
-                live.AddBytes(fromClient ? length : 0, fromClient ? 0 : length);
-            }
+            live?.AddBytes(fromClient ? length : 0, fromClient ? 0 : length);
             from.AdvanceTo(result.Buffer.End);
             var flush = await to.FlushAsync(ct).ConfigureAwait(false);
+            Relayed(length, started, toClient: !fromClient);
             if (result.IsCompleted || flush.IsCompleted)
             {
                 await to.CompleteAsync().ConfigureAwait(false);

@@ -25,8 +25,15 @@ internal sealed partial class HttpProxySession
         if (_live is null || !string.Equals(_live.Identity.Subject, identity.Subject, StringComparison.Ordinal))
         {
             EndLiveSession();
-            _live = sessions.Register(WireProtocol.Http, target.Name, _clientEndPoint, identity);
+            _live = sessions.Register(WireProtocol.Http, target.Name, _clientEndPoint, identity,
+                target.RequireGrant ? _server.Enforcement?.Grants : null);
             _liveTermination = _live.Terminated.UnsafeRegister(static state => ((HttpProxySession)state!).OnTerminated(), this);
+        }
+        else if (target.RequireGrant && _live.Grant is null && _server.Enforcement?.Grants is { } grants)
+        {
+            // A later request on the connection for a target that requires a grant: the connection now ends with the grant.
+            // False only when the grant ended since the request was checked; the caller then refuses the request.
+            grants.Admit(_live);
         }
         _live.CountCommand();
         _live.AddBytes(_requestHeadBytes, 0);
@@ -57,7 +64,7 @@ internal sealed partial class HttpProxySession
 
     private static partial class Log
     {
-        [LoggerMessage(3013, LogLevel.Warning, "HTTP session {SessionId}: {Subject} terminated by an administrator: {Reason}; closing the connection")]
+        [LoggerMessage(3013, LogLevel.Warning, "HTTP session {SessionId}: session of {Subject} {Reason}; closing the connection")]
         public static partial void Terminated(ILogger logger, long sessionId, string subject, string reason);
     }
 }

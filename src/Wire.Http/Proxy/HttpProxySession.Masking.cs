@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.IO.Pipelines;
+using Wire.Enforcement.Diagnostics;
 using Wire.Enforcement.Masking;
 using Wire.Http.Enforcement;
 using Wire.Http.Protocol;
@@ -71,11 +72,14 @@ internal sealed partial class HttpProxySession
         int length = 0;
         long sent = 0;
         long maskedText = 0;
+        long maskedCounted = 0;
         try
         {
             while (true)
             {
                 var result = await input.ReadAsync(ct).ConfigureAwait(false);
+                long started = LatencyStart();
+                long sentBefore = sent;
                 var buffer = result.Buffer;
                 var reader = new SequenceReader<byte>(buffer);
                 try
@@ -144,6 +148,13 @@ internal sealed partial class HttpProxySession
                     input.AdvanceTo(reader.Position, body.IsComplete ? reader.Position : buffer.End);
                 }
                 var flush = await output.FlushAsync(ct).ConfigureAwait(false);
+                Relayed(sent - sentBefore, started, toClient: true);
+                long masked = (json?.MaskedValues ?? 0) + maskedText;
+                if (masked > maskedCounted)
+                {
+                    WireDiagnostics.Masked.Add(masked - maskedCounted, ProtocolTag);
+                    maskedCounted = masked;
+                }
                 if (body.IsComplete)
                 {
                     return (true, sent, (json?.MaskedValues ?? 0) + maskedText, sample.WrittenSpan.ToArray());

@@ -25,7 +25,10 @@ internal sealed partial class HttpProxySession
         }
         await RecordingSessions.CompleteAsync(_recorder, "identity changed").ConfigureAwait(false);
         _recorder = factory.Start(RecordingSessions.NewId(),
-            new SessionStartEvent("http", identity.Subject, identity.Groups, _clientEndPoint, target.Name, _tls));
+            new SessionStartEvent("http", identity.Subject, identity.Groups, _clientEndPoint, target.Name, _tls)
+            {
+                Grant = target.RequireGrant ? _server.Enforcement?.Grants?.FindValid(identity.Subject, target.Name)?.Id : null,
+            });
         _recordedSubject = identity.Subject;
         return _recorder;
     }

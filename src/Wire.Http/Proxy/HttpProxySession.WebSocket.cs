@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.InteropServices;
 using System.Text;
+using Wire.Enforcement.Diagnostics;
 using Wire.Enforcement.Masking;
 using Wire.Enforcement.Recording;
 using Wire.Enforcement.Sessions;
@@ -43,6 +44,7 @@ internal sealed partial class HttpProxySession
         public uint MaskKey;
         public long Offset;
         public int Channel; // -1 until the first payload byte of a data message
+        public long Masked; // detector hits since the last read, for wire.masked
     }
 
     private static async Task PumpFramesAsync(PipeReader from, PipeWriter to, bool fromClient, ContentScanner? scanner, ISessionRecorder? recorder,
@@ -53,11 +55,14 @@ internal sealed partial class HttpProxySession
         while (true)
         {
             var result = await from.ReadAsync(ct).ConfigureAwait(false);
+            long started = LatencyStart();
             var buffer = result.Buffer;
             var reader = new SequenceReader<byte>(buffer);
+            long relayed = 0;
             try
             {
                 ReadFrames(ref reader, ref state, fromClient, scanner, stdin, recorder);
+                relayed = reader.Consumed;
                 foreach (var segment in buffer.Slice(0, reader.Position))
                 {
                     to.Write(segment.Span);
@@ -69,6 +74,12 @@ internal sealed partial class HttpProxySession
                 from.AdvanceTo(reader.Position, buffer.End);
             }
             var flush = await to.FlushAsync(ct).ConfigureAwait(false);
+            Relayed(relayed, started, toClient: !fromClient);
+            if (state.Masked > 0)
+            {
+                WireDiagnostics.Masked.Add(state.Masked, ProtocolTag);
+                state.Masked = 0;
+            }
             if (result.IsCompleted || flush.IsCompleted)
             {
                 await to.CompleteAsync().ConfigureAwait(false);
@@ -164,7 +175,7 @@ internal sealed partial class HttpProxySession
         }
         if (scanner is not null && state.Channel is Stdout or Stderr && payload.Length > start)
         {
-            scanner.MaskInPlace(payload[start..]);
+            state.Masked += scanner.MaskInPlace(payload[start..]);
         }
     }
 

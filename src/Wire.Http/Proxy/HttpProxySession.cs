@@ -10,6 +10,7 @@ using Microsoft.Extensions.Logging;
 using Pipelines.Sockets.Unofficial;
 using Wire.Enforcement;
 using ProtocolViolationException = Wire.Enforcement.ProtocolViolationException;
+using Wire.Enforcement.Grants;
 using Wire.Enforcement.Identity;
 using Wire.Enforcement.Recording;
 using Wire.Enforcement.Transport;
@@ -92,7 +93,7 @@ internal sealed partial class HttpProxySession
             string? terminated = _live?.TerminationReason;
             EndLiveSession();
             _connection?.Dispose();
-            await RecordingSessions.CompleteAsync(_recorder, terminated is null ? "connection closed" : "terminated by an administrator: " + terminated)
+            await RecordingSessions.CompleteAsync(_recorder, terminated is null ? "connection closed" : "session " + terminated)
                 .ConfigureAwait(false);
             if (_client is not null)
             {
@@ -186,9 +187,19 @@ internal sealed partial class HttpProxySession
         }
         var target = _server.Options.Targets[targetIndex];
         _kubernetesAnswers = target.Kind == HttpTargetKind.Kubernetes;
+        if (target.RequireGrant && _server.Enforcement?.Grants?.FindValid(identity.Subject, target.Name) is null)
+        {
+            Log.NoGrant(_logger, _id, identity.Subject, target.Name);
+            return await RefuseAsync(head, 403, GrantRegistry.NoGrantMessage(target.Name), ct).ConfigureAwait(false);
+        }
         if (_server.Enforcement?.Sessions is { } sessions)
         {
             TrackLiveSession(sessions, identity, target);
+            if (target.RequireGrant && _live!.Grant is null)
+            {
+                Log.NoGrant(_logger, _id, identity.Subject, target.Name);
+                return await RefuseAsync(head, 403, GrantRegistry.NoGrantMessage(target.Name), ct).ConfigureAwait(false);
+            }
         }
         var pool = _server.PoolOf(targetIndex);
         if (head.Upgrade && !IsWebSocket(_request.First(HttpFieldKind.Upgrade)) && !(target.AllowSpdy && IsSpdy(_request.First(HttpFieldKind.Upgrade))))
@@ -454,6 +465,9 @@ internal sealed partial class HttpProxySession
 
     private static partial class Log
     {
+        [LoggerMessage(3014, LogLevel.Warning, "HTTP session {SessionId}: {Subject} refused: no valid grant for target {Target}")]
+        public static partial void NoGrant(ILogger logger, long sessionId, string subject, string target);
+
         [LoggerMessage(3001, LogLevel.Information, "HTTP session {SessionId}: malformed request: {Reason}")]
         public static partial void BadRequest(ILogger logger, long sessionId, string reason);
 

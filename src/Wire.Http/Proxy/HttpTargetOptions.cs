@@ -8,6 +8,12 @@ public sealed class HttpTargetOptions
     /// <summary>The target's name, for rules and recordings.</summary>
     public required string Name { get; init; }
 
+    /// <summary>
+    /// Clients need a valid just-in-time grant for this target (config <c>requireGrant</c>): without one the connection
+    /// is refused (DESIGN.md §4), and when the grant ends the session is ended.
+    /// </summary>
+    public bool RequireGrant { get; init; }
+
     /// <summary>The upstream's base URL, <c>http://</c> or <c>https://</c>; a path in it is put before every forwarded path.</summary>
     public required Uri Url { get; init; }
 

@@ -14,6 +14,15 @@ internal sealed partial class PgEnforcer
     // Server-pump state: only the server pump touches these.
     private string? _errorState;
     private string? _errorMessage;
+    private long _masked;
+
+    /// <summary>Values masked since the last call (server pump only): the pump adds them to <c>wire.masked</c> once per batch.</summary>
+    public long TakeMasked()
+    {
+        long masked = _masked;
+        _masked = 0;
+        return masked;
+    }
 
     /// <summary>Whether the server pump must hand this response type, whole, to <see cref="OnBackendMessage"/>.</summary>
     public bool IsTracked(byte type) => type is (byte)'1' or (byte)'2' or (byte)'3' or (byte)'t' or (byte)'T' or (byte)'n'
@@ -74,7 +83,12 @@ internal sealed partial class PgEnforcer
                 case (byte)'H':
                     return OnCopyOut(body);
                 case (byte)'d':
-                    _copyMasker?.Apply(body);
+                    if (_copyMasker is { } copy)
+                    {
+                        long before = copy.Masked;
+                        copy.Apply(body);
+                        _masked += copy.Masked - before;
+                    }
                     return PgBackendAction.Forward;
                 case (byte)'c':
                     _copyMasker = null;
@@ -240,7 +254,7 @@ internal sealed partial class PgEnforcer
         }
         if (_rowPlan.HasWork)
         {
-            _rowPlan.Apply(body);
+            _masked += _rowPlan.Apply(body);
         }
         return PgBackendAction.Forward;
     }

@@ -514,7 +514,7 @@ internal sealed partial class PgEnforcer
             // Message, detail, hint, context, internal query: where values are echoed. Codes and names stay readable.
             if (field is (byte)'M' or (byte)'D' or (byte)'H' or (byte)'W' or (byte)'q')
             {
-                scanner.MaskInPlace(body.Slice(position, end));
+                _masked += scanner.MaskInPlace(body.Slice(position, end));
             }
             position += end + 1;
         }
@@ -532,7 +532,7 @@ internal sealed partial class PgEnforcer
         {
             var payload = rest[(channelEnd + 1)..];
             int payloadEnd = payload.IndexOf((byte)0);
-            scanner.MaskInPlace(payloadEnd >= 0 ? payload[..payloadEnd] : payload);
+            _masked += scanner.MaskInPlace(payloadEnd >= 0 ? payload[..payloadEnd] : payload);
         }
     }
 
@@ -547,7 +547,7 @@ internal sealed partial class PgEnforcer
         {
             var value = body[(nameEnd + 1)..];
             int valueEnd = value.IndexOf((byte)0);
-            scanner.MaskInPlace(valueEnd >= 0 ? value[..valueEnd] : value);
+            _masked += scanner.MaskInPlace(valueEnd >= 0 ? value[..valueEnd] : value);
         }
     }
 
@@ -560,7 +560,7 @@ internal sealed partial class PgEnforcer
         int length = BinaryPrimitives.ReadInt32BigEndian(body);
         if (length > 0 && length <= body.Length - 4)
         {
-            scanner.MaskInPlace(body.Slice(4, length));
+            _masked += scanner.MaskInPlace(body.Slice(4, length));
         }
     }
 }

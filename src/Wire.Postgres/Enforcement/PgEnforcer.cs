@@ -60,7 +60,7 @@ internal sealed partial class PgEnforcer
         Target = target;
         SessionId = sessionId;
         _standardConformingStrings = standardConformingStrings;
-        _policy = enforcement.Rules.Current.ForSession(WireProtocol.Postgres, target, identity);
+        _policy = enforcement.Rules.Current.ForSession(WireProtocol.Postgres, target, identity, enforcement.Grants);
     }
 
     public WireIdentity Identity { get; }
@@ -82,7 +82,7 @@ internal sealed partial class PgEnforcer
             var current = _enforcement.Rules.Current;
             if (!ReferenceEquals(current, _policy.Source))
             {
-                _policy = current.ForSession(WireProtocol.Postgres, Target, Identity);
+                _policy = current.ForSession(WireProtocol.Postgres, Target, Identity, _enforcement.Grants);
             }
             return _policy;
         }

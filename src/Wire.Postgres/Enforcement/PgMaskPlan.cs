@@ -67,10 +67,10 @@ internal sealed class PgMaskPlan
     }
 
     /// <summary>
-    /// Masks the values of one DataRow body in place. Throws <see cref="ProtocolViolationException"/> when the row
-    /// does not fit its own lengths.
+    /// Masks the values of one DataRow body in place; the number of values masked. Throws
+    /// <see cref="ProtocolViolationException"/> when the row does not fit its own lengths.
     /// </summary>
-    public void Apply(Span<byte> row)
+    public int Apply(Span<byte> row)
     {
         if (row.Length < 2)
         {
@@ -78,6 +78,7 @@ internal sealed class PgMaskPlan
         }
         int count = BinaryPrimitives.ReadInt16BigEndian(row);
         int position = 2;
+        int masked = 0;
         for (int i = 0; i < count; i++)
         {
             if (row.Length - position < 4)
@@ -101,6 +102,7 @@ internal sealed class PgMaskPlan
             {
                 _everything.Mask(value);
                 MaskedCounts[0]++;
+                masked++;
                 continue;
             }
             if (i >= _columns.Length)
@@ -113,12 +115,15 @@ internal sealed class PgMaskPlan
             {
                 PgValueMask.Mask(value, column.Binary, column.TypeOid, masker);
                 MaskedCounts[i]++;
+                masked++;
             }
             else if (column.Scanner is { } scanner && scanner.MaskInPlace(PgValueMask.ScannedPart(value, column.Binary, column.TypeOid)) > 0)
             {
                 MaskedCounts[i]++;
+                masked++;
             }
         }
+        return masked;
     }
 
     /// <summary>Masked counts by column name (for the recording), then the counters are reset.</summary>

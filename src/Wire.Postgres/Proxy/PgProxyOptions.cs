@@ -72,6 +72,12 @@ public sealed class PgTargetOptions
     /// <summary>The name clients give as their startup <c>database</c>.</summary>
     public required string Name { get; set; }
 
+    /// <summary>
+    /// Clients need a valid just-in-time grant for this target (config <c>requireGrant</c>): without one the connection
+    /// is refused (DESIGN.md §4), and when the grant ends the session is ended.
+    /// </summary>
+    public bool RequireGrant { get; set; }
+
     /// <summary>Host name or address of the PostgreSQL server.</summary>
     public required string Host { get; set; }
 

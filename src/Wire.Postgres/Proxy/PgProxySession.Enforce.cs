@@ -34,12 +34,13 @@ internal sealed partial class PgProxySession
         {
             Database = _target.Name,
             User = _identity.Subject,
+            Grant = _live?.Grant,
         };
         return factory.Start(RecordingId, start);
     }
 
     private Task CompleteRecordingAsync(PgSessionEndReason reason) => RecordingSessions.CompleteAsync(_recorder,
-        reason == PgSessionEndReason.Terminated ? "terminated by an administrator: " + _live?.TerminationReason : reason.ToString());
+        reason == PgSessionEndReason.Terminated ? "session " + _live?.TerminationReason : reason.ToString());
 
     /// <summary>
     /// The enforcing pump (DESIGN.md §2): like <see cref="PumpAsync"/> it forwards whole frames, but every message the
@@ -111,10 +112,14 @@ internal sealed partial class PgProxySession
                     source.AdvanceTo(batch.Consumed, revisit ? batch.Consumed : buffer.End);
                 }
                 SetMidFrame(fromClient, state.StreamRemaining > 0);
+                if (!fromClient && enforcer.TakeMasked() is var masked and > 0)
+                {
+                    WireDiagnostics.Masked.Add(masked, ProtocolTag);
+                }
 
                 if (written > 0)
                 {
-                    WireDiagnostics.BytesRelayed.Add(written, tag);
+                    WireDiagnostics.BytesRelayed.Add(written, ProtocolTag, tag);
                     _live?.AddBytes(fromClient ? written : 0, fromClient ? 0 : written);
                     // Runs the socket took at once went out directly; only what was queued needs the flush.
                     if ((!destination.CanGetUnflushedBytes || destination.UnflushedBytes > 0)
@@ -124,7 +129,7 @@ internal sealed partial class PgProxySession
                     }
                     if (started != 0)
                     {
-                        WireDiagnostics.AddedLatency.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, tag);
+                        WireDiagnostics.AddedLatency.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, ProtocolTag, tag);
                     }
                 }
 

@@ -13,6 +13,7 @@ namespace Wire.Postgres.Proxy;
 
 internal sealed partial class PgProxySession
 {
+    private static readonly KeyValuePair<string, object?> ProtocolTag = new("wire.protocol", "postgres");
     private static readonly KeyValuePair<string, object?> ToUpstreamTag = new("wire.direction", "to_upstream");
     private static readonly KeyValuePair<string, object?> ToClientTag = new("wire.direction", "to_client");
 
@@ -184,7 +185,7 @@ internal sealed partial class PgProxySession
             string why = live.TerminationReason ?? "";
             Log.Terminated(_logger, Id, _identity!.Subject, _target!.Name, why);
             await TrySendFatalAsync(clientOut, _clientMidFrame, PgSqlState.AdminShutdown,
-                "terminating connection: ended by an administrator: " + why).ConfigureAwait(false);
+                "terminating connection: " + why).ConfigureAwait(false);
             reason = PgSessionEndReason.Terminated;
 
             // A statement still running on the server would hold its backend (and its locks) until it finished: cancel it
@@ -276,7 +277,7 @@ internal sealed partial class PgProxySession
 
                 if (forwardLength > 0)
                 {
-                    WireDiagnostics.BytesRelayed.Add(forwardLength, tag);
+                    WireDiagnostics.BytesRelayed.Add(forwardLength, ProtocolTag, tag);
                     _live?.AddBytes(fromClient ? forwardLength : 0, fromClient ? 0 : forwardLength);
                 }
 
@@ -290,7 +291,7 @@ internal sealed partial class PgProxySession
 
                 if (started != 0 && forwardLength > 0)
                 {
-                    WireDiagnostics.AddedLatency.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, tag);
+                    WireDiagnostics.AddedLatency.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, ProtocolTag, tag);
                 }
 
                 if (violation is not null)

@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Security.Authentication;
 using Wire.Enforcement;
 using Wire.Enforcement.Diagnostics;
+using Wire.Enforcement.Grants;
 using Wire.Enforcement.Identity;
 using Wire.Postgres.Protocol;
 
@@ -215,6 +216,10 @@ internal sealed partial class PgProxySession
         _identity = result.Identity;
         _target = _server.FindTarget(database)
             ?? throw new PgRefusal(PgSqlState.InvalidCatalogName, $"target \"{database}\" does not exist");
+        if (_target.RequireGrant && _server.Enforcement?.Grants?.FindValid(_identity.Subject, _target.Name) is null)
+        {
+            throw new PgRefusal(PgSqlState.InvalidAuthorizationSpecification, GrantRegistry.NoGrantMessage(_target.Name));
+        }
 
         try
         {

@@ -56,7 +56,8 @@ internal sealed partial class PgProxySession
             {
                 if (_server.Enforcement?.Sessions is { } sessions)
                 {
-                    _live = sessions.Register(WireProtocol.Postgres, _target!.Name, _clientEndPoint.ToString(), _identity!);
+                    _live = sessions.Register(WireProtocol.Postgres, _target!.Name, _clientEndPoint.ToString(), _identity!,
+                        _target.RequireGrant ? _server.Enforcement.Grants : null);
                 }
 
                 WireDiagnostics.ActiveSessions.Add(1, new KeyValuePair<string, object?>("wire.protocol", "postgres"));
@@ -134,7 +135,7 @@ internal sealed partial class PgProxySession
         [LoggerMessage(2015, LogLevel.Warning, "Session {SessionId}: catalog lookup failed, masking whole columns meanwhile: {Reason}")]
         public static partial void CatalogFailed(ILogger logger, long sessionId, string reason);
 
-        [LoggerMessage(2016, LogLevel.Warning, "Session {SessionId}: {Subject} on {Target} terminated by an administrator: {Reason}")]
+        [LoggerMessage(2016, LogLevel.Warning, "Session {SessionId}: session of {Subject} on {Target} {Reason}")]
         public static partial void Terminated(ILogger logger, long sessionId, string subject, string target, string reason);
 
         [LoggerMessage(2014, LogLevel.Error, "Session {SessionId}: review {ReviewId} failed, statement refused: {Reason}")]

@@ -30,14 +30,24 @@ internal sealed class SshUserAuthServer
 
     private readonly System.Net.IPAddress? _clientAddress;
     private readonly TimeProvider _time;
+    private readonly Func<Result, string?>? _admit;
 
+    /// <param name="transport">The client's transport, after key exchange.</param>
+    /// <param name="authenticator">Who the client is.</param>
+    /// <param name="clientAddress">The client's address, for certificates' source-address option.</param>
+    /// <param name="time">The clock for certificate validity.</param>
+    /// <param name="admit">
+    /// The last check on an authenticated client (a target's grant): null admits it; otherwise the reason, which the
+    /// client gets as a banner before the attempt fails (DESIGN.md §4: "no valid grant" is an authentication failure).
+    /// </param>
     public SshUserAuthServer(SshTransport transport, ISshUserAuthenticator authenticator, System.Net.IPAddress? clientAddress = null,
-        TimeProvider? time = null)
+        TimeProvider? time = null, Func<Result, string?>? admit = null)
     {
         _transport = transport;
         _authenticator = authenticator;
         _clientAddress = clientAddress;
         _time = time ?? TimeProvider.System;
+        _admit = admit;
     }
 
     /// <summary>
@@ -68,6 +78,13 @@ internal sealed class SshUserAuthServer
                 SshProtocolException.Throw($"message {message.Span[0]} before authentication");
             }
             var (outcome, counts) = await HandleRequestAsync(message, ct).ConfigureAwait(false);
+            if (outcome is not null && _admit?.Invoke(outcome) is { } refusal)
+            {
+                using var banner = new SshWriter(128 + refusal.Length * 3);
+                await _transport.SendAsync(banner.Byte(SshMessage.UserAuthBanner).String("wire: " + refusal + "\r\n").String("").ToArray(), ct)
+                    .ConfigureAwait(false);
+                (outcome, counts) = (null, true);
+            }
             if (outcome is not null)
             {
                 await _transport.SendAsync(new byte[] { SshMessage.UserAuthSuccess }, ct).ConfigureAwait(false);

@@ -9,6 +9,9 @@ namespace Wire.Ssh.Proxy;
 /// </summary>
 internal sealed class SshChannel
 {
+    /// <summary>Values the maskers masked that <see cref="TakeMasked"/> returned already.</summary>
+    private long _maskedReported;
+
     public SshChannel(uint localId, string type, bool openedByClient)
     {
         LocalId = localId;
@@ -76,6 +79,15 @@ internal sealed class SshChannel
 
     /// <summary>Masks stderr on its way to the client; null when not masked.</summary>
     public Wire.Enforcement.Masking.StreamMasker? ErrorMasker { get; set; }
+
+    /// <summary>Values <see cref="OutputMasker"/> and <see cref="ErrorMasker"/> masked since the last call (for metrics).</summary>
+    public long TakeMasked()
+    {
+        long masked = (OutputMasker?.Masked ?? 0) + (ErrorMasker?.Masked ?? 0);
+        long fresh = masked - _maskedReported;
+        _maskedReported = masked;
+        return fresh;
+    }
 
     /// <summary>The lines typed in an interactive shell, rebuilt from keystrokes so command rules can judge them; null otherwise.</summary>
     public Enforcement.ShellLineEditor? Lines { get; set; }

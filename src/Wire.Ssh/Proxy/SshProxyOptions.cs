@@ -8,6 +8,12 @@ public sealed class SshProxyTarget
     /// <summary>The target's name: what follows the last <c>+</c> of an SSH user name.</summary>
     public required string Name { get; init; }
 
+    /// <summary>
+    /// Clients need a valid just-in-time grant for this target (config <c>requireGrant</c>): without one the connection
+    /// is refused (DESIGN.md §4), and when the grant ends the session is ended.
+    /// </summary>
+    public bool RequireGrant { get; init; }
+
     /// <summary>Host name or address Wire connects to.</summary>
     public required string Host { get; init; }
 

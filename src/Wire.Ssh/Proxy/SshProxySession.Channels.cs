@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
+using Wire.Enforcement.Diagnostics;
 using Wire.Enforcement.Policy;
 using Wire.Ssh.Protocol;
 using Wire.Ssh.Transport;
@@ -444,6 +446,16 @@ internal sealed partial class SshProxySession
                 long sent = !fromClient && (channel.OutputMasker is not null || channel.Cast is not null || channel.Screen is not null)
                     ? await SendOutputAsync(channel, dataType, data, ct).ConfigureAwait(false)
                     : await SendDataAsync(toLeg, to, dataType, data, ct).ConfigureAwait(false);
+                if (_receivedAt != 0 && sent > 0)
+                {
+                    // The packet's data (what its window let through) left for the other peer: Wire's part of its delay.
+                    WireDiagnostics.AddedLatency.Record(Stopwatch.GetElapsedTime(_receivedAt).TotalMilliseconds, ProtocolTag,
+                        fromClient ? ToUpstreamTag : ToClientTag);
+                }
+                if (!fromClient)
+                {
+                    ReportMasked(channel);
+                }
                 await ConsumedAsync(fromLeg, from, sent, ct).ConfigureAwait(false);
                 return;
             }
@@ -463,6 +475,7 @@ internal sealed partial class SshProxySession
                 if (!fromClient && channel.OutputMasker is not null)
                 {
                     await ConsumedAsync(fromLeg, from, await FlushOutputAsync(channel, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
+                    ReportMasked(channel);
                 }
                 to.Sending.EofPending = true;
                 await FlushAsync(toLeg, to, ct).ConfigureAwait(false);
@@ -472,6 +485,7 @@ internal sealed partial class SshProxySession
                 {
                     await FlushOutputAsync(channel, ct).ConfigureAwait(false);
                 }
+                ReportMasked(channel);
                 from.Closed = true;
                 to.Sending.ClosePending = true;
                 await FlushAsync(toLeg, to, ct).ConfigureAwait(false);
@@ -507,6 +521,7 @@ internal sealed partial class SshProxySession
             direction.Waiting.Enqueue(new SshChannel.Pending(dataType, data.ToArray()));
             direction.WaitingBytes += data.Length;
         }
+        CountRelayed(leg, sent);
         return sent;
     }
 
@@ -531,6 +546,7 @@ internal sealed partial class SshProxySession
                 direction.HeadOffset = 0;
             }
         }
+        CountRelayed(leg, sent);
         if (direction.Waiting.Count == 0)
         {
             if (direction.EofPending)
@@ -546,6 +562,24 @@ internal sealed partial class SshProxySession
             }
         }
         return sent;
+    }
+
+    /// <summary>Channel data sent on <paramref name="leg"/> (the client's leg is the one where Wire is the server), for <c>wire.bytes</c>.</summary>
+    private static void CountRelayed(SshTransport leg, long bytes)
+    {
+        if (bytes > 0)
+        {
+            WireDiagnostics.BytesRelayed.Add(bytes, ProtocolTag, leg.IsServer ? ToClientTag : ToUpstreamTag);
+        }
+    }
+
+    /// <summary>Adds the values the channel's maskers masked since the last report to <c>wire.masked</c> (one add, their sum).</summary>
+    private static void ReportMasked(SshChannel channel)
+    {
+        if (channel.OutputMasker is not null && channel.TakeMasked() is var masked and > 0)
+        {
+            WireDiagnostics.Masked.Add(masked, ProtocolTag);
+        }
     }
 
     /// <summary>Data from one side left toward the other: grant that side as much again, in steps of half the buffer.</summary>

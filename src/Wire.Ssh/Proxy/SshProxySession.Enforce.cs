@@ -28,7 +28,7 @@ internal sealed partial class SshProxySession
             return null;
         }
         // Per request, so a rules reload applies to the next request of a connection that is already open.
-        var policy = _enforcement.Rules.Current.ForSession(WireProtocol.Ssh, _targetOptions!.Name, Identity!);
+        var policy = _enforcement.Rules.Current.ForSession(WireProtocol.Ssh, _targetOptions!.Name, Identity!, _enforcement.Grants);
         return policy.AllowsEverything ? null : policy.Evaluate(AccessRequest.ForSsh(access));
     }
 

@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Logging;
+using Wire.Enforcement.Grants;
 using Wire.Enforcement.Policy;
 using Wire.Enforcement.Sessions;
+using Wire.Ssh.Authentication;
 using Wire.Ssh.Protocol;
 
 namespace Wire.Ssh.Proxy;
@@ -17,6 +19,21 @@ internal sealed partial class SshProxySession
     private CancellationTokenRegistration _liveTermination;
     private Task? _terminating;
 
+    /// <summary>
+    /// The last check of a login: a target that requires a grant admits only an identity that holds a valid one (with no
+    /// grants configured, nobody). Null admits; otherwise the reason the client is told.
+    /// </summary>
+    private string? Admit(SshUserAuthServer.Result login)
+    {
+        if (_options.TargetFor(login.UserName) is not { RequireGrant: true } target
+            || _enforcement?.Grants?.FindValid(login.Identity.Subject, target.Name) is not null)
+        {
+            return null;
+        }
+        Log.NoGrant(_logger, _id, login.Identity.Subject, target.Name);
+        return GrantRegistry.NoGrantMessage(target.Name);
+    }
+
     /// <summary>After login: registers the session when the gateway keeps a registry.</summary>
     private void StartLiveSession()
     {
@@ -24,7 +41,8 @@ internal sealed partial class SshProxySession
         {
             return;
         }
-        _live = sessions.Register(WireProtocol.Ssh, _targetOptions!.Name, _socket.RemoteEndPoint?.ToString() ?? "", Identity!);
+        _live = sessions.Register(WireProtocol.Ssh, _targetOptions!.Name, _socket.RemoteEndPoint?.ToString() ?? "", Identity!,
+            _targetOptions.RequireGrant ? _enforcement.Grants : null);
         _liveTermination = _live.Terminated.UnsafeRegister(static state =>
         {
             var session = (SshProxySession)state!;
@@ -40,7 +58,7 @@ internal sealed partial class SshProxySession
         Log.Terminated(_logger, _id, Identity?.Subject ?? "", reason);
         try
         {
-            await _client!.TryDisconnectAsync(SshDisconnectReason.ByApplication, "wire: session ended by an administrator: " + reason)
+            await _client!.TryDisconnectAsync(SshDisconnectReason.ByApplication, "wire: session " + reason)
                 .ConfigureAwait(false);
         }
         catch (Exception e) when (e is ObjectDisposedException or InvalidOperationException or IOException)
@@ -68,7 +86,10 @@ internal sealed partial class SshProxySession
 
     private static partial class Log
     {
-        [LoggerMessage(Level = LogLevel.Warning, Message = "ssh session {Id}: {Subject} terminated by an administrator: {Reason}; disconnecting")]
+        [LoggerMessage(Level = LogLevel.Warning, Message = "ssh session {Id}: {Subject} refused: no valid grant for target {Target}")]
+        public static partial void NoGrant(ILogger logger, long id, string subject, string target);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "ssh session {Id}: session of {Subject} {Reason}; disconnecting")]
         public static partial void Terminated(ILogger logger, long id, string subject, string reason);
     }
 }

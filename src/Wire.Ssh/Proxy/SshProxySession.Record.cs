@@ -35,12 +35,15 @@ internal sealed partial class SshProxySession
         {
             return;
         }
-        var policy = _enforcement.Rules.Current.ForSession(WireProtocol.Ssh, _targetOptions!.Name, Identity!);
+        var policy = _enforcement.Rules.Current.ForSession(WireProtocol.Ssh, _targetOptions!.Name, Identity!, _enforcement.Grants);
         _scanner = DetectorRules.Scanner(policy.MaskRules, _enforcement.MaskingKey.Span);
         if (_enforcement.Recorder is { } factory)
         {
             string client = _socket.RemoteEndPoint?.ToString() ?? "";
-            _recorder = factory.Start(RecordingSessions.NewId(), new SessionStartEvent("ssh", Identity!.Subject, Identity.Groups, client, _targetOptions.Name, true));
+            _recorder = factory.Start(RecordingSessions.NewId(), new SessionStartEvent("ssh", Identity!.Subject, Identity.Groups, client, _targetOptions.Name, true)
+            {
+                Grant = _live?.Grant,
+            });
         }
     }
 

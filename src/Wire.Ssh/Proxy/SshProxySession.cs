@@ -1,7 +1,9 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Wire.Enforcement;
+using Wire.Enforcement.Diagnostics;
 using Wire.Enforcement.Identity;
 using Wire.Enforcement.Transport;
 using Wire.Ssh.Authentication;
@@ -19,6 +21,10 @@ namespace Wire.Ssh.Proxy;
 /// </summary>
 internal sealed partial class SshProxySession
 {
+    private static readonly KeyValuePair<string, object?> ProtocolTag = new("wire.protocol", "ssh");
+    private static readonly KeyValuePair<string, object?> ToUpstreamTag = new("wire.direction", "to_upstream");
+    private static readonly KeyValuePair<string, object?> ToClientTag = new("wire.direction", "to_client");
+
     private readonly SshProxyOptions _options;
     private readonly ISshUserAuthenticator _authenticator;
     private readonly ILogger _logger;
@@ -33,6 +39,12 @@ internal sealed partial class SshProxySession
     private SshProxyTarget? _targetOptions;
     private Task? _targetLoop;
     private string? _forceCommand;
+
+    /// <summary>
+    /// When the message being handled was received (a <see cref="Stopwatch"/> timestamp), for <c>wire.proxy.added_latency</c>;
+    /// 0 when not measured, and for what runs later (replays after a review, the mask flush timer). Under <see cref="_relay"/>.
+    /// </summary>
+    private long _receivedAt;
 
     public SshProxySession(SshProxyOptions options, ISshUserAuthenticator authenticator, WireEnforcement? enforcement, ILogger logger, Socket socket,
         long id)
@@ -63,7 +75,7 @@ internal sealed partial class SshProxySession
                 handshake.CancelAfter(_options.HandshakeTimeout);
                 await _client.HandshakeAsync(handshake.Token).ConfigureAwait(false);
                 var address = (_socket.RemoteEndPoint as System.Net.IPEndPoint)?.Address;
-                var auth = await new SshUserAuthServer(_client, _authenticator, address).RunAsync(handshake.Token).ConfigureAwait(false);
+                var auth = await new SshUserAuthServer(_client, _authenticator, address, admit: Admit).RunAsync(handshake.Token).ConfigureAwait(false);
                 Identity = auth.Identity;
                 _forceCommand = auth.ForceCommand;
                 _targetOptions = _options.TargetFor(auth.UserName);
@@ -74,8 +86,8 @@ internal sealed partial class SshProxySession
                 }
                 Log.Authenticated(_logger, _id, auth.Identity.Subject, auth.Method, _targetOptions.Name);
             }
-            StartEnforcement();
             StartLiveSession();
+            StartEnforcement();
             await AnnounceHostKeysAsync(token).ConfigureAwait(false);
             // From here a message's work is a decryption, a lookup and an encryption: run it where the data arrives (the
             // epoll loop) instead of hopping to the thread pool per read. Handshakes and logins stay on the pool.
@@ -108,8 +120,12 @@ internal sealed partial class SshProxySession
             }
             await CloseAsync(_target, _targetPipe).ConfigureAwait(false);
             await CloseAsync(_client, _clientPipe).ConfigureAwait(false);
+            foreach (var channel in _channels.Values)
+            {
+                ReportMasked(channel);
+            }
             await CompleteRecordingAsync(_live?.TerminationReason is { } terminated
-                ? "terminated by an administrator: " + terminated
+                ? "session " + terminated
                 : "the connection ended").ConfigureAwait(false);
         }
     }
@@ -133,9 +149,11 @@ internal sealed partial class SshProxySession
         while (true)
         {
             var message = await client.ReceiveAsync(ct).ConfigureAwait(false);
+            long received = WireDiagnostics.AddedLatency.Enabled ? Stopwatch.GetTimestamp() : 0;
             await _relay.WaitAsync(ct).ConfigureAwait(false);
             try
             {
+                _receivedAt = received;
                 if (!HeldForReview(message))
                 {
                     await OnClientMessageAsync(message, ct).ConfigureAwait(false);
@@ -143,6 +161,7 @@ internal sealed partial class SshProxySession
             }
             finally
             {
+                _receivedAt = 0;
                 _relay.Release();
             }
         }
@@ -156,13 +175,16 @@ internal sealed partial class SshProxySession
             while (true)
             {
                 var message = await target.ReceiveAsync(ct).ConfigureAwait(false);
+                long received = WireDiagnostics.AddedLatency.Enabled ? Stopwatch.GetTimestamp() : 0;
                 await _relay.WaitAsync(ct).ConfigureAwait(false);
                 try
                 {
+                    _receivedAt = received;
                     await OnTargetMessageAsync(message, ct).ConfigureAwait(false);
                 }
                 finally
                 {
+                    _receivedAt = 0;
                     _relay.Release();
                 }
             }
@@ -290,6 +312,7 @@ internal sealed partial class SshProxySession
                 {
                     // Output held back goes before the exit status.
                     await ConsumedAsync(_target!, channel.Target, await FlushOutputAsync(channel, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
+                    ReportMasked(channel);
                 }
                 await _client!.SendAsync(Readdressed(message.Span, channel.Client.Id), ct).ConfigureAwait(false);
                 return;

@@ -108,14 +108,14 @@ public sealed class SessionRegistryTests
 
         Assert.True(registry.TryTerminate(session.Id, "incident 42"));
         Assert.True(session.Terminated.IsCancellationRequested);
-        Assert.Equal("incident 42", session.TerminationReason);
-        Assert.Equal("incident 42", await fired.Task.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal("ended by an administrator: incident 42", session.TerminationReason);
+        Assert.Equal("ended by an administrator: incident 42", await fired.Task.WaitAsync(TimeSpan.FromSeconds(10)));
         Assert.False(other.Terminated.IsCancellationRequested);
 
         // Still live until the session ends: a second call succeeds but keeps the first reason.
         Assert.Equal(2, registry.Active.Count);
         Assert.True(registry.TryTerminate(session.Id, "again"));
-        Assert.Equal("incident 42", session.TerminationReason);
+        Assert.Equal("ended by an administrator: incident 42", session.TerminationReason);
 
         session.Dispose();
         Assert.False(registry.TryTerminate(session.Id, "after the end"));

@@ -93,7 +93,7 @@ public sealed class HttpSessionRegistryTests(UpstreamApp upstream) : IClassFixtu
             // The server closed the old connection: it reads as ended (readable, nothing to read).
             Assert.True(socket.Poll(TimeSpan.FromSeconds(10), SelectMode.SelectRead), "the connection is still open");
             Assert.Equal(0, socket.Available);
-            Assert.Contains(wire.Logs.Lines, l => l.Contains("terminated by an administrator: incident 9", StringComparison.Ordinal));
+            Assert.Contains(wire.Logs.Lines, l => l.Contains("ended by an administrator: incident 9", StringComparison.Ordinal));
 
             // The next request goes on a new connection, which is a new session.
             using (var third = await SendAsync(client, HttpMethod.Get, "/echo/three"))

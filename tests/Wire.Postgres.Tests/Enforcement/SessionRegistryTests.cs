@@ -70,7 +70,7 @@ public sealed class SessionRegistryTests(PostgresFixture fixture) : IDisposable
             Assert.Equal("FATAL", postgres.Severity);
             Assert.Equal("terminating connection: ended by an administrator: incident 7", postgres.MessageText);
         }
-        Assert.Contains(wire.Logs.Lines, l => l.Contains("terminated by an administrator: incident 7", StringComparison.Ordinal));
+        Assert.Contains(wire.Logs.Lines, l => l.Contains("ended by an administrator: incident 7", StringComparison.Ordinal));
         Assert.False(registry.TryTerminate(live.Id, "again"));
 
         // The recording ends with the reason.
@@ -78,7 +78,7 @@ public sealed class SessionRegistryTests(PostgresFixture fixture) : IDisposable
         Assert.True(await Eventually.WaitAsync(() => File.ReadAllText(file).Contains("session.end", StringComparison.Ordinal)), "the recording did not complete");
         var end = JsonDocument.Parse(File.ReadAllLines(file)[^1]).RootElement;
         Assert.Equal("session.end", end.GetProperty("type").GetString());
-        Assert.Equal("terminated by an administrator: incident 7", end.GetProperty("reason").GetString());
+        Assert.Equal("session ended by an administrator: incident 7", end.GetProperty("reason").GetString());
         Assert.True(RecordingVerifier.VerifyFile(file, Key).IsValid);
     }
 

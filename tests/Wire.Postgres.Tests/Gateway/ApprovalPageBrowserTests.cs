@@ -11,7 +11,8 @@ namespace Wire.Postgres.Tests.Gateway;
 /// <summary>
 /// The approval page in a real browser (issue 9): a DELETE sent by psql through <c>wire run</c> waits for review; a
 /// reviewer signs in to the page in headless Chromium (Debian's package, driven by Playwright), sees the statement
-/// (shown as text, markup in it not rendered), clicks Approve, and psql completes.
+/// (shown as text, markup in it not rendered), clicks Approve, and psql completes. A just-in-time grant asked for on
+/// the page is approved and revoked by clicking, and psql is admitted to the target in between.
 /// </summary>
 [Collection(PostgresCollection.Name)]
 public sealed class ApprovalPageBrowserTests(PostgresFixture pg) : IDisposable
@@ -82,10 +83,93 @@ public sealed class ApprovalPageBrowserTests(PostgresFixture pg) : IDisposable
         await page.Locator("#status", new PageLocatorOptions { HasText = "approved" }).WaitForAsync(new LocatorWaitForOptions { Timeout = 10_000 });
     }
 
-    private static Process StartPsql(int port, string sql)
+    [Fact]
+    public async Task A_grant_asked_for_on_the_page_is_approved_by_clicking_and_opens_the_target()
+    {
+        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: install Debian's chromium package (.ci/run does)");
+        int port = FreePort();
+        int admin = FreePort();
+        File.WriteAllText(Path.Combine(_directory, "db-password"), pg.ScramPassword + "\n");
+        string config = Path.Combine(_directory, "grants.json");
+        File.WriteAllText(config, $$"""
+            {
+              "identity": { "tokens": [
+                { "token": "{{AliceToken}}", "subject": "alice", "groups": ["eng"] },
+                { "token": "{{BobToken}}", "subject": "bob", "groups": ["dba"] } ] },
+              "postgres": {
+                "listen": "127.0.0.1:{{port}}",
+                "targets": [ { "name": "prod", "host": "127.0.0.1", "port": {{pg.Port}}, "database": "app", "requireGrant": true,
+                               "username": "{{PostgresFixture.ScramUser}}", "password": "file:db-password", "sslMode": "disable" } ]
+              },
+              "admin": { "listen": "127.0.0.1:{{admin}}", "groups": ["dba"] }
+            }
+            """);
+        await using var wire = WireProcess.Start("run", "--config", config);
+        await wire.WaitForAsync("Listening for postgres", TimeSpan.FromSeconds(30));
+        await wire.WaitForAsync("Admin API and approval page listening", TimeSpan.FromSeconds(30));
+
+        var refused = await RunPsqlAsync(port, "prod", "SELECT 'in' || 'side'");
+        Assert.NotEqual(0, refused.ExitCode);
+        Assert.Contains("no valid grant for target \"prod\"", refused.Errors, StringComparison.Ordinal);
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = Chromium,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        });
+
+        // alice asks on the page; the reason is shown as text.
+        var alice = await (await browser.NewContextAsync()).NewPageAsync();
+        await alice.GotoAsync($"http://127.0.0.1:{admin}/approvals");
+        await alice.FillAsync("#token", AliceToken);
+        await alice.ClickAsync("#signin");
+        await alice.FillAsync("#grant-target", "prod");
+        await alice.FillAsync("#grant-duration", "00:10:00");
+        await alice.FillAsync("#grant-reason", "<i id=\"injected\">incident</i> 12");
+        await alice.ClickAsync("#ask-grant");
+        await alice.Locator("#grant-status", new PageLocatorOptions { HasText = "pending" }).WaitForAsync(new LocatorWaitForOptions { Timeout = 10_000 });
+        var own = alice.Locator("#grants tbody tr", new PageLocatorOptions { HasText = "prod" });
+        Assert.True(await own.Locator("button[data-action=approve]").IsDisabledAsync(), "the requester may not approve");
+
+        // bob approves it on his page.
+        var bob = await (await browser.NewContextAsync()).NewPageAsync();
+        await bob.GotoAsync($"http://127.0.0.1:{admin}/approvals");
+        await bob.FillAsync("#token", BobToken);
+        await bob.ClickAsync("#signin");
+        var row = bob.Locator("#grants tbody tr", new PageLocatorOptions { HasText = "prod" });
+        await row.WaitForAsync(new LocatorWaitForOptions { Timeout = 30_000 });
+        Assert.Contains("alice", await row.InnerTextAsync(), StringComparison.Ordinal);
+        Assert.Contains("<i id=\"injected\">incident</i> 12", await row.Locator("td.text").InnerTextAsync(), StringComparison.Ordinal);
+        Assert.Equal(0, await bob.Locator("#injected").CountAsync());
+        await row.Locator("button[data-action=approve]").ClickAsync();
+        await bob.Locator("#grant-status", new PageLocatorOptions { HasText = "active" }).WaitForAsync(new LocatorWaitForOptions { Timeout = 10_000 });
+
+        var admitted = await RunPsqlAsync(port, "prod", "SELECT 'in' || 'side'");
+        Assert.True(admitted.ExitCode == 0, admitted.Errors);
+        Assert.Contains("inside", admitted.Output, StringComparison.Ordinal);
+
+        // bob revokes it; psql is refused again.
+        await row.Locator("button[data-action=revoke]").ClickAsync();
+        await bob.Locator("#grant-status", new PageLocatorOptions { HasText = "revoked" }).WaitForAsync(new LocatorWaitForOptions { Timeout = 10_000 });
+        Assert.NotEqual(0, (await RunPsqlAsync(port, "prod", "SELECT 1")).ExitCode);
+    }
+
+    private static async Task<(int ExitCode, string Output, string Errors)> RunPsqlAsync(int port, string database, string sql)
+    {
+        using var psql = StartPsql(port, sql, database);
+        var output = psql.StandardOutput.ReadToEndAsync();
+        var errors = psql.StandardError.ReadToEndAsync();
+        using var done = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await psql.WaitForExitAsync(done.Token);
+        return (psql.ExitCode, await output, await errors);
+    }
+
+    private static Process StartPsql(int port, string sql, string database = "app")
     {
         var info = new ProcessStartInfo("psql") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in new[] { "-X", "-h", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture), "-U", "alice", "-d", "app", "-c", sql })
+        foreach (var argument in new[] { "-X", "-h", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture), "-U", "alice", "-d", database, "-c", sql })
         {
             info.ArgumentList.Add(argument);
         }

@@ -32,7 +32,7 @@ public sealed class WireAdminTests(SshdFixture sshd) : IClassFixture<SshdFixture
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{admin}"), Timeout = TimeSpan.FromSeconds(30) };
             Assert.Equal("ok", (await http.GetFromJsonAsync<JsonElement>("/healthz")).GetProperty("status").GetString());
             Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("/api/approvals")).StatusCode);
-            Assert.Equal(HttpStatusCode.Unauthorized, (await Send(http, HttpMethod.Get, "/api/approvals", "not-a-token")).StatusCode);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await AdminApi.SendAsync(http, HttpMethod.Get, "/api/approvals", "not-a-token")).StatusCode);
 
             var waiting = Processes.RunAsync("ssh", WireRunSsh.Ssh(sshPort, keys.PathOf("alice"), "alice+app", "echo reviewed-$((6*7))"), TimeSpan.FromSeconds(60));
             var pending = await PendingAsync(http);
@@ -44,55 +44,55 @@ public sealed class WireAdminTests(SshdFixture sshd) : IClassFixture<SshdFixture
             Assert.True(pending.GetProperty("mayDecide").GetBoolean());
 
             // carol (dev) is no approver of it: she does not see it, and may not read recordings or sessions.
-            var carols = await (await Send(http, HttpMethod.Get, "/api/approvals", CarolToken)).Content.ReadFromJsonAsync<JsonElement>();
+            var carols = await (await AdminApi.SendAsync(http, HttpMethod.Get, "/api/approvals", CarolToken)).Content.ReadFromJsonAsync<JsonElement>();
             Assert.Equal(0, carols.GetArrayLength());
-            Assert.Equal(HttpStatusCode.Forbidden, (await Send(http, HttpMethod.Get, "/api/recordings", CarolToken)).StatusCode);
-            Assert.Equal(HttpStatusCode.Forbidden, (await Send(http, HttpMethod.Get, "/api/sessions", CarolToken)).StatusCode);
+            Assert.Equal(HttpStatusCode.Forbidden, (await AdminApi.SendAsync(http, HttpMethod.Get, "/api/recordings", CarolToken)).StatusCode);
+            Assert.Equal(HttpStatusCode.Forbidden, (await AdminApi.SendAsync(http, HttpMethod.Get, "/api/sessions", CarolToken)).StatusCode);
 
-            var own = await Send(http, HttpMethod.Post, $"/api/approvals/{id}/approve", AliceToken);
+            var own = await AdminApi.SendAsync(http, HttpMethod.Post, $"/api/approvals/{id}/approve", AliceToken);
             Assert.Equal(HttpStatusCode.Forbidden, own.StatusCode);
             Assert.Equal("application/problem+json", own.Content.Headers.ContentType?.MediaType);
-            Assert.Equal(HttpStatusCode.Forbidden, (await Send(http, HttpMethod.Post, $"/api/approvals/{id}/approve", CarolToken)).StatusCode);
+            Assert.Equal(HttpStatusCode.Forbidden, (await AdminApi.SendAsync(http, HttpMethod.Post, $"/api/approvals/{id}/approve", CarolToken)).StatusCode);
             Assert.False(waiting.IsCompleted);
 
-            var approved = await Send(http, HttpMethod.Post, $"/api/approvals/{id}/approve", BobToken);
+            var approved = await AdminApi.SendAsync(http, HttpMethod.Post, $"/api/approvals/{id}/approve", BobToken);
             Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
             Assert.Equal("approved", (await approved.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("outcome").GetString());
             var result = await waiting;
             Assert.True(result.ExitCode == 0, result.StandardError + wire.Output);
             Assert.Equal("reviewed-42\n", result.StandardOutput);
 
-            Assert.Equal(HttpStatusCode.Conflict, (await Send(http, HttpMethod.Post, $"/api/approvals/{id}/deny", BobToken)).StatusCode);
-            Assert.Equal(HttpStatusCode.NotFound, (await Send(http, HttpMethod.Post, "/api/approvals/nope/deny", BobToken)).StatusCode);
+            Assert.Equal(HttpStatusCode.Conflict, (await AdminApi.SendAsync(http, HttpMethod.Post, $"/api/approvals/{id}/deny", BobToken)).StatusCode);
+            Assert.Equal(HttpStatusCode.NotFound, (await AdminApi.SendAsync(http, HttpMethod.Post, "/api/approvals/nope/deny", BobToken)).StatusCode);
 
             // The session's recording: listed, verified, and returned as recorded (the approval with its approver).
-            var recordings = await WaitForAsync(async () =>
+            var recordings = await AdminApi.WaitForAsync(async () =>
             {
-                var list = await (await Send(http, HttpMethod.Get, "/api/recordings", BobToken)).Content.ReadFromJsonAsync<JsonElement>();
+                var list = await (await AdminApi.SendAsync(http, HttpMethod.Get, "/api/recordings", BobToken)).Content.ReadFromJsonAsync<JsonElement>();
                 return list.EnumerateArray().Any(r => r.GetProperty("status").GetString() == "ok") ? list : (JsonElement?)null;
             });
             string recording = recordings.EnumerateArray().First(r => r.GetProperty("status").GetString() == "ok").GetProperty("id").GetString()!;
-            var records = await (await Send(http, HttpMethod.Get, "/api/recordings/" + recording, BobToken)).Content.ReadFromJsonAsync<JsonElement>();
+            var records = await (await AdminApi.SendAsync(http, HttpMethod.Get, "/api/recordings/" + recording, BobToken)).Content.ReadFromJsonAsync<JsonElement>();
             Assert.Contains(records.GetProperty("records").EnumerateArray(), r => r.GetProperty("type").GetString() == "command"
                 && r.GetProperty("outcome").GetString() == "approved" && r.GetProperty("approver").GetString() == "bob");
-            Assert.Equal(HttpStatusCode.NotFound, (await Send(http, HttpMethod.Get, "/api/recordings/..%2Fwire", BobToken)).StatusCode);
+            Assert.Equal(HttpStatusCode.NotFound, (await AdminApi.SendAsync(http, HttpMethod.Get, "/api/recordings/..%2Fwire", BobToken)).StatusCode);
 
             // A live session: listed with its identity and traffic, and ended over the API (the client is told why).
             var sleeping = Processes.RunAsync("ssh", WireRunSsh.Ssh(sshPort, keys.PathOf("alice"), "alice+app", "echo started; sleep 30"), TimeSpan.FromSeconds(60));
-            var live = await WaitForAsync(async () =>
+            var live = await AdminApi.WaitForAsync(async () =>
             {
-                var list = await (await Send(http, HttpMethod.Get, "/api/sessions", BobToken)).Content.ReadFromJsonAsync<JsonElement>();
+                var list = await (await AdminApi.SendAsync(http, HttpMethod.Get, "/api/sessions", BobToken)).Content.ReadFromJsonAsync<JsonElement>();
                 return list.EnumerateArray().Where(x => x.GetProperty("commands").GetInt64() > 0).Select(x => (JsonElement?)x).FirstOrDefault();
             });
             Assert.Equal("alice", live.GetProperty("subject").GetString());
             Assert.Equal("ssh", live.GetProperty("protocol").GetString());
             Assert.Equal("app", live.GetProperty("target").GetString());
-            Assert.Equal(HttpStatusCode.Forbidden, (await Send(http, HttpMethod.Delete, "/api/sessions/" + live.GetProperty("id").GetString(), CarolToken)).StatusCode);
-            Assert.Equal(HttpStatusCode.OK, (await Send(http, HttpMethod.Delete, "/api/sessions/" + live.GetProperty("id").GetString(), BobToken)).StatusCode);
+            Assert.Equal(HttpStatusCode.Forbidden, (await AdminApi.SendAsync(http, HttpMethod.Delete, "/api/sessions/" + live.GetProperty("id").GetString(), CarolToken)).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await AdminApi.SendAsync(http, HttpMethod.Delete, "/api/sessions/" + live.GetProperty("id").GetString(), BobToken)).StatusCode);
             var ended = await sleeping.WaitAsync(TimeSpan.FromSeconds(15));
             Assert.Equal(255, ended.ExitCode);
-            Assert.Contains("ended by bob", ended.StandardError, StringComparison.Ordinal);
-            Assert.Equal(HttpStatusCode.NotFound, (await Send(http, HttpMethod.Delete, "/api/sessions/" + live.GetProperty("id").GetString(), BobToken)).StatusCode);
+            Assert.Contains("ended by an administrator: bob", ended.StandardError, StringComparison.Ordinal);
+            Assert.Equal(HttpStatusCode.NotFound, (await AdminApi.SendAsync(http, HttpMethod.Delete, "/api/sessions/" + live.GetProperty("id").GetString(), BobToken)).StatusCode);
 
             string metrics = await http.GetStringAsync("/metrics");
             Assert.Contains("wire_commands_total{", metrics, StringComparison.Ordinal);
@@ -134,7 +134,7 @@ public sealed class WireAdminTests(SshdFixture sshd) : IClassFixture<SshdFixture
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{admin}"), Timeout = TimeSpan.FromSeconds(30) };
             foreach (var (method, route) in routes)
             {
-                var response = await Send(http, new HttpMethod(method), route.Replace("{id}", "no-such-id", StringComparison.Ordinal), BobToken);
+                var response = await AdminApi.SendAsync(http, new HttpMethod(method), route.Replace("{id}", "no-such-id", StringComparison.Ordinal), BobToken);
                 // A route Wire serves answers for itself: a 404 from it is a problem document, a missing route an empty 404.
                 bool served = response.StatusCode != HttpStatusCode.NotFound || response.Content.Headers.ContentType?.MediaType == "application/problem+json";
                 Assert.True(served, $"{method} {route}: {(int)response.StatusCode}");
@@ -142,35 +142,11 @@ public sealed class WireAdminTests(SshdFixture sshd) : IClassFixture<SshdFixture
         }
     }
 
-    private static async Task<HttpResponseMessage> Send(HttpClient http, HttpMethod method, string path, string token)
+    private static async Task<JsonElement> PendingAsync(HttpClient http) => await AdminApi.WaitForAsync(async () =>
     {
-        using var request = new HttpRequestMessage(method, path);
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        return await http.SendAsync(request);
-    }
-
-    private static async Task<JsonElement> PendingAsync(HttpClient http) => await WaitForAsync(async () =>
-    {
-        var list = await (await Send(http, HttpMethod.Get, "/api/approvals", BobToken)).Content.ReadFromJsonAsync<JsonElement>();
+        var list = await (await AdminApi.SendAsync(http, HttpMethod.Get, "/api/approvals", BobToken)).Content.ReadFromJsonAsync<JsonElement>();
         return list.GetArrayLength() > 0 ? list[0] : (JsonElement?)null;
     });
-
-    private static async Task<JsonElement> WaitForAsync(Func<Task<JsonElement?>> probe)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            if (await probe() is { } found)
-            {
-                return found;
-            }
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException("the admin API never showed what was expected");
-            }
-            await Task.Delay(100);
-        }
-    }
 
     private async Task<(WireProcess Wire, int SshPort, int AdminPort)> StartAsync(SshKeygen keys)
     {

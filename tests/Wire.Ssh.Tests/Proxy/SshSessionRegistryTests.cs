@@ -77,7 +77,7 @@ public sealed class SshSessionRegistryTests(SshdFixture sshd) : WireSshTestBase(
         string file = Assert.Single(Directory.GetFiles(_directory.Path, "*.jsonl"));
         Assert.True(await Eventually.WaitAsync(() => File.ReadAllText(file).Contains("session.end", StringComparison.Ordinal)), "the recording did not complete");
         var end = JsonDocument.Parse(File.ReadAllLines(file)[^1]).RootElement;
-        Assert.Equal("terminated by an administrator: incident 5", end.GetProperty("reason").GetString());
+        Assert.Equal("session ended by an administrator: incident 5", end.GetProperty("reason").GetString());
         Assert.True(RecordingVerifier.VerifyFile(file, _recordingKey).IsValid);
     }
 
