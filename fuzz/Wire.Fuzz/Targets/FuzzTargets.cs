@@ -17,6 +17,7 @@ public static class FuzzTargets
         new HttpWebSocketFuzzTarget(),
         new JsonMaskerFuzzTarget(),
         new SshTransportFuzzTarget(),
+        new SshChannelsFuzzTarget(),
         new SshKeysFuzzTarget(),
     ];
 

@@ -17,7 +17,7 @@ public sealed class HttpStreamFuzzTarget(bool requests) : IFuzzTarget
     public void Run(ReadOnlySpan<byte> input)
     {
         var bytes = input.ToArray();
-        var whole = Read(new ReadOnlySequence<byte>(bytes), out var wholeError);
+        var whole = Read(new ReadOnlySequence<byte>(FuzzMemory.Copy(input)), out var wholeError);
         int a = bytes.Length == 0 ? 0 : bytes[0] % (bytes.Length + 1);
         int b = bytes.Length == 0 ? 0 : bytes[^1] % (bytes.Length + 1);
         var cut = Read(SequenceCutter.At(bytes, [a, b]), out var cutError);

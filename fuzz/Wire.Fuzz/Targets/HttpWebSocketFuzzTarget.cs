@@ -19,7 +19,7 @@ public sealed class HttpWebSocketFuzzTarget : IFuzzTarget
         }
         bool fromClient = (input[0] & 1) == 1;
         var bytes = input[1..].ToArray();
-        var whole = Read(new ReadOnlySequence<byte>(bytes), fromClient);
+        var whole = Read(new ReadOnlySequence<byte>(FuzzMemory.Copy(input[1..])), fromClient);
         var cut = Read(SequenceCutter.Chunks(bytes, [1, 3, 2]), fromClient);
         if (!whole.SequenceEqual(cut))
         {

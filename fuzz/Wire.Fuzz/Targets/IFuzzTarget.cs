@@ -10,6 +10,12 @@ public interface IFuzzTarget
     /// <summary>Stable name used by the fuzz driver to pick the target and name its corpus.</summary>
     string Name { get; }
 
+    /// <summary>
+    /// True for a target that runs a whole session per input (milliseconds, not microseconds): the seed test then
+    /// samples the prefixes of its seeds instead of running every one, and the fuzz driver gives it a longer timeout.
+    /// </summary>
+    bool IsSlow => false;
+
     /// <summary>Feeds <paramref name="input"/> to the reader and checks the target's invariants.</summary>
     void Run(ReadOnlySpan<byte> input);
 }

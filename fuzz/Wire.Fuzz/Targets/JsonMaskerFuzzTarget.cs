@@ -22,11 +22,11 @@ public sealed class JsonMaskerFuzzTarget : IFuzzTarget
 
     public void Run(ReadOnlySpan<byte> input)
     {
-        var whole = input.ToArray();
+        var whole = FuzzMemory.Copy(input);
         string? wholeError = null;
         try
         {
-            new JsonStreamMasker(Fields, Scanner).Process(whole, isFinal: true);
+            new JsonStreamMasker(Fields, Scanner).Process(whole.Span, isFinal: true);
         }
         catch (Wire.Enforcement.ProtocolViolationException e)
         {
@@ -50,7 +50,7 @@ public sealed class JsonMaskerFuzzTarget : IFuzzTarget
             cutError = e.Message;
         }
 
-        if ((wholeError is null) != (cutError is null) || streamed is not null && !streamed.AsSpan().SequenceEqual(whole))
+        if ((wholeError is null) != (cutError is null) || streamed is not null && !streamed.AsSpan().SequenceEqual(whole.Span))
         {
             throw new FuzzInvariantException("the masking depends on where the stream is cut");
         }

@@ -42,7 +42,7 @@ public static class PgStreamOracle
         byte[] bytes = input.ToArray();
         var expected = Reference(bytes, frontend);
 
-        var whole = Scan(new ReadOnlySequence<byte>(bytes), frontend);
+        var whole = Scan(new ReadOnlySequence<byte>(FuzzMemory.Copy(input)), frontend);
         Require(whole, expected, "one segment");
 
         var cut = Scan(SequenceCutter.Chunks(bytes, [1, 2, 3, 5, 8, 13, 4, 7]), frontend);

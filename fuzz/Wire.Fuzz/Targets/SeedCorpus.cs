@@ -26,6 +26,7 @@ public static class SeedCorpus
         "http-websocket" => WebSocketFrames,
         "json-masker" => Json,
         "ssh-transport" => SshSeeds.Transport,
+        "ssh-channels" => SshChannelSeeds.All,
         "ssh-keys" => SshSeeds.Keys,
         _ => throw new ArgumentException($"No seed corpus for '{targetName}'.", nameof(targetName)),
     };

@@ -22,6 +22,13 @@ public static class WireDiagnostics
     public static readonly Counter<long> Connections =
         Meter.CreateCounter<long>("wire.connections", "{connection}", "Client connections accepted.");
 
+    /// <summary>
+    /// Connections refused by a limit, tagged with <c>wire.protocol</c> and <c>wire.reason</c> (<c>max_connections</c>,
+    /// <c>max_connections_per_identity</c>).
+    /// </summary>
+    public static readonly Counter<long> ConnectionsRefused =
+        Meter.CreateCounter<long>("wire.connections.refused", "{connection}", "Client connections refused by a connection limit.");
+
     /// <summary>Sessions currently open.</summary>
     public static readonly UpDownCounter<long> ActiveSessions =
         Meter.CreateUpDownCounter<long>("wire.sessions.active", "{session}", "Sessions currently open.");

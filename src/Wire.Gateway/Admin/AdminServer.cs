@@ -93,7 +93,18 @@ internal sealed partial class AdminServer : IHostedService, IAsyncDisposable
         app.MapGet("/healthz", () => Results.Json(new { status = "ok" }));
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapGet("/", () => Results.Redirect("/approvals"));
-        app.MapGet("/approvals", () => Results.Content(ApprovalPage.Html, "text/html; charset=utf-8"));
+        app.MapGet("/approvals", (HttpContext context) =>
+        {
+            // The page runs only its own inline script and style, talks only to this origin, and may not be framed (so its
+            // buttons cannot be clicked through another site).
+            var headers = context.Response.Headers;
+            headers.ContentSecurityPolicy = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; "
+                + "form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
+            headers.XFrameOptions = "DENY";
+            headers.XContentTypeOptions = "nosniff";
+            headers["Referrer-Policy"] = "no-referrer";
+            return Results.Content(ApprovalPage.Html, "text/html; charset=utf-8");
+        });
 
         // A reviewer sees what they may decide, and everyone their own requests.
         app.MapGet("/api/approvals", (HttpContext context) => Results.Json(_settings.Approvals.PendingRequests

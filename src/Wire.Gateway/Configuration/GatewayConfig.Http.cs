@@ -31,7 +31,9 @@ internal sealed partial class GatewayConfig
         }
         if (http.GetObject("limits") is { } limits)
         {
-            limits.EnsureOnly("maxHeadBytes", "maxHeaderCount", "maxChunkLineBytes", "maxDrainBytes", "headTimeout", "connectTimeout");
+            limits.EnsureOnly("maxHeadBytes", "maxHeaderCount", "maxChunkLineBytes", "maxDrainBytes", "headTimeout", "connectTimeout",
+                "maxConnections", "maxConnectionsPerIdentity", "idleTimeout");
+            options.Connections = ReadConnectionLimits(limits);
             var defaults = Http1Limits.Default;
             options.Limits = new Http1Limits
             {

@@ -41,6 +41,7 @@ internal sealed partial class GatewayConfig
         if (postgres.GetObject("limits") is { } limits)
         {
             options.Limits = ReadLimits(limits);
+            options.Connections = ReadConnectionLimits(limits);
         }
 
         var targets = postgres.GetObjectArray("targets");
@@ -63,7 +64,8 @@ internal sealed partial class GatewayConfig
 
     private static PgLimits ReadLimits(ConfigReader limits)
     {
-        limits.EnsureOnly("maxFrameBytes", "maxInspectedFrameBytes", "maxJudgedMessageBytes", "handshakeTimeout", "connectTimeout");
+        limits.EnsureOnly("maxFrameBytes", "maxInspectedFrameBytes", "maxJudgedMessageBytes", "handshakeTimeout", "connectTimeout",
+            "maxConnections", "maxConnectionsPerIdentity", "idleTimeout");
         var defaults = new PgLimits();
         var maxFrame = limits.GetInt("maxFrameBytes", MinPgFrameBytes, MaxPgFrameBytes, defaults.MaxFrameBytes);
         var maxInspected = limits.GetInt("maxInspectedFrameBytes", MinPgFrameBytes, MaxPgFrameBytes, Math.Min(defaults.MaxInspectedFrameBytes, maxFrame));

@@ -1,4 +1,5 @@
 using System.Net;
+using Wire.Enforcement.Transport;
 using Wire.Ssh.Keys;
 using Wire.Ssh.Proxy;
 
@@ -20,7 +21,7 @@ internal sealed partial class GatewayConfig
         var hostKeyFiles = ssh.GetPathArray("hostKeys");
         if (hostKeyFiles.Count == 0)
         {
-            hostKeyFiles = [System.IO.Path.GetFullPath(DefaultSshHostKeyFile, System.IO.Path.GetDirectoryName(ConfigPath) ?? ".")];
+            hostKeyFiles = [System.IO.Path.GetFullPath(DefaultSshHostKeyFile, BaseDirectory)];
         }
         var hostKeys = new List<SshPrivateKey>();
         for (int i = 0; i < hostKeyFiles.Count; i++)
@@ -33,9 +34,15 @@ internal sealed partial class GatewayConfig
         var handshakeTimeout = TimeSpan.FromSeconds(30);
         var connectTimeout = TimeSpan.FromSeconds(10);
         long rekeyBytes = 1L << 30;
+        int maxPacket = 256 * 1024;
+        var connections = new ConnectionLimits();
         if (ssh.GetObject("limits") is { } limits)
         {
-            limits.EnsureOnly("channelBufferBytes", "maxChannels", "handshakeTimeout", "connectTimeout", "rekeyBytes");
+            limits.EnsureOnly("channelBufferBytes", "maxChannels", "handshakeTimeout", "connectTimeout", "rekeyBytes", "maxPacketBytes",
+                "maxConnections", "maxConnectionsPerIdentity", "idleTimeout");
+            // RFC 4253 6.1: every implementation handles 35000 bytes; more than the 1 MiB pipe threshold could never be buffered.
+            maxPacket = limits.GetInt("maxPacketBytes", 35_000, 1 << 20, maxPacket);
+            connections = ReadConnectionLimits(limits);
             channelBuffer = limits.GetInt("channelBufferBytes", 64 * 1024, 64 << 20, channelBuffer);
             maxChannels = limits.GetInt("maxChannels", 1, 1024, maxChannels);
             handshakeTimeout = limits.GetDuration("handshakeTimeout", handshakeTimeout);
@@ -68,6 +75,8 @@ internal sealed partial class GatewayConfig
             HandshakeTimeout = handshakeTimeout,
             ConnectTimeout = connectTimeout,
             RekeyBytes = rekeyBytes,
+            MaxPacketBytes = maxPacket,
+            Connections = connections,
         });
     }
 

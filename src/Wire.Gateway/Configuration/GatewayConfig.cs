@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using System.Globalization;
 using Wire.Enforcement.Grants;
 using Wire.Enforcement.Identity;
+using Wire.Enforcement.Transport;
 using Wire.Postgres.Proxy;
 
 namespace Wire.Gateway.Configuration;
@@ -232,6 +233,19 @@ internal sealed partial class GatewayConfig
         {
             ConfigReader.Throw(needsGrants, "needs the admin section: grants are asked for and approved over the admin API");
         }
+    }
+
+    /// <summary>A protocol's connection limits (<c>maxConnections</c>, <c>maxConnectionsPerIdentity</c>, <c>idleTimeout</c>).</summary>
+    private static ConnectionLimits ReadConnectionLimits(ConfigReader limits)
+    {
+        var defaults = new ConnectionLimits();
+        int max = limits.GetInt("maxConnections", 1, 1_000_000, defaults.MaxConnections);
+        return new ConnectionLimits
+        {
+            MaxConnections = max,
+            MaxConnectionsPerIdentity = limits.GetInt("maxConnectionsPerIdentity", 1, 1_000_000, Math.Min(defaults.MaxConnectionsPerIdentity, max)),
+            IdleTimeout = limits.GetDuration("idleTimeout", defaults.IdleTimeout, allowZero: true),
+        };
     }
 
     /// <summary>The config path of the first <c>requireGrant: true</c> (a target's or a rule's), or null.</summary>

@@ -27,4 +27,11 @@ public sealed class HttpProxyOptions
 
     /// <summary>The targets, in config order.</summary>
     public List<HttpTargetOptions> Targets { get; } = [];
+
+    /// <summary>
+    /// How many clients the listener serves (in total and per identity) and how long an idle session may stay. The idle
+    /// timeout applies to upgraded connections (WebSocket, tunnels); between requests, <see cref="HeadTimeout"/> closes an
+    /// idle keep-alive connection.
+    /// </summary>
+    public Wire.Enforcement.Transport.ConnectionLimits Connections { get; set; } = new();
 }

@@ -55,6 +55,7 @@ public sealed class HttpProxyServer : IAsyncDisposable
         {
             CertificateContext = SslStreamCertificateContext.Create(options.ServerCertificate, additionalCertificates: null);
         }
+        Gate = new ConnectionGate(options.Connections);
         _listener = new WireListener(options.Listen, RunSessionAsync, Logger, "http");
     }
 
@@ -65,6 +66,9 @@ public sealed class HttpProxyServer : IAsyncDisposable
     public int ActiveConnections => _listener.ActiveConnections;
 
     internal HttpProxyOptions Options { get; }
+
+    /// <summary>Counts connections against <c>limits.maxConnections</c> and <c>maxConnectionsPerIdentity</c>.</summary>
+    internal ConnectionGate Gate { get; }
 
     internal IIdentityValidator IdentityValidator { get; }
 

@@ -26,7 +26,7 @@ internal sealed partial class HttpProxySession
 
     // Whether Wire's own answers take the Kubernetes API's shape (a metav1.Status): the request went to a kubernetes target.
     private bool _kubernetesAnswers;
-    private ProtocolViolationException? _bodyError;
+    private Exception? _bodyError;
 
     /// <summary>How the exchange left the two connections.</summary>
     private readonly record struct ExchangeOutcome(bool UpstreamReusable, bool ClientKeepAlive, int Status = 0, long BodyBytes = 0, long Masked = 0,
@@ -158,12 +158,27 @@ internal sealed partial class HttpProxySession
         {
             var (complete, bytes) = await CopyBodyAsync(input, upstreamPipe, body, toClient: false, ct).ConfigureAwait(false);
             _live?.AddBytes(bytes, 0);
+            if (!complete && !_responseStarted)
+            {
+                // The client left before its body was through: the upstream would wait for the rest (and Wire for its
+                // answer) for ever. End the exchange; its upstream connection is closed, which aborts the request there.
+                _bodyError = new IOException("the request body was cut short: the connection closed in the middle of it");
+                _upstreamInput?.CancelPendingRead();
+            }
             return complete;
         }
         catch (ProtocolViolationException e)
         {
             // Malformed chunked framing from the client: stop waiting for the upstream, answer 400 and close.
             _bodyError = new ProtocolViolationException(e.Message, e.Code == 0 ? 400 : e.Code);
+            _upstreamInput?.CancelPendingRead();
+            return false;
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or Pipelines.Sockets.Unofficial.ConnectionResetException
+            or ObjectDisposedException)
+        {
+            // The client's connection broke (reset) in the middle of its body: as above.
+            _bodyError = new IOException("the client connection broke in the middle of its request body: " + e.Message, e);
             _upstreamInput?.CancelPendingRead();
             return false;
         }
@@ -402,13 +417,28 @@ internal sealed partial class HttpProxySession
 
     /// <summary>After 101: bytes both ways until either side closes.</summary>
     private Task TunnelAsync(WirePipe upstream, CancellationToken ct) => BothWaysAsync(
-        token => CopyAsync(_client!.Pipe.Input, upstream.Pipe.Output, _live, fromClient: true, token),
-        token => CopyAsync(upstream.Pipe.Input, _client!.Pipe.Output, _live, fromClient: false, token), ct);
+        token => CopyAsync(_client!.Pipe.Input, upstream.Pipe.Output, _live, fromClient: true, _tunnelIdle, token),
+        token => CopyAsync(upstream.Pipe.Input, _client!.Pipe.Output, _live, fromClient: false, _tunnelIdle, token), ct);
 
-    /// <summary>Runs the two directions of an upgraded connection until either ends, then stops the other.</summary>
+    /// <summary>Watches an upgraded connection for idleness (<c>limits.idleTimeout</c>); null when none runs.</summary>
+    private IdleWatch? _tunnelIdle;
+
+    /// <summary>
+    /// Runs the two directions of an upgraded connection until either ends, then stops the other. With an idle timeout, a
+    /// connection that carries nothing for that long is closed.
+    /// </summary>
     private async Task BothWaysAsync(Func<CancellationToken, Task> clientToUpstream, Func<CancellationToken, Task> upstreamToClient, CancellationToken ct)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var idleTimeout = _server.Options.Connections.IdleTimeout;
+        using var idle = idleTimeout > TimeSpan.Zero
+            ? new IdleWatch(idleTimeout, () =>
+            {
+                Log.Idle(_logger, _id, idleTimeout);
+                stop.Cancel();
+            })
+            : null;
+        _tunnelIdle = idle;
         var up = clientToUpstream(stop.Token);
         var down = upstreamToClient(stop.Token);
         await Task.WhenAny(up, down).ConfigureAwait(false);
@@ -428,11 +458,12 @@ internal sealed partial class HttpProxySession
         }
     }
 
-    private static async Task CopyAsync(PipeReader from, PipeWriter to, LiveSession? live, bool fromClient, CancellationToken ct)
+    private static async Task CopyAsync(PipeReader from, PipeWriter to, LiveSession? live, bool fromClient, IdleWatch? idle, CancellationToken ct)
     {
         while (true)
         {
             var result = await from.ReadAsync(ct).ConfigureAwait(false);
+            idle?.Touch();
             long started = LatencyStart();
             long length = result.Buffer.Length;
             foreach (var segment in result.Buffer)
@@ -562,6 +593,7 @@ internal sealed partial class HttpProxySession
         401 => "Unauthorized",
         403 => "Forbidden",
         404 => "NotFound",
+        429 => "TooManyRequests",
         503 => "ServiceUnavailable",
         _ => "InternalError",
     };
@@ -573,6 +605,7 @@ internal sealed partial class HttpProxySession
         403 => "Forbidden",
         404 => "Not Found",
         417 => "Expectation Failed",
+        429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",
         501 => "Not Implemented",
         502 => "Bad Gateway",

@@ -34,8 +34,8 @@ internal sealed partial class HttpProxySession
     /// through the detectors in place (lengths kept), stdin is recorded. Either side closing ends both.
     /// </summary>
     private Task InspectedTunnelAsync(WirePipe upstream, ContentScanner? scanner, ISessionRecorder? recorder, CancellationToken ct) => BothWaysAsync(
-        token => PumpFramesAsync(_client!.Pipe.Input, upstream.Pipe.Output, fromClient: true, null, recorder, _live, token),
-        token => PumpFramesAsync(upstream.Pipe.Input, _client!.Pipe.Output, fromClient: false, scanner, null, _live, token), ct);
+        token => PumpFramesAsync(_client!.Pipe.Input, upstream.Pipe.Output, fromClient: true, null, recorder, _live, _tunnelIdle, token),
+        token => PumpFramesAsync(upstream.Pipe.Input, _client!.Pipe.Output, fromClient: false, scanner, null, _live, _tunnelIdle, token), ct);
 
     private struct FrameState
     {
@@ -48,13 +48,14 @@ internal sealed partial class HttpProxySession
     }
 
     private static async Task PumpFramesAsync(PipeReader from, PipeWriter to, bool fromClient, ContentScanner? scanner, ISessionRecorder? recorder,
-        LiveSession? live, CancellationToken ct)
+        LiveSession? live, IdleWatch? idle, CancellationToken ct)
     {
         var state = new FrameState { Channel = -1 };
         var stdin = recorder is null ? null : new ArrayBufferWriter<byte>(256);
         while (true)
         {
             var result = await from.ReadAsync(ct).ConfigureAwait(false);
+            idle?.Touch();
             long started = LatencyStart();
             var buffer = result.Buffer;
             var reader = new SequenceReader<byte>(buffer);

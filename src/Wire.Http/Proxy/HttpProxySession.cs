@@ -52,6 +52,12 @@ internal sealed partial class HttpProxySession
 
     private Http1Limits Limits => _server.Options.Limits;
 
+    /// <summary>Whether the listener's connection limit admitted this connection (counted until it ends).</summary>
+    private bool _counted;
+
+    /// <summary>The subject this connection is counted for (per-identity limit): that of its latest request.</summary>
+    private string? _countedSubject;
+
     public async Task RunAsync(CancellationToken ct)
     {
         if (_server.Enforcement?.Sessions is not null)
@@ -60,6 +66,8 @@ internal sealed partial class HttpProxySession
             _connection = CancellationTokenSource.CreateLinkedTokenSource(ct);
             ct = _connection.Token;
         }
+        // Over the listener's limit the first request is read and answered 503, so the client is told why.
+        _counted = _server.Gate.TryEnter();
         try
         {
             _client = await AcceptAsync(ct).ConfigureAwait(false);
@@ -89,6 +97,14 @@ internal sealed partial class HttpProxySession
         }
         finally
         {
+            if (_counted)
+            {
+                _server.Gate.Exit();
+            }
+            if (_countedSubject is not null)
+            {
+                _server.Gate.Exit(_countedSubject);
+            }
             _headTimeout?.Dispose();
             string? terminated = _live?.TerminationReason;
             EndLiveSession();
@@ -106,6 +122,43 @@ internal sealed partial class HttpProxySession
                 _socket.Dispose();
             }
         }
+    }
+
+    /// <summary>Whether the listener's limits refuse this connection (503) or this identity's (429); counts the identity.</summary>
+    private (int Status, string Why)? OverLimit(Wire.Enforcement.Identity.WireIdentity identity)
+    {
+        var limits = _server.Options.Connections;
+        (int, string, string)? refusal = null;
+        if (!_counted)
+        {
+            refusal = (503, $"too many connections: this listener serves at most {limits.MaxConnections} at once (http.limits.maxConnections)", "max_connections");
+        }
+        else if (!string.Equals(_countedSubject, identity.Subject, StringComparison.Ordinal))
+        {
+            // The connection counts for the identity of its latest request.
+            if (_countedSubject is not null)
+            {
+                _server.Gate.Exit(_countedSubject);
+                _countedSubject = null;
+            }
+            if (_server.Gate.TryEnter(identity.Subject))
+            {
+                _countedSubject = identity.Subject;
+            }
+            else
+            {
+                refusal = (429, $"too many connections for {identity.Subject}: at most {limits.MaxConnectionsPerIdentity} at once (http.limits.maxConnectionsPerIdentity)",
+                    "max_connections_per_identity");
+            }
+        }
+        if (refusal is not { } found)
+        {
+            return null;
+        }
+        Log.OverLimit(_logger, _id, found.Item2);
+        Wire.Enforcement.Diagnostics.WireDiagnostics.ConnectionsRefused.Add(1, new KeyValuePair<string, object?>("wire.protocol", "http"),
+            new KeyValuePair<string, object?>("wire.reason", found.Item3));
+        return (found.Item1, found.Item2);
     }
 
     private async ValueTask<WirePipe?> AcceptAsync(CancellationToken ct)
@@ -177,6 +230,11 @@ internal sealed partial class HttpProxySession
         if (identity is null)
         {
             return await RefuseAsync(head, 401, "a valid bearer token is required", ct).ConfigureAwait(false);
+        }
+        if (OverLimit(identity) is { } refused)
+        {
+            await TryRespondAsync(refused.Status, refused.Why, close: true).ConfigureAwait(false);
+            return false;
         }
 
         var path = PathOf(_request.Target, head.TargetForm);
@@ -465,6 +523,12 @@ internal sealed partial class HttpProxySession
 
     private static partial class Log
     {
+        [LoggerMessage(3016, LogLevel.Information, "HTTP session {SessionId}: upgraded connection idle for more than {Timeout} (http.limits.idleTimeout); closing it")]
+        public static partial void Idle(ILogger logger, long sessionId, TimeSpan timeout);
+
+        [LoggerMessage(3015, LogLevel.Warning, "HTTP session {SessionId}: refused: {Reason}")]
+        public static partial void OverLimit(ILogger logger, long sessionId, string reason);
+
         [LoggerMessage(3014, LogLevel.Warning, "HTTP session {SessionId}: {Subject} refused: no valid grant for target {Target}")]
         public static partial void NoGrant(ILogger logger, long sessionId, string subject, string target);
 

@@ -27,6 +27,12 @@ public static class PgSqlState
     /// <summary>Session ended by an administrator or grant expiry (admin_shutdown).</summary>
     public const string AdminShutdown = "57P01";
 
+    /// <summary>A session idle for longer than its idle timeout (idle_session_timeout).</summary>
+    public const string IdleSessionTimeout = "57P05";
+
+    /// <summary>Too many connections (in total, or for one identity).</summary>
+    public const string TooManyConnections = "53300";
+
     /// <summary>Recorder or approval broker failure (system_error).</summary>
     public const string SystemError = "58000";
 

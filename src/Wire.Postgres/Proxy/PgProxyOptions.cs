@@ -24,6 +24,9 @@ public sealed class PgProxyOptions
     /// <summary>Frame and time limits.</summary>
     public PgLimits Limits { get; set; } = new();
 
+    /// <summary>How many clients the listener serves (in total and per identity) and how long an idle session may stay.</summary>
+    public Wire.Enforcement.Transport.ConnectionLimits Connections { get; set; } = new();
+
     /// <summary>The databases clients may reach, picked by the startup <c>database</c> parameter.</summary>
     public IList<PgTargetOptions> Targets { get; } = new List<PgTargetOptions>();
 }

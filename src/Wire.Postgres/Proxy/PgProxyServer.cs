@@ -49,6 +49,7 @@ public sealed class PgProxyServer : IAsyncDisposable
             throw new ArgumentException("TLS is required but no server certificate is configured.", nameof(options));
         }
 
+        Gate = new ConnectionGate(options.Connections);
         _listener = new WireListener(options.Listen, RunSessionAsync, Logger, "postgres");
     }
 
@@ -70,6 +71,9 @@ public sealed class PgProxyServer : IAsyncDisposable
     internal SslStreamCertificateContext? CertificateContext { get; }
 
     internal PgCancelRegistry CancelRegistry { get; } = new();
+
+    /// <summary>Counts connections against <c>limits.maxConnections</c> and <c>maxConnectionsPerIdentity</c>.</summary>
+    internal ConnectionGate Gate { get; }
 
     /// <summary>Starts accepting clients.</summary>
     public void Start() => _listener.Start();

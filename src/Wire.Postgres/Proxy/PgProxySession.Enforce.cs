@@ -53,17 +53,21 @@ internal sealed partial class PgProxySession
         var enforcer = _enforcer!;
         var tag = fromClient ? ToUpstreamTag : ToClientTag;
         var state = new BatchState { Direct = direct };
+        bool reading = false;
 
         using var registration = RegisterPumpCancellation(ct, source, destination);
         try
         {
             while (true)
             {
+                reading = true;
                 ReadResult result = await source.ReadAsync().ConfigureAwait(false);
+                reading = false;
                 if (result.IsCanceled)
                 {
                     return PumpEnd.Cancelled;
                 }
+                _idle?.Touch();
 
                 long started = WireDiagnostics.AddedLatency.Enabled ? Stopwatch.GetTimestamp() : 0;
                 ReadOnlySequence<byte> buffer = result.Buffer;
@@ -72,7 +76,9 @@ internal sealed partial class PgProxySession
                 if (batch.LargeLength > 0)
                 {
                     // Taken out of the pipe (which advances it), then judged like any other.
+                    reading = true;
                     var frame = await CollectLargeFrameAsync(source, buffer, batch.Consumed, batch.LargeLength, state.Scratch, ct).ConfigureAwait(false);
+                    reading = false;
                     state.Scratch = frame;
                     try
                     {
@@ -178,8 +184,7 @@ internal sealed partial class PgProxySession
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
         {
-            Log.IoError(_logger, Id, fromClient ? "client" : "server", ex.Message);
-            return fromClient ? PumpEnd.SourceClosed : PumpEnd.DestinationGone;
+            return PumpFailed(fromClient, reading, ex);
         }
         finally
         {
@@ -501,6 +506,8 @@ internal sealed partial class PgProxySession
     {
         using var review = CancellationTokenSource.CreateLinkedTokenSource(ct);
         Volatile.Write(ref _reviewCts, review);
+        // A review keeps the session waiting on a person, not idle.
+        using var hold = _idle?.Hold() ?? default;
         try
         {
             Log.ReviewRequested(_logger, Id, held.Request.Id, held.Request.Rule);

@@ -23,6 +23,9 @@ internal sealed partial class PgProxySession
     private byte _lastBackendType;
     private string? _violation;
 
+    /// <summary>Watches for a session that carries nothing (<c>limits.idleTimeout</c>); null when there is no idle timeout.</summary>
+    private IdleWatch? _idle;
+
     private enum PumpEnd
     {
         SourceClosed,
@@ -58,10 +61,16 @@ internal sealed partial class PgProxySession
         {
             upstream.Pipe.RunReaderInline();
         }
-        // An administrator's termination stops both pumps like a shutdown does; the end is then told apart below.
+        // An administrator's termination and the idle timeout stop both pumps like a shutdown does; the end is then told
+        // apart below.
         var terminated = _live?.Terminated ?? CancellationToken.None;
-        using var clientPumpCts = CancellationTokenSource.CreateLinkedTokenSource(ct, terminated);
-        using var upstreamPumpCts = CancellationTokenSource.CreateLinkedTokenSource(ct, terminated);
+        using var idleCts = new CancellationTokenSource();
+        using var idle = _server.Options.Connections.IdleTimeout > TimeSpan.Zero
+            ? new IdleWatch(_server.Options.Connections.IdleTimeout, () => idleCts.Cancel())
+            : null;
+        _idle = idle;
+        using var clientPumpCts = CancellationTokenSource.CreateLinkedTokenSource(ct, terminated, idleCts.Token);
+        using var upstreamPumpCts = CancellationTokenSource.CreateLinkedTokenSource(ct, terminated, idleCts.Token);
 
         PipeReader clientIn = clientPipe.Pipe.Input;
         PipeWriter clientOut = clientPipe.Pipe.Output;
@@ -203,6 +212,14 @@ internal sealed partial class PgProxySession
                 }
             }
         }
+        else if (_idle is { Fired: true })
+        {
+            var timeout = _server.Options.Connections.IdleTimeout;
+            Log.IdleEnded(_logger, Id, _identity!.Subject, _target!.Name, timeout);
+            await TrySendFatalAsync(clientOut, _clientMidFrame, PgSqlState.IdleSessionTimeout,
+                $"terminating connection: idle for more than {timeout:c} (postgres.limits.idleTimeout)").ConfigureAwait(false);
+            reason = PgSessionEndReason.Idle;
+        }
         else
         {
             await TrySendFatalAsync(clientOut, _clientMidFrame, PgSqlState.AdminShutdown, "terminating connection because the gateway is shutting down")
@@ -225,17 +242,21 @@ internal sealed partial class PgProxySession
     {
         var scanner = new PgFrameScanner(frontend: fromClient, Options.Limits.MaxFrameBytes);
         var tag = fromClient ? ToUpstreamTag : ToClientTag;
+        bool reading = false;
 
         using var registration = RegisterPumpCancellation(ct, source, destination);
         try
         {
             while (true)
             {
+                reading = true;
                 ReadResult result = await source.ReadAsync().ConfigureAwait(false);
+                reading = false;
                 if (result.IsCanceled)
                 {
                     return PumpEnd.Cancelled;
                 }
+                _idle?.Touch();
 
                 long started = WireDiagnostics.AddedLatency.Enabled ? Stopwatch.GetTimestamp() : 0;
                 ReadOnlySequence<byte> buffer = result.Buffer;
@@ -323,10 +344,17 @@ internal sealed partial class PgProxySession
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
         {
-            // Pipelines surface a reset connection on either side as one of these.
-            Log.IoError(_logger, Id, fromClient ? "client" : "server", ex.Message);
-            return fromClient ? PumpEnd.SourceClosed : PumpEnd.DestinationGone;
+            // Pipelines surface a reset connection on either side as one of these; the side that failed decides the end
+            // (a server reset mid-result is the server's failure, told to the client as 08006, not the client's).
+            return PumpFailed(fromClient, reading, ex);
         }
+    }
+
+    /// <summary>How a pump ends on an I/O error: reading its source means the source failed, else its destination did.</summary>
+    private PumpEnd PumpFailed(bool fromClient, bool reading, Exception ex)
+    {
+        Log.IoError(_logger, Id, fromClient == reading ? "client" : "server", ex.Message);
+        return reading ? PumpEnd.SourceClosed : PumpEnd.DestinationGone;
     }
 
     /// <summary>

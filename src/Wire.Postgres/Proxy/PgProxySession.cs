@@ -28,6 +28,12 @@ internal sealed partial class PgProxySession
     private PgTargetOptions? _target;
     private int _wireProcessId;
 
+    /// <summary>Whether the listener's connection limit admitted this connection (counted until it ends).</summary>
+    private bool _counted;
+
+    /// <summary>The subject this connection is counted for (per-identity limit), once logged in.</summary>
+    private string? _countedSubject;
+
     /// <summary>This session in the gateway's session registry; null when there is none (or before login).</summary>
     private LiveSession? _live;
 
@@ -50,6 +56,8 @@ internal sealed partial class PgProxySession
     {
         WireDiagnostics.Connections.Add(1, new KeyValuePair<string, object?>("wire.protocol", "postgres"));
         PgSessionEndReason reason = PgSessionEndReason.NotEstablished;
+        // Over the listener's limit the client is still read up to its startup message, so it is told why (53300).
+        _counted = _server.Gate.TryEnter();
         try
         {
             if (await HandshakeAsync(ct).ConfigureAwait(false))
@@ -73,6 +81,14 @@ internal sealed partial class PgProxySession
         }
         finally
         {
+            if (_counted)
+            {
+                _server.Gate.Exit();
+            }
+            if (_countedSubject is not null)
+            {
+                _server.Gate.Exit(_countedSubject);
+            }
             if (_wireProcessId != 0)
             {
                 _server.CancelRegistry.Unregister(_wireProcessId);
@@ -134,6 +150,12 @@ internal sealed partial class PgProxySession
 
         [LoggerMessage(2015, LogLevel.Warning, "Session {SessionId}: catalog lookup failed, masking whole columns meanwhile: {Reason}")]
         public static partial void CatalogFailed(ILogger logger, long sessionId, string reason);
+
+        [LoggerMessage(2017, LogLevel.Warning, "Session {SessionId}: refused {Client}: {Reason}")]
+        public static partial void OverLimit(ILogger logger, long sessionId, IPEndPoint client, string reason);
+
+        [LoggerMessage(2018, LogLevel.Information, "Session {SessionId}: {Subject} on {Target} ended: idle for more than {Timeout}")]
+        public static partial void IdleEnded(ILogger logger, long sessionId, string subject, string target, TimeSpan timeout);
 
         [LoggerMessage(2016, LogLevel.Warning, "Session {SessionId}: session of {Subject} on {Target} {Reason}")]
         public static partial void Terminated(ILogger logger, long sessionId, string subject, string target, string reason);

@@ -3,6 +3,9 @@ namespace Wire.Postgres.Proxy;
 /// <summary>Why a PostgreSQL session ended; exactly one is recorded per session.</summary>
 public enum PgSessionEndReason
 {
+    /// <summary>The session carried nothing for its idle timeout (57P05 sent).</summary>
+    Idle = 100,
+
     /// <summary>The client sent Terminate.</summary>
     ClientTerminated,
 

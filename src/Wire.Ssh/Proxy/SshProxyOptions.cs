@@ -87,6 +87,15 @@ public sealed class SshProxyOptions
     public long RekeyBytes { get; init; } = 1L << 30;
 
     /// <summary>
+    /// The longest SSH packet accepted from either peer (its <c>packet_length</c>), checked before it is buffered; a longer
+    /// one ends the connection as a protocol error. Default 256 KiB, as OpenSSH.
+    /// </summary>
+    public int MaxPacketBytes { get; init; } = 256 * 1024;
+
+    /// <summary>How many clients the listener serves (in total and per identity) and how long an idle session may stay.</summary>
+    public Wire.Enforcement.Transport.ConnectionLimits Connections { get; init; } = new();
+
+    /// <summary>
     /// The target a user name names: <c>subject+target</c> split at the last <c>+</c>; with one target the suffix may be
     /// left out. Null when no target matches.
     /// </summary>

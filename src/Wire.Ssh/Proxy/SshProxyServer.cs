@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Wire.Enforcement;
+using Wire.Enforcement.Diagnostics;
 using Wire.Enforcement.Transport;
 using Wire.Ssh.Authentication;
 
@@ -12,13 +13,14 @@ namespace Wire.Ssh.Proxy;
 /// The SSH listener: every connection becomes an <see cref="SshProxySession"/> (Wire as the SSH server to the client
 /// and as an SSH client to the target the user name names).
 /// </summary>
-public sealed class SshProxyServer : IAsyncDisposable
+public sealed partial class SshProxyServer : IAsyncDisposable
 {
     private readonly WireListener _listener;
     private readonly SshProxyOptions _options;
     private readonly ISshUserAuthenticator _authenticator;
     private readonly WireEnforcement? _enforcement;
     private readonly ILogger _logger;
+    private readonly ConnectionGate _gate;
     private long _nextSessionId;
 
     /// <summary>Creates the server; call <see cref="Start"/> to accept connections.</summary>
@@ -42,6 +44,7 @@ public sealed class SshProxyServer : IAsyncDisposable
         _authenticator = authenticator;
         _enforcement = enforcement;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Wire.Ssh");
+        _gate = new ConnectionGate(options.Connections);
         _listener = new WireListener(listen, RunSessionAsync, _logger, "ssh");
     }
 
@@ -60,10 +63,32 @@ public sealed class SshProxyServer : IAsyncDisposable
     /// <summary>Stops at once, closing every connection.</summary>
     public ValueTask DisposeAsync() => _listener.DisposeAsync();
 
-    private Task RunSessionAsync(Socket socket, CancellationToken ct)
+    private async Task RunSessionAsync(Socket socket, CancellationToken ct)
     {
-        socket.NoDelay = true;
-        var session = new SshProxySession(_options, _authenticator, _enforcement, _logger, socket, Interlocked.Increment(ref _nextSessionId));
-        return session.RunAsync(ct);
+        // Over the limit the connection is closed before any work, as sshd does past MaxStartups.
+        if (!_gate.TryEnter())
+        {
+            Log.OverLimit(_logger, socket.RemoteEndPoint?.ToString() ?? "", _options.Connections.MaxConnections);
+            WireDiagnostics.ConnectionsRefused.Add(1, new KeyValuePair<string, object?>("wire.protocol", "ssh"),
+                new KeyValuePair<string, object?>("wire.reason", "max_connections"));
+            socket.Dispose();
+            return;
+        }
+        try
+        {
+            socket.NoDelay = true;
+            var session = new SshProxySession(_options, _authenticator, _enforcement, _logger, socket, Interlocked.Increment(ref _nextSessionId), _gate);
+            await session.RunAsync(ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Exit();
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Warning, Message = "ssh: refused {Client}: too many connections (ssh.limits.maxConnections is {Max})")]
+        public static partial void OverLimit(ILogger logger, string client, int max);
     }
 }

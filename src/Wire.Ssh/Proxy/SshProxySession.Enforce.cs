@@ -72,6 +72,8 @@ internal sealed partial class SshProxySession
         string? refusal;
         string? approver = null;
         string outcome;
+        // A review keeps the session waiting on a person, not idle.
+        using var hold = _idle?.Hold() ?? default;
         try
         {
             var decision = await _enforcement!.Approvals.WaitForDecisionAsync(request, token).ConfigureAwait(false);

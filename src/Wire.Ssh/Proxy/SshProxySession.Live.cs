@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Wire.Enforcement.Diagnostics;
 using Wire.Enforcement.Grants;
 using Wire.Enforcement.Policy;
 using Wire.Enforcement.Sessions;
@@ -25,13 +26,22 @@ internal sealed partial class SshProxySession
     /// </summary>
     private string? Admit(SshUserAuthServer.Result login)
     {
-        if (_options.TargetFor(login.UserName) is not { RequireGrant: true } target
-            || _enforcement?.Grants?.FindValid(login.Identity.Subject, target.Name) is not null)
+        if (_options.TargetFor(login.UserName) is { RequireGrant: true } target
+            && _enforcement?.Grants?.FindValid(login.Identity.Subject, target.Name) is null)
         {
-            return null;
+            Log.NoGrant(_logger, _id, login.Identity.Subject, target.Name);
+            return GrantRegistry.NoGrantMessage(target.Name);
         }
-        Log.NoGrant(_logger, _id, login.Identity.Subject, target.Name);
-        return GrantRegistry.NoGrantMessage(target.Name);
+        // The last check: once counted, the login succeeds (the count ends with the connection).
+        if (!_gate.TryEnter(login.Identity.Subject))
+        {
+            WireDiagnostics.ConnectionsRefused.Add(1, ProtocolTag, new KeyValuePair<string, object?>("wire.reason", "max_connections_per_identity"));
+            string why = $"too many connections for {login.Identity.Subject}: at most {_options.Connections.MaxConnectionsPerIdentity} at once (ssh.limits.maxConnectionsPerIdentity)";
+            Log.OverLimit(_logger, _id, why);
+            return why;
+        }
+        _countedSubject = login.Identity.Subject;
+        return null;
     }
 
     /// <summary>After login: registers the session when the gateway keeps a registry.</summary>
@@ -86,6 +96,12 @@ internal sealed partial class SshProxySession
 
     private static partial class Log
     {
+        [LoggerMessage(Level = LogLevel.Warning, Message = "ssh session {Id}: refused: {Reason}")]
+        public static partial void OverLimit(ILogger logger, long id, string reason);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "ssh session {Id}: {Subject} ended: {Reason}")]
+        public static partial void IdleEnded(ILogger logger, long id, string subject, string reason);
+
         [LoggerMessage(Level = LogLevel.Warning, Message = "ssh session {Id}: {Subject} refused: no valid grant for target {Target}")]
         public static partial void NoGrant(ILogger logger, long id, string subject, string target);
 

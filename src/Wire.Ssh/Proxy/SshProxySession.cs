@@ -32,6 +32,14 @@ internal sealed partial class SshProxySession
     private readonly long _id;
     private readonly SemaphoreSlim _relay = new(1, 1);
     private readonly CancellationTokenSource _ended = new();
+    private readonly ConnectionGate _gate;
+
+    /// <summary>The subject this connection is counted for (per-identity limit), once logged in.</summary>
+    private string? _countedSubject;
+
+    /// <summary>Watches for a session that carries nothing (<c>limits.idleTimeout</c>); null without an idle timeout.</summary>
+    private IdleWatch? _idle;
+    private Task? _idling;
     private SshTransport? _client;
     private SshTransport? _target;
     private WirePipe? _clientPipe;
@@ -47,8 +55,9 @@ internal sealed partial class SshProxySession
     private long _receivedAt;
 
     public SshProxySession(SshProxyOptions options, ISshUserAuthenticator authenticator, WireEnforcement? enforcement, ILogger logger, Socket socket,
-        long id)
+        long id, ConnectionGate? gate = null)
     {
+        _gate = gate ?? new ConnectionGate(options.Connections);
         _options = options;
         _enforcement = enforcement;
         _authenticator = authenticator;
@@ -67,7 +76,12 @@ internal sealed partial class SshProxySession
         // Packets of up to 32 KiB of channel data: 64 KiB receives keep most of them whole in one buffer segment (decrypted in
         // place, not copied out first) and halve the receive calls.
         _clientPipe = WirePipes.FromSocket(_socket, "ssh-client", receiveBytes: 64 * 1024);
-        _client = new SshTransport(_clientPipe.Pipe, new SshTransportOptions { HostKeys = _options.HostKeys, RekeyBytes = _options.RekeyBytes }, isServer: true);
+        _client = new SshTransport(_clientPipe.Pipe, new SshTransportOptions
+        {
+            HostKeys = _options.HostKeys,
+            RekeyBytes = _options.RekeyBytes,
+            MaxPacketLength = _options.MaxPacketBytes,
+        }, isServer: true);
         try
         {
             using (var handshake = CancellationTokenSource.CreateLinkedTokenSource(token))
@@ -88,6 +102,10 @@ internal sealed partial class SshProxySession
             }
             StartLiveSession();
             StartEnforcement();
+            if (_options.Connections.IdleTimeout > TimeSpan.Zero)
+            {
+                _idle = new IdleWatch(_options.Connections.IdleTimeout, () => _idling = EndIdleAsync());
+            }
             await AnnounceHostKeysAsync(token).ConfigureAwait(false);
             // From here a message's work is a decryption, a lookup and an encryption: run it where the data arrives (the
             // epoll loop) instead of hopping to the thread pool per read. Handshakes and logins stay on the pool.
@@ -108,6 +126,15 @@ internal sealed partial class SshProxySession
         }
         finally
         {
+            _idle?.Dispose();
+            if (_idling is { } idling)
+            {
+                await idling.ConfigureAwait(false);
+            }
+            if (_countedSubject is not null)
+            {
+                _gate.Exit(_countedSubject);
+            }
             await EndLiveSessionAsync().ConfigureAwait(false);
             await _ended.CancelAsync().ConfigureAwait(false);
             if (_target is not null)
@@ -126,8 +153,49 @@ internal sealed partial class SshProxySession
             }
             await CompleteRecordingAsync(_live?.TerminationReason is { } terminated
                 ? "session " + terminated
-                : "the connection ended").ConfigureAwait(false);
+                : _idle is { Fired: true } ? "session ended: " + IdleReason : "the connection ended").ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Notes activity for the idle timeout, unless the message only keeps the connection alive: IGNORE, DEBUG, global
+    /// requests and their replies, channel request replies, and <c>keepalive@…</c> channel requests (sshd's
+    /// ClientAliveInterval, ssh's ServerAliveInterval). Otherwise keepalives would keep every session busy forever.
+    /// </summary>
+    private void TouchUnlessKeepalive(ReadOnlySpan<byte> message)
+    {
+        if (_idle is null || message.IsEmpty)
+        {
+            return;
+        }
+        switch (message[0])
+        {
+            case SshMessage.Ignore or SshMessage.Debug or SshMessage.GlobalRequest or SshMessage.RequestSuccess or SshMessage.RequestFailure
+                or SshMessage.ChannelSuccess or SshMessage.ChannelFailure:
+                return;
+            case SshMessage.ChannelRequest when message.Length >= 9
+                && message.Slice(9).StartsWith("keepalive@"u8):
+                return;
+        }
+        _idle.Touch();
+    }
+
+    private string IdleReason => $"idle for more than {_options.Connections.IdleTimeout:c} (ssh.limits.idleTimeout)";
+
+    /// <summary>The session carried nothing for its idle timeout: tells the client why and ends the connection; never throws.</summary>
+    private async Task EndIdleAsync()
+    {
+        await Task.Yield();
+        Log.IdleEnded(_logger, _id, Identity?.Subject ?? "", IdleReason);
+        try
+        {
+            await _client!.TryDisconnectAsync(SshDisconnectReason.ByApplication, "wire: session ended: " + IdleReason).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is ObjectDisposedException or InvalidOperationException or IOException)
+        {
+            // The connection is already going.
+        }
+        await _ended.CancelAsync().ConfigureAwait(false);
     }
 
     private static async Task CloseAsync(SshTransport? transport, WirePipe? pipe)
@@ -149,6 +217,7 @@ internal sealed partial class SshProxySession
         while (true)
         {
             var message = await client.ReceiveAsync(ct).ConfigureAwait(false);
+            TouchUnlessKeepalive(message.Span);
             long received = WireDiagnostics.AddedLatency.Enabled ? Stopwatch.GetTimestamp() : 0;
             await _relay.WaitAsync(ct).ConfigureAwait(false);
             try
@@ -175,6 +244,7 @@ internal sealed partial class SshProxySession
             while (true)
             {
                 var message = await target.ReceiveAsync(ct).ConfigureAwait(false);
+                TouchUnlessKeepalive(message.Span);
                 long received = WireDiagnostics.AddedLatency.Enabled ? Stopwatch.GetTimestamp() : 0;
                 await _relay.WaitAsync(ct).ConfigureAwait(false);
                 try
@@ -212,6 +282,8 @@ internal sealed partial class SshProxySession
         var target = _targetOptions!;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(_options.ConnectTimeout);
+        // Reaching the target is Wire's work, not idleness.
+        using var hold = _idle?.Hold() ?? default;
         SshTransport? transport = null;
         WirePipe? pipe = null;
         try
@@ -222,6 +294,7 @@ internal sealed partial class SshProxySession
             {
                 VerifyHostKey = key => target.KnownHosts.Check(target.Host, target.Port, key) == SshHostKeyCheck.Trusted,
                 RekeyBytes = _options.RekeyBytes,
+                MaxPacketLength = _options.MaxPacketBytes,
             }, isServer: false);
             await transport.HandshakeAsync(timeout.Token).ConfigureAwait(false);
             await SshUserAuthClient.AuthenticateAsync(transport, target.UserName, target.PrivateKey, target.Password, timeout.Token).ConfigureAwait(false);

@@ -26,7 +26,8 @@ internal sealed class HttpProxyHarness : IAsyncDisposable
     public int Port => Server.LocalEndPoint.Port;
 
     public static HttpProxyHarness Start(IEnumerable<HttpTargetOptions> targets, X509Certificate2? serverCertificate = null,
-        Wire.Http.Protocol.Http1Limits? limits = null, Wire.Enforcement.WireEnforcement? enforcement = null, IIdentityValidator? validator = null)
+        Wire.Http.Protocol.Http1Limits? limits = null, Wire.Enforcement.WireEnforcement? enforcement = null, IIdentityValidator? validator = null,
+        Wire.Enforcement.Transport.ConnectionLimits? connections = null)
     {
         var options = new HttpProxyOptions
         {
@@ -34,6 +35,7 @@ internal sealed class HttpProxyHarness : IAsyncDisposable
             ServerCertificate = serverCertificate,
             Limits = limits ?? Wire.Http.Protocol.Http1Limits.Default,
             ConnectTimeout = TimeSpan.FromSeconds(5),
+            Connections = connections ?? new Wire.Enforcement.Transport.ConnectionLimits(),
         };
         options.Targets.AddRange(targets);
         validator ??= new StaticTokenValidator([new StaticToken(Token, "alice", ["dev", "ops"]), new StaticToken(OtherToken, "bob", [])]);

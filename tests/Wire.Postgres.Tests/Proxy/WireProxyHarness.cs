@@ -10,6 +10,7 @@ using Wire.Enforcement;
 using Wire.Enforcement.Identity;
 using Wire.Postgres.Proxy;
 using Wire.Postgres.Tests.Infrastructure;
+using Wire.Testing;
 
 namespace Wire.Postgres.Tests.Proxy;
 
@@ -43,6 +44,9 @@ internal sealed class WireProxyHarness : IAsyncDisposable
 
     /// <summary>The port Wire listens on (127.0.0.1).</summary>
     public int Port => _server.LocalEndPoint.Port;
+
+    /// <summary>Connections Wire has open now, handshakes included.</summary>
+    public int ActiveConnections => _server.ActiveConnections;
 
     /// <summary>What the proxy logged (handy in assertion messages).</summary>
     public ListLoggerProvider Logs { get; }
@@ -274,31 +278,3 @@ internal static class Direct
     }
 }
 
-/// <summary>Collects log lines in memory.</summary>
-internal sealed class ListLoggerProvider : ILoggerProvider
-{
-    private readonly ConcurrentQueue<string> _lines = new();
-
-    public IReadOnlyCollection<string> Lines => _lines;
-
-    public override string ToString() => string.Join(Environment.NewLine, _lines);
-
-    public ILogger CreateLogger(string categoryName) => new ListLogger(_lines);
-
-    public void Dispose()
-    {
-    }
-
-    private sealed class ListLogger(ConcurrentQueue<string> lines) : ILogger
-    {
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            lines.Enqueue($"{logLevel}: {formatter(state, exception)}{(exception is null ? "" : " " + exception.Message)}");
-        }
-    }
-}

@@ -2,10 +2,13 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging;
 using Wire.Enforcement;
+using Wire.Enforcement.Transport;
 using Wire.Ssh.Keys;
 using Wire.Ssh.Proxy;
 using Wire.Ssh.Tests.Keys;
+using Wire.Testing;
 
 namespace Wire.Ssh.Tests.Infrastructure;
 
@@ -27,6 +30,13 @@ internal sealed class WireSshHarness : IAsyncDisposable
 
     /// <summary>As above, with rules, approvals and recording.</summary>
     public WireSshHarness(SshdFixture sshd, WireEnforcement? enforcement, params (string Name, SshForwarding Forwarding)[] targets)
+        : this(sshd, enforcement, null, null, null, targets)
+    {
+    }
+
+    /// <summary>As above, with connection limits and a logger factory.</summary>
+    public WireSshHarness(SshdFixture sshd, WireEnforcement? enforcement, ConnectionLimits? connections, ILoggerFactory? loggers,
+        int? maxPacketBytes, params (string Name, SshForwarding Forwarding)[] targets)
     {
         Keys.Generate("alice", "ed25519");
         _targetKey = OpenSshKeyFile.Parse(File.ReadAllText(sshd.ClientKeyPath));
@@ -42,9 +52,11 @@ internal sealed class WireSshHarness : IAsyncDisposable
                 Name = t.Name, Host = "127.0.0.1", Port = sshd.Port, UserName = sshd.UserName, PrivateKey = _targetKey,
                 KnownHosts = SshKnownHosts.Parse(sshd.KnownHostsLine + "\n"), Forwarding = t.Forwarding,
             })],
+            Connections = connections ?? new ConnectionLimits(),
+            MaxPacketBytes = maxPacketBytes ?? 256 * 1024,
         };
         _server = new SshProxyServer(new IPEndPoint(IPAddress.Loopback, 0), options,
-            new TestAuthenticator("alice", [Keys.PublicKey("alice")], Token), NullLoggerFactory.Instance, enforcement);
+            new TestAuthenticator("alice", [Keys.PublicKey("alice")], Token), loggers ?? NullLoggerFactory.Instance, enforcement);
         _server.Start();
     }
 
@@ -52,6 +64,9 @@ internal sealed class WireSshHarness : IAsyncDisposable
     public SshKeygen Keys { get; } = new();
 
     public int Port => _server.LocalEndPoint.Port;
+
+    /// <summary>Connections Wire has open now, handshakes included.</summary>
+    public int ActiveConnections => _server.ActiveConnections;
 
     /// <summary>OpenSSH ssh options for Wire with alice's key and no host key checks, then <paramref name="extra"/>.</summary>
     public List<string> SshArguments(params string[] extra) => Arguments("-p", extra);
@@ -92,6 +107,9 @@ public abstract class WireSshTestBase(SshdFixture sshd, params (string Name, Ssh
 
     protected int Port => _wire!.Port;
 
+    /// <summary>Connections Wire has open now.</summary>
+    protected int ActiveConnections => _wire!.ActiveConnections;
+
     /// <summary>Key files; <c>alice</c> is the client's.</summary>
     internal SshKeygen Keys => _wire!.Keys;
 
@@ -125,9 +143,18 @@ public abstract class WireSshTestBase(SshdFixture sshd, params (string Name, Ssh
     /// <summary>The rules, approvals and recording Wire runs with; none by default.</summary>
     protected virtual WireEnforcement? Enforcement => null;
 
+    /// <summary>The listener's connection limits; null for the defaults.</summary>
+    protected virtual ConnectionLimits? Connections => null;
+
+    /// <summary>The longest packet Wire accepts; null for the default.</summary>
+    protected virtual int? MaxPacketBytes => null;
+
+    /// <summary>What Wire logged.</summary>
+    private protected ListLoggerProvider Logs { get; } = new();
+
     public virtual Task InitializeAsync()
     {
-        _wire = new WireSshHarness(sshd, Enforcement, targets);
+        _wire = new WireSshHarness(sshd, Enforcement, Connections, Logs.Factory, MaxPacketBytes, targets);
         return Task.CompletedTask;
     }
 

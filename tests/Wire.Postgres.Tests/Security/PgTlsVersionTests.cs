@@ -1,0 +1,116 @@
+using Npgsql;
+using Wire.Postgres.Tests.Infrastructure;
+using Wire.Testing;
+
+namespace Wire.Postgres.Tests.Security;
+
+/// <summary>
+/// Security checklist (docs/security.md), PostgreSQL: no TLS below 1.2 on either leg. The client-facing listener
+/// refuses a TLS 1.0 or 1.1 handshake (<c>openssl s_client -starttls postgres</c>) and accepts TLS 1.2 and 1.3; toward a
+/// target, Wire's ClientHello offers only TLS 1.2 and 1.3, so a server that speaks only TLS 1.1 gets no session while
+/// the same server at TLS 1.2 completes the handshake.
+/// </summary>
+[Collection(PostgresCollection.Name)]
+public sealed class PgTlsVersionTests(PostgresFixture pg) : IDisposable
+{
+    private const string Token = "tok-pg-tls-alice-6a1c";
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(30);
+    private readonly string _directory = Directory.CreateTempSubdirectory("wire-pg-tls-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    [Fact]
+    public async Task The_client_listener_refuses_tls_1_0_and_1_1_and_accepts_1_2_and_1_3()
+    {
+        // This machine's OpenSSL can speak TLS 1.1 when asked: the refusals below are Wire's.
+        using var certificate = TestCertificates.Shared.IssueServerCertificate();
+        await using (var legacy = await OpenSslServer.StartAsync(_directory, certificate, "tls1_1"))
+        {
+            Assert.Equal("TLSv1.1", (await TlsProbe.HandshakeAsync(legacy.Port, "tls1_1")).Agreed);
+        }
+
+        File.WriteAllText(Path.Combine(_directory, "server.crt"), certificate.CertificatePem);
+        File.WriteAllText(Path.Combine(_directory, "server.key"), certificate.PrivateKeyPem);
+        int port = TlsProbe.FreePort();
+        string config = Path.Combine(_directory, "gateway.json");
+        File.WriteAllText(config, $$"""
+            {
+              "identity": { "tokens": [ { "token": "{{Token}}", "subject": "alice" } ] },
+              "postgres": {
+                "listen": "127.0.0.1:{{port}}",
+                "tls": { "certificate": "server.crt", "key": "server.key", "required": true },
+                "targets": [ { "name": "app", "host": "127.0.0.1", "port": {{pg.Port}}, "database": "app",
+                               "username": "{{PostgresFixture.ScramUser}}", "password": "{{pg.ScramPassword}}", "sslMode": "disable" } ]
+              },
+              "shutdownTimeout": "00:00:02"
+            }
+            """);
+        await using var wire = WireProcess.Start("run", "--config", config);
+        await wire.WaitForAsync("Listening for postgres", Limit);
+
+        var agreed = new Dictionary<string, string?>();
+        foreach (string version in TlsProbe.Versions)
+        {
+            var (result, output) = await TlsProbe.HandshakeAsync(port, version, starttls: "postgres");
+            agreed[version] = result;
+            Assert.True(result is not null || output.Contains("alert protocol version", StringComparison.Ordinal)
+                || output.Contains("no protocols available", StringComparison.Ordinal), $"{version}: {output}");
+        }
+        Assert.Equal(new Dictionary<string, string?> { ["tls1"] = null, ["tls1_1"] = null, ["tls1_2"] = "TLSv1.2", ["tls1_3"] = "TLSv1.3" }, agreed);
+
+        // And a real client still gets in over TLS.
+        await using var conn = new NpgsqlConnection(
+            $"Host=127.0.0.1;Port={port};Username=alice;Password={Token};Database=app;Pooling=false;SSL Mode=VerifyFull;Root Certificate={pg.CaPemPath};Timeout=10");
+        await conn.OpenAsync();
+    }
+
+    [Fact]
+    public async Task Toward_a_target_wire_offers_only_tls_1_2_and_1_3_and_a_tls_1_1_server_gets_no_session()
+    {
+        using var certificate = TestCertificates.Shared.IssueServerCertificate();
+        await using var legacyServer = await OpenSslServer.StartAsync(_directory, certificate, "tls1_1");
+        await using var modernServer = await OpenSslServer.StartAsync(_directory, certificate, "tls1_2");
+        await using var legacy = TcpTap.Start(legacyServer.Port, TlsProbe.AnswerSslRequestAsync);
+        await using var modern = TcpTap.Start(modernServer.Port, TlsProbe.AnswerSslRequestAsync);
+
+        int port = TlsProbe.FreePort();
+        string config = Path.Combine(_directory, "gateway.json");
+        File.WriteAllText(config, $$"""
+            {
+              "identity": { "tokens": [ { "token": "{{Token}}", "subject": "alice" } ] },
+              "postgres": {
+                "listen": "127.0.0.1:{{port}}",
+                "limits": { "handshakeTimeout": "00:00:02" },
+                "targets": [
+                  { "name": "legacy", "host": "127.0.0.1", "port": {{legacy.Port}}, "username": "u", "password": "p", "sslMode": "require" },
+                  { "name": "modern", "host": "127.0.0.1", "port": {{modern.Port}}, "username": "u", "password": "p", "sslMode": "require" }
+                ]
+              },
+              "shutdownTimeout": "00:00:02"
+            }
+            """);
+        await using var wire = WireProcess.Start("run", "--config", config);
+        await wire.WaitForAsync("Listening for postgres", Limit);
+
+        foreach (string target in (string[])["legacy", "modern"])
+        {
+            // Neither server speaks PostgreSQL after TLS: both logins fail, the difference is in the TLS records.
+            await using var conn = new NpgsqlConnection(
+                $"Host=127.0.0.1;Port={port};Username=alice;Password={Token};Database={target};Pooling=false;SSL Mode=Disable;Timeout=15");
+            await Assert.ThrowsAnyAsync<NpgsqlException>(() => conn.OpenAsync());
+        }
+
+        foreach (var tap in new[] { legacy, modern })
+        {
+            Assert.True(tap.Connections >= 1, "Wire never reached the TLS server");
+            var offered = TlsProbe.OfferedVersions(tap.FromClient[0]);
+            Assert.NotNull(offered);
+            Assert.NotEmpty(offered);
+            Assert.All(offered, v => Assert.True(v is 0x0303 or 0x0304, $"Wire offered TLS version 0x{v:x4}"));
+        }
+        // TLS 1.1 only: an alert, and Wire never sent application data. TLS 1.2: the handshake completed and Wire sent its startup.
+        Assert.Equal(21, legacy.ToClient[0][0]);
+        Assert.False(TlsProbe.HasApplicationData(legacy.FromClient[0]));
+        Assert.True(TlsProbe.HasApplicationData(modern.FromClient[0]), "Wire did not complete TLS 1.2 with the target");
+    }
+}
