@@ -4,7 +4,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Protocols;
-using Microsoft.IdentityModel.Protocols.Configuration;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;
 using Microsoft.IdentityModel.Tokens;
 
@@ -13,11 +12,14 @@ namespace Wire.Enforcement.Identity;
 /// <summary>
 /// Validates OIDC JSON Web Tokens (compact JWS) against one issuer and audience. Only RS256, ES256 and PS256
 /// signatures are accepted, with 60 seconds of clock skew. Signing keys come from a JWKS file loaded once, or
-/// from the issuer's discovery document (cached, refreshed once when a token names an unknown key).
+/// from the issuer's discovery document: fetched on first use, refreshed every <see cref="KeyRefreshInterval"/> and
+/// when a token names an unknown key (at most every 5 minutes).
 /// </summary>
 /// <remarks>
 /// Failures are values: a bad token, or a key source that cannot be reached, yields a failed
-/// <see cref="IdentityValidationResult"/>. The token text never appears in a failure reason or a log.
+/// <see cref="IdentityValidationResult"/>. The token text never appears in a failure reason or a log. While the key
+/// source cannot be reached, the keys fetched last go on being used until <see cref="KeyLifetime"/> after that fetch;
+/// then every token is refused (fail closed) until the source answers again. All of it runs on the injected clock.
 /// </remarks>
 public sealed partial class OidcTokenValidator : IIdentityValidator, IDisposable
 {
@@ -31,11 +33,21 @@ public sealed partial class OidcTokenValidator : IIdentityValidator, IDisposable
     public static readonly IReadOnlyList<string> AllowedAlgorithms = Array.AsReadOnly(
         [SecurityAlgorithms.RsaSha256, SecurityAlgorithms.EcdsaSha256, SecurityAlgorithms.RsaSsaPssSha256]);
 
+    /// <summary>How long keys from discovery are used before they are fetched again.</summary>
+    public static readonly TimeSpan KeyRefreshInterval = TimeSpan.FromHours(1);
+
+    /// <summary>How long after their last successful fetch keys from discovery may still be used while the source cannot be reached.</summary>
+    public static readonly TimeSpan KeyLifetime = TimeSpan.FromHours(24);
+
     // Larger than any sane ID or access token; bounds the work an unauthenticated client can cause.
     private const int MaxTokenLength = 64 * 1024;
     private const int MaxMetadataBytes = 1024 * 1024;
-    private static readonly TimeSpan RefreshInterval = TimeSpan.FromMinutes(5);
-    private static readonly TimeSpan RefreshIntervalMargin = TimeSpan.FromSeconds(1);
+
+    // Made-up key ids must not make Wire hammer the issuer: an unknown kid refreshes the keys at most this often.
+    private static readonly TimeSpan UnknownKeyRefreshInterval = TimeSpan.FromMinutes(5);
+
+    // After a failed fetch, logins do not each wait for the source again: the next attempt comes after this pause.
+    private static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan DefaultMetadataTimeout = TimeSpan.FromSeconds(10);
 
     // Copied from the options at construction: OidcOptions is mutable and a reload builds a new validator.
@@ -48,14 +60,16 @@ public sealed partial class OidcTokenValidator : IIdentityValidator, IDisposable
     private readonly JsonWebTokenHandler _handler = new();
     private readonly string? _metadataAddress;
     private readonly HttpClient? _httpClient;
-    private readonly ConfigurationManager<OpenIdConnectConfiguration>? _configurationManager;
-    private readonly RefreshSignal? _refreshSignal;
-    private readonly TimeSpan _metadataTimeout;
-    private readonly Lock _refreshGate = new();
-    private DateTimeOffset _lastRefreshRequest = DateTimeOffset.MinValue;
+    private readonly HttpDocumentRetriever? _retriever;
 
-    // The parameters are rebuilt only when the key collection changes (a discovery refresh).
-    private volatile KeyedParameters? _parameters;
+    // One fetch at a time; the fields below it are read and written under it (_keys is also read without it).
+    private readonly SemaphoreSlim _fetchGate = new(1, 1);
+    private DateTimeOffset _nextAttempt = DateTimeOffset.MinValue;
+    private DateTimeOffset _lastUnknownKeyRefresh = DateTimeOffset.MinValue;
+    private bool _expiryLogged;
+
+    // The keys in use with their validation parameters, rebuilt only by a fetch.
+    private volatile KeySet? _keys;
     private bool _disposed;
 
     /// <summary>Creates a validator for <paramref name="options"/>.</summary>
@@ -100,7 +114,7 @@ public sealed partial class OidcTokenValidator : IIdentityValidator, IDisposable
         if (options.JwksFile is not null)
         {
             var keys = LoadJwksFile(options.JwksFile);
-            _parameters = new KeyedParameters(keys, CreateParameters(keys));
+            _keys = new KeySet(keys, CreateParameters(keys), DateTimeOffset.MaxValue);
             Log.JwksFileLoaded(_logger, keys.Length, options.JwksFile);
             return;
         }
@@ -122,15 +136,7 @@ public sealed partial class OidcTokenValidator : IIdentityValidator, IDisposable
             Timeout = metadataTimeout,
             MaxResponseContentBufferSize = MaxMetadataBytes,
         };
-        var retriever = new HttpDocumentRetriever(_httpClient) { RequireHttps = options.RequireHttpsMetadata };
-        _metadataTimeout = metadataTimeout;
-        _refreshSignal = new RefreshSignal();
-        _configurationManager = new ConfigurationManager<OpenIdConnectConfiguration>(
-            _metadataAddress, new OpenIdConnectConfigurationRetriever(), retriever)
-        {
-            RefreshInterval = RefreshInterval,
-            ConfigurationEventHandler = _refreshSignal,
-        };
+        _retriever = new HttpDocumentRetriever(_httpClient) { RequireHttps = options.RequireHttpsMetadata };
     }
 
     /// <inheritdoc />
@@ -205,98 +211,74 @@ public sealed partial class OidcTokenValidator : IIdentityValidator, IDisposable
 
     private async ValueTask<TokenValidationParameters?> GetParametersAsync(JsonWebToken jwt, CancellationToken cancellationToken)
     {
-        if (_configurationManager is null)
+        var current = _keys;
+        if (_retriever is null)
         {
-            return _parameters!.Parameters;
+            return current!.Parameters;
         }
 
-        var configuration = await GetConfigurationAsync(cancellationToken).ConfigureAwait(false);
-        if (configuration is null)
-        {
-            return null;
-        }
-
-        if (!string.IsNullOrEmpty(jwt.Kid) && !ContainsKey(configuration.SigningKeys, jwt.Kid))
-        {
-            configuration = await RefreshAsync(configuration, cancellationToken).ConfigureAwait(false);
-        }
-
-        var keys = configuration.SigningKeys;
-        var current = _parameters;
-        if (current is not null && ReferenceEquals(current.Keys, keys))
+        var now = _timeProvider.GetUtcNow();
+        string? kid = string.IsNullOrEmpty(jwt.Kid) ? null : jwt.Kid;
+        if (current is not null && now < current.FetchedAt + KeyRefreshInterval && (kid is null || ContainsKey(current.Keys, kid)))
         {
             return current.Parameters;
         }
 
-        var parameters = CreateParameters(keys);
-        _parameters = new KeyedParameters(keys, parameters);
-        return parameters;
-    }
-
-    /// <summary>
-    /// The token names a key the cached set lacks: the issuer may have rotated its keys. IdentityModel 8 refreshes
-    /// in the background, so wait (bounded) for that refresh to let this very token validate against the new set.
-    /// </summary>
-    private async ValueTask<OpenIdConnectConfiguration> RefreshAsync(OpenIdConnectConfiguration current, CancellationToken cancellationToken)
-    {
-        // The manager ignores refresh requests within RefreshInterval of the last one, so made-up key ids cannot
-        // flood the issuer. Mirror its limit (with a margin) to know whether a refresh will actually run.
-        var now = TimeProvider.System.GetUtcNow();
-        bool refreshWillRun;
-        lock (_refreshGate)
+        if (current is not null && now < current.FetchedAt + KeyLifetime && (kid is null || ContainsKey(current.Keys, kid)))
         {
-            refreshWillRun = now >= _lastRefreshRequest + RefreshInterval + RefreshIntervalMargin;
-            if (refreshWillRun)
+            // A refresh is due: one login fetches, the others go on with the keys they have rather than wait for a slow source.
+            if (!_fetchGate.Wait(0))
             {
-                _lastRefreshRequest = now;
+                return current.Parameters;
             }
         }
-
-        var updated = _refreshSignal!.NextUpdate;
-        _configurationManager!.RequestRefresh();
-        if (!refreshWillRun)
+        else
         {
-            return current;
+            await _fetchGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-
-        Log.RefreshingSigningKeys(_logger, _metadataAddress!);
-        var deadline = TimeProvider.System.GetUtcNow() + _metadataTimeout;
-        while (true)
+        try
         {
-            var left = deadline - TimeProvider.System.GetUtcNow();
-            if (left <= TimeSpan.Zero)
+            // Another login may have fetched while this one waited.
+            current = _keys;
+            now = _timeProvider.GetUtcNow();
+            bool due = current is null || now >= current.FetchedAt + KeyRefreshInterval;
+            bool unknownKey = !due && kid is not null && !ContainsKey(current!.Keys, kid);
+            if (unknownKey && now >= _lastUnknownKeyRefresh + UnknownKeyRefreshInterval)
             {
-                // The fetch failed or is slow; the manager logs why. Keep validating against the cached keys.
-                return current;
+                // The issuer may have rotated its keys: fetch them now so that this very token validates.
+                _lastUnknownKeyRefresh = now;
+                Log.RefreshingSigningKeys(_logger, _metadataAddress!);
+                due = true;
             }
-
-            try
+            if (due && now >= _nextAttempt)
             {
-                var configuration = await updated.WaitAsync(left, cancellationToken).ConfigureAwait(false);
-                if (!ReferenceEquals(configuration, current))
-                {
-                    return configuration;
-                }
+                current = await FetchAsync(current, now, cancellationToken).ConfigureAwait(false);
             }
-            catch (TimeoutException)
-            {
-                return current;
-            }
-
-            // A late notice of the fetch we already had: the refresh may have landed meanwhile, else wait again.
-            updated = _refreshSignal.NextUpdate;
-            if (await GetConfigurationAsync(cancellationToken).ConfigureAwait(false) is { } latest && !ReferenceEquals(latest, current))
-            {
-                return latest;
-            }
+            return UsableParameters(current, _timeProvider.GetUtcNow());
+        }
+        finally
+        {
+            _fetchGate.Release();
         }
     }
 
-    private async ValueTask<OpenIdConnectConfiguration?> GetConfigurationAsync(CancellationToken cancellationToken)
+    /// <summary>Fetches the discovery document and its keys; on failure keeps <paramref name="current"/> and pauses further attempts.</summary>
+    private async ValueTask<KeySet?> FetchAsync(KeySet? current, DateTimeOffset now, CancellationToken cancellationToken)
     {
         try
         {
-            return await _configurationManager!.GetConfigurationAsync(cancellationToken).ConfigureAwait(false);
+            var configuration = await OpenIdConnectConfigurationRetriever.GetAsync(_metadataAddress!, _retriever!, cancellationToken)
+                .ConfigureAwait(false);
+            var keys = configuration.SigningKeys.ToArray();
+            if (keys.Length == 0)
+            {
+                throw new InvalidOperationException("the key set holds no usable signing key");
+            }
+            var fetched = new KeySet(keys, CreateParameters(keys), _timeProvider.GetUtcNow());
+            _keys = fetched;
+            _nextAttempt = DateTimeOffset.MinValue;
+            _expiryLogged = false;
+            return fetched;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -304,9 +286,30 @@ public sealed partial class OidcTokenValidator : IIdentityValidator, IDisposable
         }
         catch (Exception ex)
         {
+            // Unreachable, slow (the HttpClient timeout), an error status, or a document that is not OIDC metadata.
+            _nextAttempt = now + RetryInterval;
             Log.KeySourceUnavailable(_logger, _metadataAddress!, ex);
+            return current;
+        }
+    }
+
+    /// <summary>The parameters of <paramref name="keys"/> while they have not outlived <see cref="KeyLifetime"/>; null (fail closed) after.</summary>
+    private TokenValidationParameters? UsableParameters(KeySet? keys, DateTimeOffset now)
+    {
+        if (keys is null)
+        {
             return null;
         }
+        if (now < keys.FetchedAt + KeyLifetime)
+        {
+            return keys.Parameters;
+        }
+        if (!_expiryLogged)
+        {
+            _expiryLogged = true;
+            Log.SigningKeysExpired(_logger, _metadataAddress!, keys.FetchedAt);
+        }
+        return null;
     }
 
     private static bool IsAllowedAlgorithm(string? algorithm)
@@ -523,28 +526,8 @@ public sealed partial class OidcTokenValidator : IIdentityValidator, IDisposable
         return keys.ToArray();
     }
 
-    /// <summary>Completes <see cref="NextUpdate"/> each time the manager installs a newly fetched configuration.</summary>
-    private sealed class RefreshSignal : IConfigurationEventHandler<OpenIdConnectConfiguration>
-    {
-        private TaskCompletionSource<OpenIdConnectConfiguration> _next = NewSource();
-
-        public Task<OpenIdConnectConfiguration> NextUpdate => Volatile.Read(ref _next).Task;
-
-        public Task<ConfigurationEventHandlerResult<OpenIdConnectConfiguration>> BeforeRetrieveAsync(
-            string metadataAddress, CancellationToken cancel) =>
-            Task.FromResult(ConfigurationEventHandlerResult<OpenIdConnectConfiguration>.NoResult);
-
-        public Task AfterUpdateAsync(string metadataAddress, OpenIdConnectConfiguration configuration, CancellationToken cancel)
-        {
-            Interlocked.Exchange(ref _next, NewSource()).TrySetResult(configuration);
-            return Task.CompletedTask;
-        }
-
-        private static TaskCompletionSource<OpenIdConnectConfiguration> NewSource() =>
-            new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
-
-    private sealed record KeyedParameters(ICollection<SecurityKey> Keys, TokenValidationParameters Parameters);
+    /// <summary>Signing keys, their validation parameters, and when they were fetched (MaxValue: from a file, never stale).</summary>
+    private sealed record KeySet(ICollection<SecurityKey> Keys, TokenValidationParameters Parameters, DateTimeOffset FetchedAt);
 
     private static partial class Log
     {
@@ -553,7 +536,7 @@ public sealed partial class OidcTokenValidator : IIdentityValidator, IDisposable
         public static partial void JwksFileLoaded(ILogger logger, int keyCount, string jwksFile);
 
         [LoggerMessage(EventId = 2102, EventName = "OidcKeySourceUnavailable", Level = LogLevel.Warning,
-            Message = "Cannot obtain OIDC signing keys from {MetadataAddress}; tokens are refused until it answers")]
+            Message = "Cannot obtain OIDC signing keys from {MetadataAddress}; the keys fetched last (if any) are used until they expire")]
         public static partial void KeySourceUnavailable(ILogger logger, string metadataAddress, Exception exception);
 
         [LoggerMessage(EventId = 2103, EventName = "OidcSigningKeysRefresh", Level = LogLevel.Information,
@@ -563,5 +546,9 @@ public sealed partial class OidcTokenValidator : IIdentityValidator, IDisposable
         [LoggerMessage(EventId = 2104, EventName = "OidcTokenRejected", Level = LogLevel.Debug,
             Message = "OIDC token rejected: {Reason}")]
         public static partial void TokenRejected(ILogger logger, string reason);
+
+        [LoggerMessage(EventId = 2105, EventName = "OidcSigningKeysExpired", Level = LogLevel.Error,
+            Message = "The OIDC signing keys fetched from {MetadataAddress} at {FetchedAt:o} have expired and cannot be refreshed; tokens are refused until it answers")]
+        public static partial void SigningKeysExpired(ILogger logger, string metadataAddress, DateTimeOffset fetchedAt);
     }
 }

@@ -56,6 +56,16 @@ internal sealed partial class HttpProxySession
         string kind = access.Verb ?? method.ToLowerInvariant();
         var mask = MaskPlanFor(policy, target, identity, access, enforcement);
         var verdict = policy.Evaluate(AccessRequest.ForHttp(access, text));
+        // Rules judge the request as sent; what is recorded and shown to approvers passes the detectors first (a query
+        // string can carry the same values a response body can).
+        if (mask?.Scanner is { } scanner)
+        {
+            var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+            if (scanner.MaskInPlace(bytes) > 0)
+            {
+                text = System.Text.Encoding.UTF8.GetString(bytes);
+            }
+        }
         switch (verdict.Action)
         {
             case PolicyAction.Deny:

@@ -73,15 +73,21 @@ internal sealed class PgUpstreamConnection : IDisposable
         WirePipe pipe = WirePipes.FromSocket(socket, "pg-upstream", near: near);
         Stream stream = pipe.AsStream();
         bool tls = false;
+
+        // A server that accepts and then says nothing (hung, overloaded) has connectTimeout again for TLS and the login,
+        // so that the client is refused with 08006 while its own handshake still has time to be told.
+        using var login = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        login.CancelAfter(limits.ConnectTimeout);
+        var loginCt = login.Token;
         try
         {
             if (target.SslMode != PgSslMode.Disable)
             {
                 using var io = PgHandshakeIO.Rent(stream);
                 PgMessageWriter.WriteRequestPacket(io.Output, PgStartupCode.SslRequest);
-                await io.FlushAsync(ct).ConfigureAwait(false);
+                await io.FlushAsync(loginCt).ConfigureAwait(false);
                 byte[] answer = new byte[1];
-                await stream.ReadExactlyAsync(answer, ct).ConfigureAwait(false);
+                await stream.ReadExactlyAsync(answer, loginCt).ConfigureAwait(false);
                 if (answer[0] == (byte)'S')
                 {
                     // CVE-2021-23222: anything the server sent after 'S' and before the handshake
@@ -95,7 +101,7 @@ internal sealed class PgUpstreamConnection : IDisposable
                     }
 
                     var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
-                    await ssl.AuthenticateAsClientAsync(ClientTlsOptions(target), ct).ConfigureAwait(false);
+                    await ssl.AuthenticateAsClientAsync(ClientTlsOptions(target), loginCt).ConfigureAwait(false);
                     stream = ssl;
                     tls = true;
                 }
@@ -117,8 +123,16 @@ internal sealed class PgUpstreamConnection : IDisposable
             }
 
             var connection = new PgUpstreamConnection(pipe, stream, tls, remote);
-            await connection.LoginAsync(target, clientParameters, clientUser, limits, ct).ConfigureAwait(false);
+            await connection.LoginAsync(target, clientParameters, clientUser, limits, loginCt).ConfigureAwait(false);
             return connection;
+        }
+        catch (OperationCanceledException) when (login.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            stream.Dispose();
+            pipe.Dispose();
+            throw new PgUpstreamException(
+                $"could not connect to target \"{target.Name}\": the server did not answer within {limits.ConnectTimeout:c}",
+                $"{target.Host}:{target.Port} accepted the connection but did not complete TLS and the login within connectTimeout");
         }
         catch (Exception ex) when (ex is not PgUpstreamException && !ct.IsCancellationRequested)
         {

@@ -76,10 +76,9 @@ public sealed class HttpMaskedValueExposureTests : IDisposable
     /// <summary>
     /// A value in the request line's query: the client sent it, so it is no secret from the client, but a mask rule that
     /// applies to the request means it must not be kept in the recording (the request's fields go through the detectors;
-    /// the PostgreSQL and SSH command texts do too). Found by this checklist: HTTP records <c>command.text</c> unmasked.
+    /// the PostgreSQL and SSH command texts do too). Found by this checklist (HTTP recorded <c>command.text</c> unmasked), fixed since.
     /// </summary>
-    [Fact(Skip = "product bug: src/Wire.Http/Proxy/HttpProxySession.Enforce.cs:55 builds the recorded command text (METHOD path?query) "
-        + "without the mask rules' detectors; HttpProxySession.Record.cs:46 records it as is. See docs/security.md.")]
+    [Fact]
     public async Task A_masked_value_in_the_query_is_not_recorded()
     {
         var (wire, tap, _, upstream) = await StartAsync();

@@ -132,6 +132,14 @@ public sealed class WireAdminTests(SshdFixture sshd) : IClassFixture<SshdFixture
         await using (wire)
         {
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{admin}"), Timeout = TimeSpan.FromSeconds(30) };
+            // The approval page may run only its own inline code and may not be framed.
+            using (var page = await http.GetAsync("/approvals"))
+            {
+                string policy = string.Join(' ', page.Headers.GetValues("Content-Security-Policy"));
+                Assert.Contains("frame-ancestors 'none'", policy, StringComparison.Ordinal);
+                Assert.Contains("default-src 'none'", policy, StringComparison.Ordinal);
+                Assert.Equal("DENY", Assert.Single(page.Headers.GetValues("X-Frame-Options")));
+            }
             foreach (var (method, route) in routes)
             {
                 var response = await AdminApi.SendAsync(http, new HttpMethod(method), route.Replace("{id}", "no-such-id", StringComparison.Ordinal), BobToken);
