@@ -131,7 +131,16 @@ public sealed partial class OidcTokenValidator : IIdentityValidator, IDisposable
                 $"The OIDC discovery address '{_metadataAddress}' is not HTTPS and HTTPS metadata is required.", nameof(options));
         }
 
-        _httpClient = new HttpClient
+        // Discovery and key fetches speak TLS 1.2 or 1.3 only, whatever the system's OpenSSL policy allows.
+        var handler = new SocketsHttpHandler
+        {
+            SslOptions = new System.Net.Security.SslClientAuthenticationOptions
+            {
+                EnabledSslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13,
+            },
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+        };
+        _httpClient = new HttpClient(handler)
         {
             Timeout = metadataTimeout,
             MaxResponseContentBufferSize = MaxMetadataBytes,

@@ -122,15 +122,20 @@ internal sealed class EpollSocketPipe : IDuplexPipe, IDirectSender, IDisposable
             writable?.TrySetResult();
         }
 
-        if ((events & (EpollIn | EpollRdHup | EpollErr | EpollHup)) != 0)
+        if ((events & (EpollErr | EpollHup)) == 0)
         {
-            Receive();
+            if ((events & (EpollIn | EpollRdHup)) != 0)
+            {
+                Receive();
+            }
         }
-
-        if ((events & (EpollErr | EpollHup)) != 0)
+        else
         {
-            // Both directions are gone. epoll reports HUP/ERR whatever the interest mask says, level-triggered:
-            // leave the set, or the loop would spin on this socket until the session disposes it.
+            // Both directions are gone. epoll reports HUP/ERR whatever the interest mask says, level-triggered, even
+            // while reading is paused by back-pressure: take what the socket still holds and its end now (nothing more
+            // can arrive, so this is bounded by the receive buffer), then leave the set, or the loop would spin on this
+            // socket until the session disposes it. Once out of the set nothing would ever read the rest.
+            ReceiveToEnd();
             lock (_gate)
             {
                 if (!_disposed && !_unregistered)
@@ -147,11 +152,9 @@ internal sealed class EpollSocketPipe : IDuplexPipe, IDirectSender, IDisposable
 
     private readonly int _receiveBytes;
 
-    private unsafe void Receive()
+    private void Receive()
     {
         PipeWriter writer = _input.Writer;
-        nint n;
-        int errno = 0;
         Memory<byte> memory;
         try
         {
@@ -164,22 +167,9 @@ internal sealed class EpollSocketPipe : IDuplexPipe, IDirectSender, IDisposable
             return;
         }
 
-        lock (_gate)
+        if (!TryRecv(memory, out nint n, out int errno))
         {
-            if (_disposed || _readDone)
-            {
-                return;
-            }
-
-            fixed (byte* p = memory.Span)
-            {
-                n = recv(_fd, p, memory.Length, 0);
-            }
-
-            if (n < 0)
-            {
-                errno = Marshal.GetLastSystemError();
-            }
+            return;
         }
 
         if (n > 0)
@@ -212,6 +202,77 @@ internal sealed class EpollSocketPipe : IDuplexPipe, IDirectSender, IDisposable
             StopReading();
             writer.Complete(new SocketException(errno));
         }
+    }
+
+    /// <summary>One recv into <paramref name="memory"/>; false when the pipe is disposed or done reading (nothing was read).</summary>
+    private unsafe bool TryRecv(Memory<byte> memory, out nint n, out int errno)
+    {
+        errno = 0;
+        lock (_gate)
+        {
+            if (_disposed || _readDone)
+            {
+                n = 0;
+                return false;
+            }
+
+            fixed (byte* p = memory.Span)
+            {
+                n = recv(_fd, p, memory.Length, 0);
+            }
+
+            if (n < 0)
+            {
+                errno = Marshal.GetLastSystemError();
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Moves every byte left in the socket into the input pipe, back-pressure or not, and completes it: with the
+    /// socket's error, or without one at end of stream. Completing the writer makes the bytes visible to the reader
+    /// even while an earlier flush is still waiting for it.
+    /// </summary>
+    private void ReceiveToEnd()
+    {
+        PipeWriter writer = _input.Writer;
+        Exception? end = null;
+        try
+        {
+            while (true)
+            {
+                if (!TryRecv(writer.GetMemory(_receiveBytes), out nint n, out int errno))
+                {
+                    return;
+                }
+
+                if (n > 0)
+                {
+                    writer.Advance((int)n);
+                    continue;
+                }
+
+                if (n < 0 && errno == EIntr)
+                {
+                    continue;
+                }
+
+                // 0 is the peer's orderly end; EAGAIN after a hang-up means the error was consumed elsewhere: a reset.
+                end = n == 0 ? null : new SocketException(errno == EAgain ? (int)SocketError.ConnectionReset : errno);
+                break;
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // The reader completed the pipe: nobody wants these bytes any more.
+            StopReading();
+            return;
+        }
+
+        StopReading();
+        writer.Complete(end);
     }
 
     /// <summary>Ends the connection after an unexpected error on the loop thread; the reader sees the error.</summary>

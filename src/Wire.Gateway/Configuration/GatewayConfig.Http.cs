@@ -32,7 +32,7 @@ internal sealed partial class GatewayConfig
         if (http.GetObject("limits") is { } limits)
         {
             limits.EnsureOnly("maxHeadBytes", "maxHeaderCount", "maxChunkLineBytes", "maxDrainBytes", "headTimeout", "connectTimeout",
-                "maxConnections", "maxConnectionsPerIdentity", "idleTimeout");
+                "responseTimeout", "maxConnections", "maxConnectionsPerIdentity", "idleTimeout");
             options.Connections = ReadConnectionLimits(limits);
             var defaults = Http1Limits.Default;
             options.Limits = new Http1Limits
@@ -44,6 +44,7 @@ internal sealed partial class GatewayConfig
             };
             options.HeadTimeout = limits.GetDuration("headTimeout", options.HeadTimeout);
             options.ConnectTimeout = limits.GetDuration("connectTimeout", options.ConnectTimeout);
+            options.ResponseTimeout = limits.GetDuration("responseTimeout", options.ResponseTimeout);
         }
 
         var targets = http.GetObjectArray("targets");

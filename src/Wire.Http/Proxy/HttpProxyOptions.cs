@@ -22,6 +22,12 @@ public sealed class HttpProxyOptions
     /// <summary>How long connecting to an upstream (TCP and TLS) may take. Default 10 s.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long a target may take to begin its response (its final response head) once the request, body included, has
+    /// been forwarded. A target that misses it is answered 504 for it and its connection closed. Default 60 s.
+    /// </summary>
+    public TimeSpan ResponseTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Idle upstream connections kept per target for reuse. Default 64.</summary>
     public int MaxIdleUpstreamConnections { get; set; } = 64;
 

@@ -158,6 +158,10 @@ internal sealed partial class HttpProxySession
         {
             var (complete, bytes) = await CopyBodyAsync(input, upstreamPipe, body, toClient: false, ct).ConfigureAwait(false);
             _live?.AddBytes(bytes, 0);
+            if (complete && Volatile.Read(ref _awaitingResponse))
+            {
+                _headTimeout!.CancelAfter(_server.Options.ResponseTimeout);
+            }
             if (!complete && !_responseStarted)
             {
                 // The client left before its body was through: the upstream would wait for the rest (and Wire for its
@@ -595,6 +599,7 @@ internal sealed partial class HttpProxySession
         404 => "NotFound",
         429 => "TooManyRequests",
         503 => "ServiceUnavailable",
+        504 => "Timeout",
         _ => "InternalError",
     };
 
@@ -610,6 +615,7 @@ internal sealed partial class HttpProxySession
         501 => "Not Implemented",
         502 => "Bad Gateway",
         503 => "Service Unavailable",
+        504 => "Gateway Timeout",
         505 => "HTTP Version Not Supported",
         _ => "Error",
     };

@@ -38,7 +38,9 @@ internal sealed partial class HttpProxySession
     private readonly string _clientEndPoint;
     private WirePipe? _client;
     private bool _tls;
-    private CancellationTokenSource? _headTimeout;
+    private CancellationTokenSource? _headTimeout; // the request head's timer, then the response head's
+
+    private bool _awaitingResponse; // the exchange waits for a response head: the body forwarder starts its timer
 
     public HttpProxySession(HttpProxyServer server, Socket socket, long id)
     {
@@ -320,12 +322,33 @@ internal sealed partial class HttpProxySession
             _responseStarted = false;
             var upstreamInput = upstream.Pipe.Input;
             Http1ResponseHead response;
+            // The response timeout runs from when the request is through (its body may take as long as the client takes).
+            var responseWait = _headTimeout!.Token;
+            Volatile.Write(ref _awaitingResponse, true);
+            if (body.IsCompleted)
+            {
+                _headTimeout.CancelAfter(_server.Options.ResponseTimeout);
+            }
             while (true)
             {
                 _response.Reset();
                 while (true)
                 {
-                    var read = await upstreamInput.ReadAsync(ct).ConfigureAwait(false);
+                    ReadResult read;
+                    try
+                    {
+                        read = await upstreamInput.ReadAsync(responseWait).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                    {
+                        Log.ResponseTimeout(_logger, _id, target.Name, _server.Options.ResponseTimeout);
+                        if (!_responseStarted)
+                        {
+                            await TryRespondAsync(504, $"target {target.Name} did not answer within {_server.Options.ResponseTimeout:c}", close: true)
+                                .ConfigureAwait(false);
+                        }
+                        return false;
+                    }
                     if (read.IsCanceled && _bodyError is { } bodyError)
                     {
                         throw bodyError;
@@ -345,6 +368,8 @@ internal sealed partial class HttpProxySession
                     await _client.Pipe.Output.FlushAsync(ct).ConfigureAwait(false);
                 }
             }
+            Volatile.Write(ref _awaitingResponse, false);
+            _headTimeout.CancelAfter(Timeout.InfiniteTimeSpan);
             var outcome = await FinishResponseAsync(upstream, head, response, judgement?.Mask, recorder, ct).ConfigureAwait(false);
             _live?.AddBytes(0, _responseHeadBytes + outcome.BodyBytes);
             bool bodyDone = body.IsCompleted && await body.ConfigureAwait(false);
@@ -555,5 +580,8 @@ internal sealed partial class HttpProxySession
 
         [LoggerMessage(3008, LogLevel.Information, "HTTP session {SessionId}: no request head within the timeout; closing")]
         public static partial void HeadTimeout(ILogger logger, long sessionId);
+
+        [LoggerMessage(3009, LogLevel.Warning, "HTTP session {SessionId}: target {Target} did not begin its response within {Timeout}; answered 504")]
+        public static partial void ResponseTimeout(ILogger logger, long sessionId, string target, TimeSpan timeout);
     }
 }

@@ -33,23 +33,42 @@ internal sealed partial class PgProxySession
         catch (ProtocolViolationException ex)
         {
             Log.ProtocolViolation(_logger, Id, "client", ex.Message);
-            io.Stream = _clientStream;
-            await io.TrySendFatalAsync(PgSqlState.ProtocolViolation, ex.Message, token).ConfigureAwait(false);
+            await SendFatalAsync(io, PgSqlState.ProtocolViolation, ex.Message, ct).ConfigureAwait(false);
             return false;
         }
         catch (PgRefusal ex)
         {
             Log.Refused(_logger, Id, _clientEndPoint, ex.SqlState, ex.Message);
-            io.Stream = _clientStream;
-            await io.TrySendFatalAsync(ex.SqlState, ex.Message, token).ConfigureAwait(false);
+            await SendFatalAsync(io, ex.SqlState, ex.Message, ct).ConfigureAwait(false);
+            return false;
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            // As PostgreSQL does at authentication_timeout: a client that still listens learns why it was cut off.
+            Log.HandshakeTimedOut(_logger, Id, _clientEndPoint, Options.Limits.HandshakeTimeout);
+            await SendFatalAsync(io, PgSqlState.QueryCanceled,
+                $"canceling authentication due to timeout: the connection handshake did not finish within {Options.Limits.HandshakeTimeout:c}", ct)
+                .ConfigureAwait(false);
             return false;
         }
         catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
         {
-            // The client went away or was too slow; nothing to answer.
+            // The client went away; nothing to answer.
             Log.HandshakeAbandoned(_logger, Id, _clientEndPoint);
             return false;
         }
+    }
+
+    /// <summary>
+    /// Sends a refusal on the client's plain or TLS stream, with a few seconds of its own (the handshake's time may be what
+    /// ran out), so a client that stopped reading cannot hold the session.
+    /// </summary>
+    private async Task SendFatalAsync(PgHandshakeIO io, string sqlState, string message, CancellationToken ct)
+    {
+        using var send = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        send.CancelAfter(TimeSpan.FromSeconds(5));
+        io.Stream = _clientStream;
+        await io.TrySendFatalAsync(sqlState, message, send.Token).ConfigureAwait(false);
     }
 
     private async Task<bool> HandshakeCoreAsync(PgHandshakeIO io, CancellationToken ct)
@@ -291,9 +310,10 @@ internal sealed partial class PgProxySession
         {
             await ssl.AuthenticateAsServerAsync(options, ct).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is AuthenticationException or IOException)
+        catch (Exception ex) when (ex is AuthenticationException or IOException or OperationCanceledException)
         {
-            Log.TlsFailed(_logger, Id, _clientEndPoint, ex.Message);
+            // A TLS handshake cut short (or out of time) has no PostgreSQL channel to answer on: close.
+            Log.TlsFailed(_logger, Id, _clientEndPoint, ex is OperationCanceledException ? "the TLS handshake did not finish in time" : ex.Message);
             await ssl.DisposeAsync().ConfigureAwait(false);
             return false;
         }

@@ -127,8 +127,11 @@ internal sealed partial class PgProxySession
         [LoggerMessage(2006, LogLevel.Warning, "Session {SessionId}: protocol violation by the {Peer}: {Reason}")]
         public static partial void ProtocolViolation(ILogger logger, long sessionId, string peer, string reason);
 
-        [LoggerMessage(2007, LogLevel.Information, "Session {SessionId}: handshake with {Client} timed out or was abandoned")]
+        [LoggerMessage(2007, LogLevel.Information, "Session {SessionId}: handshake with {Client} was abandoned")]
         public static partial void HandshakeAbandoned(ILogger logger, long sessionId, IPEndPoint client);
+
+        [LoggerMessage(2019, LogLevel.Information, "Session {SessionId}: handshake with {Client} did not finish within {Timeout}; refused with 57014")]
+        public static partial void HandshakeTimedOut(ILogger logger, long sessionId, IPEndPoint client, TimeSpan timeout);
 
         [LoggerMessage(2008, LogLevel.Information, "Cancel request from {Client} forwarded to {Upstream}")]
         public static partial void CancelForwarded(ILogger logger, IPEndPoint client, IPEndPoint upstream);

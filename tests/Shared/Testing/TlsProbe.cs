@@ -135,6 +135,29 @@ internal static class TlsProbe
         return false;
     }
 
+    /// <summary>
+    /// An environment for a child process whose OpenSSL allows TLS 1.0 and weak ciphers by default (<c>OPENSSL_CONF</c>
+    /// with <c>MinProtocol = TLSv1</c>, <c>@SECLEVEL=0</c>): under it, only code that pins its protocol versions itself
+    /// still refuses TLS 1.0 and 1.1, so a test run with it fails when a pin is dropped. The file is written to
+    /// <paramref name="directory"/>.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> PermissiveOpenSsl(string directory)
+    {
+        string file = Path.Combine(directory, "openssl-permissive.cnf");
+        File.WriteAllText(file, """
+            openssl_conf = openssl_init
+            [openssl_init]
+            ssl_conf = ssl_sect
+            [ssl_sect]
+            system_default = system_default_sect
+            [system_default_sect]
+            MinProtocol = TLSv1
+            CipherString = DEFAULT:@SECLEVEL=0
+
+            """);
+        return new Dictionary<string, string> { ["OPENSSL_CONF"] = file };
+    }
+
     /// <summary>A free TCP port on 127.0.0.1.</summary>
     public static int FreePort()
     {

@@ -47,7 +47,10 @@ internal sealed class WireProcess : IAsyncDisposable
         throw new InvalidOperationException("Wire.sln not found above " + AppContext.BaseDirectory);
     }
 
-    public static WireProcess StartFrom(string wireDll, params string[] args)
+    public static WireProcess StartFrom(string wireDll, params string[] args) => StartFrom(wireDll, null, args);
+
+    /// <summary>Starts <paramref name="wireDll"/> with <paramref name="environment"/> added to this process's environment.</summary>
+    public static WireProcess StartFrom(string wireDll, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -57,6 +60,10 @@ internal sealed class WireProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         info.ArgumentList.Add(wireDll);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);

@@ -24,7 +24,8 @@ public sealed class GatewayConfigHttpTests : IDisposable
               'http': {
                 'listen': '127.0.0.1:8443',
                 'limits': { 'maxHeadBytes': 16384, 'maxHeaderCount': 50, 'maxChunkLineBytes': 512, 'maxDrainBytes': 1024,
-                            'headTimeout': '00:00:10', 'connectTimeout': '00:00:03' },
+                            'headTimeout': '00:00:10', 'connectTimeout': '00:00:03',
+                            'responseTimeout': '00:02:00' },
                 'targets': [
                   { 'name': 'kube', 'url': 'https://10.0.0.1:6443', 'kind': 'kubernetes', 'hosts': ['kube.internal', '*.kube.internal'],
                     'credential': { 'value': 'env:KUBE_TOKEN' }, 'impersonate': true },
@@ -39,6 +40,7 @@ public sealed class GatewayConfigHttpTests : IDisposable
         Assert.Equal(new IPEndPoint(IPAddress.Loopback, 8443), http.Listen);
         Assert.Equal((16384, 50, 512, 1024L), (http.Limits.MaxHeadBytes, http.Limits.MaxHeaderCount, http.Limits.MaxChunkLineBytes, http.Limits.MaxDrainBytes));
         Assert.Equal((TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(3)), (http.HeadTimeout, http.ConnectTimeout));
+        Assert.Equal(TimeSpan.FromMinutes(2), http.ResponseTimeout);
         var kube = http.Targets[0];
         Assert.Equal((HttpTargetKind.Kubernetes, "Authorization", "kube-secret", true), (kube.Kind, kube.CredentialHeader, kube.CredentialValue, kube.Impersonate));
         Assert.Equal(["kube.internal", "*.kube.internal"], kube.Hosts);

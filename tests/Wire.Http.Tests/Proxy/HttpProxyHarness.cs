@@ -27,7 +27,7 @@ internal sealed class HttpProxyHarness : IAsyncDisposable
 
     public static HttpProxyHarness Start(IEnumerable<HttpTargetOptions> targets, X509Certificate2? serverCertificate = null,
         Wire.Http.Protocol.Http1Limits? limits = null, Wire.Enforcement.WireEnforcement? enforcement = null, IIdentityValidator? validator = null,
-        Wire.Enforcement.Transport.ConnectionLimits? connections = null)
+        Wire.Enforcement.Transport.ConnectionLimits? connections = null, Action<HttpProxyOptions>? configure = null)
     {
         var options = new HttpProxyOptions
         {
@@ -38,6 +38,7 @@ internal sealed class HttpProxyHarness : IAsyncDisposable
             Connections = connections ?? new Wire.Enforcement.Transport.ConnectionLimits(),
         };
         options.Targets.AddRange(targets);
+        configure?.Invoke(options);
         validator ??= new StaticTokenValidator([new StaticToken(Token, "alice", ["dev", "ops"]), new StaticToken(OtherToken, "bob", [])]);
         var logs = new LogCollector();
         var server = new HttpProxyServer(options, validator, logs, enforcement);

@@ -43,7 +43,7 @@ public sealed class HttpTlsVersionTests : IDisposable
               "shutdownTimeout": "00:00:02"
             }
             """);
-        await using var wire = WireProcess.StartFrom(WireProcess.GatewayBuildOutput(), "run", "--config", config);
+        await using var wire = WireProcess.StartFrom(WireProcess.GatewayBuildOutput(), TlsProbe.PermissiveOpenSsl(_directory), "run", "--config", config);
         await wire.WaitForAsync("Listening for http", Limit);
 
         var agreed = new Dictionary<string, string?>();
@@ -82,7 +82,7 @@ public sealed class HttpTlsVersionTests : IDisposable
               "shutdownTimeout": "00:00:02"
             }
             """);
-        await using var wire = WireProcess.StartFrom(WireProcess.GatewayBuildOutput(), "run", "--config", config);
+        await using var wire = WireProcess.StartFrom(WireProcess.GatewayBuildOutput(), TlsProbe.PermissiveOpenSsl(_directory), "run", "--config", config);
         await wire.WaitForAsync("Listening for http", Limit);
 
         using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = Limit };

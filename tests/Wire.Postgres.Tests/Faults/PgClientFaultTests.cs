@@ -130,10 +130,30 @@ public sealed class PgClientFaultTests(PostgresFixture fixture)
         await ReadUntilClosedAsync(client.Socket, TimeSpan.FromSeconds(10));
         Assert.True(stopwatch.Elapsed >= TimeSpan.FromSeconds(1) && stopwatch.Elapsed < TimeSpan.FromSeconds(10),
             $"closed after {stopwatch.Elapsed}");
-        await PgUpstreamFaultTests.WaitForLogAsync(wire, "timed out or was abandoned");
+        await PgUpstreamFaultTests.WaitForLogAsync(wire, "the TLS handshake did not finish in time");
 
         await using var next = await wire.OpenClientAsync(b => b.SslMode = SslMode.Require);
         Assert.Equal(1, await Direct.ScalarAsync<int>(next, "SELECT 1"));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_client_that_stalls_after_its_startup_packet_is_told_57014_at_the_handshake_timeout()
+    {
+        await using var wire = WireProxyHarness.Start(fixture, o => o.Limits.HandshakeTimeout = TimeSpan.FromSeconds(2));
+        await using var client = await RawPgClient.ConnectAsync(wire.Port);
+        await client.SendAsync(RawPgClient.Startup(RawPgClient.StartupParameters()));
+        Assert.Equal('R', (await client.ReadMessageAsync())!.Tag); // asked for its token, which never comes
+
+        var stopwatch = Stopwatch.StartNew();
+        var error = await client.ReadMessageAsync(TimeSpan.FromSeconds(10));
+        Assert.True(stopwatch.Elapsed >= TimeSpan.FromSeconds(1) && stopwatch.Elapsed < TimeSpan.FromSeconds(10), $"told after {stopwatch.Elapsed}");
+        Assert.NotNull(error);
+        Assert.Equal('E', error.Tag);
+        var fields = error.Fields();
+        Assert.Equal(("FATAL", PostgresErrorCodes.QueryCanceled), (fields['S'], fields['C']));
+        Assert.Contains("did not finish within 00:00:02", fields['M'], StringComparison.Ordinal);
+        Assert.Empty(await client.ReadUntilClosedAsync(TimeSpan.FromSeconds(10)));
+        await PgUpstreamFaultTests.WaitForLogAsync(wire, "did not finish within");
     }
 
     /// <summary>Reads and drops whatever arrives until the peer closes; fails if it is still open after <paramref name="timeout"/>.</summary>

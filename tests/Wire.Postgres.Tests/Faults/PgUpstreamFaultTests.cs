@@ -18,7 +18,7 @@ public sealed class PgUpstreamFaultTests(PostgresFixture fixture)
 
     private static WireEnforcement? Pumps(bool enforcing) => enforcing ? new WireEnforcement() : null;
 
-    [Theory(Timeout = 60_000, Skip = "flaky on a clean-clone CI run (enforcing: true failed once); to investigate before it is enabled again")]
+    [Theory(Timeout = 60_000)]
     [InlineData(false)]
     [InlineData(true)]
     public async Task A_backend_terminated_while_a_large_result_streams_fails_that_client_with_its_error_only(bool enforcing)
@@ -59,8 +59,7 @@ public sealed class PgUpstreamFaultTests(PostgresFixture fixture)
         await ResetMidResultAsync(enforcing, "SELECT g, repeat('x', 500) FROM generate_series(1, 100000) g WHERE pg_sleep(0.001) IS NOT NULL", 200);
     }
 
-    [Theory(Timeout = 60_000, Skip = "Epoll transport bug (src/Enforcement/Transport/EpollSocketPipe.cs): a reset of the upstream socket while " +
-        "its input pipe is paused by back-pressure is never reported to the session; the client hangs. Passes with WIRE_TRANSPORT=sockets.")]
+    [Theory(Timeout = 60_000)]
     [InlineData(false)]
     [InlineData(true)]
     public async Task An_upstream_connection_reset_while_a_back_pressured_result_streams_ends_the_client_with_08006(bool enforcing)

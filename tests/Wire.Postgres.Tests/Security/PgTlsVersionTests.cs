@@ -45,7 +45,7 @@ public sealed class PgTlsVersionTests(PostgresFixture pg) : IDisposable
               "shutdownTimeout": "00:00:02"
             }
             """);
-        await using var wire = WireProcess.Start("run", "--config", config);
+        await using var wire = WireProcess.StartFrom(Path.Combine(AppContext.BaseDirectory, "wire.dll"), TlsProbe.PermissiveOpenSsl(_directory), "run", "--config", config);
         await wire.WaitForAsync("Listening for postgres", Limit);
 
         var agreed = new Dictionary<string, string?>();
@@ -89,7 +89,7 @@ public sealed class PgTlsVersionTests(PostgresFixture pg) : IDisposable
               "shutdownTimeout": "00:00:02"
             }
             """);
-        await using var wire = WireProcess.Start("run", "--config", config);
+        await using var wire = WireProcess.StartFrom(Path.Combine(AppContext.BaseDirectory, "wire.dll"), TlsProbe.PermissiveOpenSsl(_directory), "run", "--config", config);
         await wire.WaitForAsync("Listening for postgres", Limit);
 
         foreach (string target in (string[])["legacy", "modern"])
