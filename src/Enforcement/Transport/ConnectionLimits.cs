@@ -1,3 +1,5 @@
+using Wire.Enforcement.Diagnostics;
+
 namespace Wire.Enforcement.Transport;
 
 /// <summary>
@@ -21,19 +23,25 @@ public sealed class ConnectionLimits
 
 /// <summary>
 /// Counts a listener's connections, in total and per identity, against its <see cref="ConnectionLimits"/>. Lock-free
-/// for the total; a small lock for the per-identity table, taken once per login and once per end. Thread-safe.
+/// for the total; a small lock for the per-identity table, taken once per login and once per end. Thread-safe. Each
+/// connection holds a <see cref="ConnectionLease"/>; a refusal is counted in <c>wire.connections.refused</c> and
+/// explained in words that name the config key.
 /// </summary>
 public sealed class ConnectionGate
 {
     private readonly Dictionary<string, int> _perIdentity = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
+    private readonly KeyValuePair<string, object?> _protocolTag;
     private int _total;
 
     /// <summary>Creates a gate for <paramref name="limits"/>.</summary>
     /// <param name="limits">The limits to enforce.</param>
-    public ConnectionGate(ConnectionLimits limits)
+    /// <param name="protocol">The listener's config section (<c>postgres</c>, <c>ssh</c>, <c>http</c>): the metric's
+    /// <c>wire.protocol</c> and the prefix of the keys refusals name.</param>
+    public ConnectionGate(ConnectionLimits limits, string protocol)
     {
         ArgumentNullException.ThrowIfNull(limits);
+        ArgumentException.ThrowIfNullOrEmpty(protocol);
         if (limits.MaxConnections < 1 || limits.MaxConnectionsPerIdentity < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(limits), "connection limits must be at least 1");
@@ -43,16 +51,43 @@ public sealed class ConnectionGate
             throw new ArgumentOutOfRangeException(nameof(limits), limits.IdleTimeout, "the idle timeout must not be negative");
         }
         Limits = limits;
+        Protocol = protocol;
+        _protocolTag = new KeyValuePair<string, object?>("wire.protocol", protocol);
     }
 
     /// <summary>The limits enforced.</summary>
     public ConnectionLimits Limits { get; }
 
+    /// <summary>The listener's config section, as given.</summary>
+    public string Protocol { get; }
+
     /// <summary>Connections counted now.</summary>
     public int Count => Volatile.Read(ref _total);
 
-    /// <summary>Counts a new connection; false (and nothing counted) when the listener is full.</summary>
-    public bool TryEnter()
+    /// <summary>
+    /// Counts a new connection in the total if the listener has room (see <see cref="ConnectionLease.Admitted"/>). The
+    /// lease is returned either way, so the protocol can tell the client why; disposing it uncounts what it counted.
+    /// </summary>
+    public ConnectionLease Enter() => new(this, TryEnterTotal());
+
+    /// <summary>Connections <paramref name="subject"/> holds now.</summary>
+    /// <param name="subject">The identity's subject.</param>
+    public int CountOf(string subject)
+    {
+        lock (_gate)
+        {
+            return _perIdentity.GetValueOrDefault(subject);
+        }
+    }
+
+    /// <summary>Counts a refusal for the total limit and returns the reason to log and tell the client.</summary>
+    internal string RefuseTotal()
+    {
+        WireDiagnostics.ConnectionsRefused.Add(1, _protocolTag, new KeyValuePair<string, object?>("wire.reason", "max_connections"));
+        return $"too many connections: this listener serves at most {Limits.MaxConnections} at once ({Protocol}.limits.maxConnections)";
+    }
+
+    private bool TryEnterTotal()
     {
         while (true)
         {
@@ -68,14 +103,10 @@ public sealed class ConnectionGate
         }
     }
 
-    /// <summary>Uncounts a connection that <see cref="TryEnter"/> admitted.</summary>
-    public void Exit() => Interlocked.Decrement(ref _total);
+    internal void ExitTotal() => Interlocked.Decrement(ref _total);
 
-    /// <summary>Counts a connection of <paramref name="subject"/>; false (and nothing counted) when it holds the most allowed.</summary>
-    /// <param name="subject">The identity's subject.</param>
-    public bool TryEnter(string subject)
+    internal bool TryEnter(string subject)
     {
-        ArgumentNullException.ThrowIfNull(subject);
         lock (_gate)
         {
             _perIdentity.TryGetValue(subject, out int count);
@@ -88,11 +119,14 @@ public sealed class ConnectionGate
         }
     }
 
-    /// <summary>Uncounts a connection of <paramref name="subject"/> that <see cref="TryEnter(string)"/> admitted.</summary>
-    /// <param name="subject">The identity's subject.</param>
-    public void Exit(string subject)
+    internal string RefuseIdentity(string subject)
     {
-        ArgumentNullException.ThrowIfNull(subject);
+        WireDiagnostics.ConnectionsRefused.Add(1, _protocolTag, new KeyValuePair<string, object?>("wire.reason", "max_connections_per_identity"));
+        return $"too many connections for {subject}: at most {Limits.MaxConnectionsPerIdentity} at once ({Protocol}.limits.maxConnectionsPerIdentity)";
+    }
+
+    internal void Exit(string subject)
+    {
         lock (_gate)
         {
             if (_perIdentity.TryGetValue(subject, out int count))
@@ -108,14 +142,80 @@ public sealed class ConnectionGate
             }
         }
     }
+}
 
-    /// <summary>Connections <paramref name="subject"/> holds now.</summary>
-    /// <param name="subject">The identity's subject.</param>
-    public int CountOf(string subject)
+/// <summary>
+/// One connection's place in a <see cref="ConnectionGate"/>: in the total if it was admitted, and for at most one identity
+/// at a time. Not thread-safe (one session uses it); dispose it when the connection ends.
+/// </summary>
+public sealed class ConnectionLease : IDisposable
+{
+    private readonly ConnectionGate _gate;
+    private bool _disposed;
+
+    internal ConnectionLease(ConnectionGate gate, bool admitted)
     {
-        lock (_gate)
+        _gate = gate;
+        Admitted = admitted;
+    }
+
+    /// <summary>Whether the listener had room for this connection.</summary>
+    public bool Admitted { get; }
+
+    /// <summary>The identity this connection counts for, once <see cref="TryCountFor"/> succeeded.</summary>
+    public string? Subject { get; private set; }
+
+    /// <summary>
+    /// Counts a refused connection (<c>wire.connections.refused</c>) and returns why, naming the config key; call it when
+    /// <see cref="Admitted"/> is false.
+    /// </summary>
+    public string Refuse() => _gate.RefuseTotal();
+
+    /// <summary>
+    /// Counts this connection for <paramref name="subject"/> (moving it from the identity it counted for before). When
+    /// that identity holds the most allowed, the connection counts for none, the refusal is counted, and
+    /// <paramref name="refusal"/> says why.
+    /// </summary>
+    /// <param name="subject">The identity's subject.</param>
+    /// <param name="refusal">Why the connection is refused; null when it was counted.</param>
+    public bool TryCountFor(string subject, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? refusal)
+    {
+        ArgumentNullException.ThrowIfNull(subject);
+        refusal = null;
+        if (string.Equals(Subject, subject, StringComparison.Ordinal))
         {
-            return _perIdentity.GetValueOrDefault(subject);
+            return true;
+        }
+        if (Subject is not null)
+        {
+            _gate.Exit(Subject);
+            Subject = null;
+        }
+        if (!_gate.TryEnter(subject))
+        {
+            refusal = _gate.RefuseIdentity(subject);
+            return false;
+        }
+        Subject = subject;
+        return true;
+    }
+
+    /// <summary>Uncounts the connection.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
+        if (Admitted)
+        {
+            _gate.ExitTotal();
+        }
+        if (Subject is not null)
+        {
+            _gate.Exit(Subject);
+            Subject = null;
         }
     }
 }

@@ -55,7 +55,7 @@ public sealed class HttpProxyServer : IAsyncDisposable
         {
             CertificateContext = SslStreamCertificateContext.Create(options.ServerCertificate, additionalCertificates: null);
         }
-        Gate = new ConnectionGate(options.Connections);
+        Gate = new ConnectionGate(options.Connections, "http");
         _listener = new WireListener(options.Listen, RunSessionAsync, Logger, "http");
     }
 

@@ -54,11 +54,8 @@ internal sealed partial class HttpProxySession
 
     private Http1Limits Limits => _server.Options.Limits;
 
-    /// <summary>Whether the listener's connection limit admitted this connection (counted until it ends).</summary>
-    private bool _counted;
-
-    /// <summary>The subject this connection is counted for (per-identity limit): that of its latest request.</summary>
-    private string? _countedSubject;
+    /// <summary>This connection's count against the listener's limits: in total, and for the identity of its latest request.</summary>
+    private ConnectionLease? _lease;
 
     public async Task RunAsync(CancellationToken ct)
     {
@@ -69,7 +66,7 @@ internal sealed partial class HttpProxySession
             ct = _connection.Token;
         }
         // Over the listener's limit the first request is read and answered 503, so the client is told why.
-        _counted = _server.Gate.TryEnter();
+        _lease = _server.Gate.Enter();
         try
         {
             _client = await AcceptAsync(ct).ConfigureAwait(false);
@@ -99,14 +96,7 @@ internal sealed partial class HttpProxySession
         }
         finally
         {
-            if (_counted)
-            {
-                _server.Gate.Exit();
-            }
-            if (_countedSubject is not null)
-            {
-                _server.Gate.Exit(_countedSubject);
-            }
+            _lease.Dispose();
             _headTimeout?.Dispose();
             string? terminated = _live?.TerminationReason;
             EndLiveSession();
@@ -129,38 +119,21 @@ internal sealed partial class HttpProxySession
     /// <summary>Whether the listener's limits refuse this connection (503) or this identity's (429); counts the identity.</summary>
     private (int Status, string Why)? OverLimit(Wire.Enforcement.Identity.WireIdentity identity)
     {
-        var limits = _server.Options.Connections;
-        (int, string, string)? refusal = null;
-        if (!_counted)
+        (int Status, string Why) refusal;
+        if (!_lease!.Admitted)
         {
-            refusal = (503, $"too many connections: this listener serves at most {limits.MaxConnections} at once (http.limits.maxConnections)", "max_connections");
+            refusal = (503, _lease.Refuse());
         }
-        else if (!string.Equals(_countedSubject, identity.Subject, StringComparison.Ordinal))
+        else if (!_lease.TryCountFor(identity.Subject, out string? why))
         {
-            // The connection counts for the identity of its latest request.
-            if (_countedSubject is not null)
-            {
-                _server.Gate.Exit(_countedSubject);
-                _countedSubject = null;
-            }
-            if (_server.Gate.TryEnter(identity.Subject))
-            {
-                _countedSubject = identity.Subject;
-            }
-            else
-            {
-                refusal = (429, $"too many connections for {identity.Subject}: at most {limits.MaxConnectionsPerIdentity} at once (http.limits.maxConnectionsPerIdentity)",
-                    "max_connections_per_identity");
-            }
+            refusal = (429, why);
         }
-        if (refusal is not { } found)
+        else
         {
             return null;
         }
-        Log.OverLimit(_logger, _id, found.Item2);
-        Wire.Enforcement.Diagnostics.WireDiagnostics.ConnectionsRefused.Add(1, new KeyValuePair<string, object?>("wire.protocol", "http"),
-            new KeyValuePair<string, object?>("wire.reason", found.Item3));
-        return (found.Item1, found.Item2);
+        Log.OverLimit(_logger, _id, refusal.Why);
+        return refusal;
     }
 
     private async ValueTask<WirePipe?> AcceptAsync(CancellationToken ct)

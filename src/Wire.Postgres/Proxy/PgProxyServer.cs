@@ -49,7 +49,7 @@ public sealed class PgProxyServer : IAsyncDisposable
             throw new ArgumentException("TLS is required but no server certificate is configured.", nameof(options));
         }
 
-        Gate = new ConnectionGate(options.Connections);
+        Gate = new ConnectionGate(options.Connections, "postgres");
         _listener = new WireListener(options.Listen, RunSessionAsync, Logger, "postgres");
     }
 

@@ -191,12 +191,10 @@ internal sealed partial class PgProxySession
         }
 
         string database = startup["database"] is { Length: > 0 } db ? db : user;
-        if (!_counted)
+        if (!_lease!.Admitted)
         {
-            string why = $"too many connections: this listener serves at most {_server.Options.Connections.MaxConnections} at once (postgres.limits.maxConnections)";
+            string why = _lease.Refuse();
             Log.OverLimit(_logger, Id, _clientEndPoint, why);
-            WireDiagnostics.ConnectionsRefused.Add(1, new KeyValuePair<string, object?>("wire.protocol", "postgres"),
-                new KeyValuePair<string, object?>("wire.reason", "max_connections"));
             throw new PgRefusal(PgSqlState.TooManyConnections, why);
         }
 
@@ -241,15 +239,11 @@ internal sealed partial class PgProxySession
         }
 
         _identity = result.Identity;
-        if (!_server.Gate.TryEnter(_identity.Subject))
+        if (!_lease.TryCountFor(_identity.Subject, out string? refusal))
         {
-            string why = $"too many connections for {_identity.Subject}: at most {_server.Options.Connections.MaxConnectionsPerIdentity} at once (postgres.limits.maxConnectionsPerIdentity)";
-            Log.OverLimit(_logger, Id, _clientEndPoint, why);
-            WireDiagnostics.ConnectionsRefused.Add(1, new KeyValuePair<string, object?>("wire.protocol", "postgres"),
-                new KeyValuePair<string, object?>("wire.reason", "max_connections_per_identity"));
-            throw new PgRefusal(PgSqlState.TooManyConnections, why);
+            Log.OverLimit(_logger, Id, _clientEndPoint, refusal);
+            throw new PgRefusal(PgSqlState.TooManyConnections, refusal);
         }
-        _countedSubject = _identity.Subject;
         _target = _server.FindTarget(database)
             ?? throw new PgRefusal(PgSqlState.InvalidCatalogName, $"target \"{database}\" does not exist");
         if (_target.RequireGrant && _server.Enforcement?.Grants?.FindValid(_identity.Subject, _target.Name) is null)

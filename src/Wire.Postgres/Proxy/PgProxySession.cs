@@ -28,11 +28,8 @@ internal sealed partial class PgProxySession
     private PgTargetOptions? _target;
     private int _wireProcessId;
 
-    /// <summary>Whether the listener's connection limit admitted this connection (counted until it ends).</summary>
-    private bool _counted;
-
-    /// <summary>The subject this connection is counted for (per-identity limit), once logged in.</summary>
-    private string? _countedSubject;
+    /// <summary>This connection's count against the listener's limits, in total and (once logged in) per identity.</summary>
+    private ConnectionLease? _lease;
 
     /// <summary>This session in the gateway's session registry; null when there is none (or before login).</summary>
     private LiveSession? _live;
@@ -57,7 +54,7 @@ internal sealed partial class PgProxySession
         WireDiagnostics.Connections.Add(1, new KeyValuePair<string, object?>("wire.protocol", "postgres"));
         PgSessionEndReason reason = PgSessionEndReason.NotEstablished;
         // Over the listener's limit the client is still read up to its startup message, so it is told why (53300).
-        _counted = _server.Gate.TryEnter();
+        _lease = _server.Gate.Enter();
         try
         {
             if (await HandshakeAsync(ct).ConfigureAwait(false))
@@ -81,14 +78,7 @@ internal sealed partial class PgProxySession
         }
         finally
         {
-            if (_counted)
-            {
-                _server.Gate.Exit();
-            }
-            if (_countedSubject is not null)
-            {
-                _server.Gate.Exit(_countedSubject);
-            }
+            _lease.Dispose();
             if (_wireProcessId != 0)
             {
                 _server.CancelRegistry.Unregister(_wireProcessId);

@@ -44,7 +44,7 @@ public sealed partial class SshProxyServer : IAsyncDisposable
         _authenticator = authenticator;
         _enforcement = enforcement;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Wire.Ssh");
-        _gate = new ConnectionGate(options.Connections);
+        _gate = new ConnectionGate(options.Connections, "ssh");
         _listener = new WireListener(listen, RunSessionAsync, _logger, "ssh");
     }
 
@@ -66,29 +66,21 @@ public sealed partial class SshProxyServer : IAsyncDisposable
     private async Task RunSessionAsync(Socket socket, CancellationToken ct)
     {
         // Over the limit the connection is closed before any work, as sshd does past MaxStartups.
-        if (!_gate.TryEnter())
+        using var lease = _gate.Enter();
+        if (!lease.Admitted)
         {
-            Log.OverLimit(_logger, socket.RemoteEndPoint?.ToString() ?? "", _options.Connections.MaxConnections);
-            WireDiagnostics.ConnectionsRefused.Add(1, new KeyValuePair<string, object?>("wire.protocol", "ssh"),
-                new KeyValuePair<string, object?>("wire.reason", "max_connections"));
+            Log.OverLimit(_logger, socket.RemoteEndPoint?.ToString() ?? "", lease.Refuse());
             socket.Dispose();
             return;
         }
-        try
-        {
-            socket.NoDelay = true;
-            var session = new SshProxySession(_options, _authenticator, _enforcement, _logger, socket, Interlocked.Increment(ref _nextSessionId), _gate);
-            await session.RunAsync(ct).ConfigureAwait(false);
-        }
-        finally
-        {
-            _gate.Exit();
-        }
+        socket.NoDelay = true;
+        var session = new SshProxySession(_options, _authenticator, _enforcement, _logger, socket, Interlocked.Increment(ref _nextSessionId), lease);
+        await session.RunAsync(ct).ConfigureAwait(false);
     }
 
     private static partial class Log
     {
-        [LoggerMessage(Level = LogLevel.Warning, Message = "ssh: refused {Client}: too many connections (ssh.limits.maxConnections is {Max})")]
-        public static partial void OverLimit(ILogger logger, string client, int max);
+        [LoggerMessage(Level = LogLevel.Warning, Message = "ssh: refused {Client}: {Reason}")]
+        public static partial void OverLimit(ILogger logger, string client, string reason);
     }
 }

@@ -33,14 +33,11 @@ internal sealed partial class SshProxySession
             return GrantRegistry.NoGrantMessage(target.Name);
         }
         // The last check: once counted, the login succeeds (the count ends with the connection).
-        if (!_gate.TryEnter(login.Identity.Subject))
+        if (!_lease.TryCountFor(login.Identity.Subject, out string? refusal))
         {
-            WireDiagnostics.ConnectionsRefused.Add(1, ProtocolTag, new KeyValuePair<string, object?>("wire.reason", "max_connections_per_identity"));
-            string why = $"too many connections for {login.Identity.Subject}: at most {_options.Connections.MaxConnectionsPerIdentity} at once (ssh.limits.maxConnectionsPerIdentity)";
-            Log.OverLimit(_logger, _id, why);
-            return why;
+            Log.OverLimit(_logger, _id, refusal);
+            return refusal;
         }
-        _countedSubject = login.Identity.Subject;
         return null;
     }
 

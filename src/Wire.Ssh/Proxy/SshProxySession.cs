@@ -32,10 +32,8 @@ internal sealed partial class SshProxySession
     private readonly long _id;
     private readonly SemaphoreSlim _relay = new(1, 1);
     private readonly CancellationTokenSource _ended = new();
-    private readonly ConnectionGate _gate;
-
-    /// <summary>The subject this connection is counted for (per-identity limit), once logged in.</summary>
-    private string? _countedSubject;
+    /// <summary>This connection's count against the listener's limits, in total and (once logged in) per identity.</summary>
+    private readonly ConnectionLease _lease;
 
     /// <summary>Watches for a session that carries nothing (<c>limits.idleTimeout</c>); null without an idle timeout.</summary>
     private IdleWatch? _idle;
@@ -55,9 +53,9 @@ internal sealed partial class SshProxySession
     private long _receivedAt;
 
     public SshProxySession(SshProxyOptions options, ISshUserAuthenticator authenticator, WireEnforcement? enforcement, ILogger logger, Socket socket,
-        long id, ConnectionGate? gate = null)
+        long id, ConnectionLease? lease = null)
     {
-        _gate = gate ?? new ConnectionGate(options.Connections);
+        _lease = lease ?? new ConnectionGate(options.Connections, "ssh").Enter();
         _options = options;
         _enforcement = enforcement;
         _authenticator = authenticator;
@@ -131,10 +129,7 @@ internal sealed partial class SshProxySession
             {
                 await idling.ConfigureAwait(false);
             }
-            if (_countedSubject is not null)
-            {
-                _gate.Exit(_countedSubject);
-            }
+            _lease.Dispose();
             await EndLiveSessionAsync().ConfigureAwait(false);
             await _ended.CancelAsync().ConfigureAwait(false);
             if (_target is not null)

@@ -32,7 +32,7 @@ public sealed class SshConnectionLimitTests
             var refused = await Processes.RunAsync("ssh", SshArguments("alice+app@127.0.0.1", "echo second"), Timeout);
             Assert.Equal(255, refused.ExitCode);
             Assert.DoesNotContain("second", refused.StandardOutput, StringComparison.Ordinal);
-            Assert.Contains(Logs.Lines, l => l.Contains("too many connections (ssh.limits.maxConnections is 1)", StringComparison.Ordinal));
+            Assert.Contains(Logs.Lines, l => l.Contains("too many connections: this listener serves at most 1 at once (ssh.limits.maxConnections)", StringComparison.Ordinal));
 
             var done = await first;
             Assert.True(done.ExitCode == 0, done.ToString());
