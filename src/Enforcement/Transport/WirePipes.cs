@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using Pipelines.Sockets.Unofficial;
@@ -11,21 +12,51 @@ namespace Wire.Enforcement.Transport;
 public static class WirePipes
 {
     /// <summary>
-    /// Unread bytes at which a receive pipe stops reading from the network (back-pressure). A pump
-    /// that needs a whole frame before it can decide must never wait for more than this.
+    /// The default of the unread bytes at which a pipe stops taking more (config <c>limits.bufferBytes</c>): a receive pipe
+    /// stops reading from the network, a send pipe makes its writer wait (back-pressure). A session holds at most about
+    /// this much per pipe, whatever its peers do. A pump that needs a whole message larger than this to decide copies it
+    /// out rather than waiting for the pipe. 1 MiB.
     /// </summary>
-    public const long PauseThreshold = 1L << 20;
+    public const long DefaultBufferBytes = 1L << 20;
 
-    /// <summary>Unread bytes below which a paused receive pipe resumes.</summary>
-    public const long ResumeThreshold = PauseThreshold / 2;
+    /// <summary>The smallest buffer a listener may configure: 64 KiB.</summary>
+    public const long MinBufferBytes = 64L << 10;
 
-    private static readonly PipeOptions Options = new(
-        pauseWriterThreshold: PauseThreshold,
-        resumeWriterThreshold: ResumeThreshold,
+    /// <summary>The largest buffer a listener may configure: 256 MiB.</summary>
+    public const long MaxBufferBytes = 256L << 20;
+
+    private static readonly PipeOptions Options = Create(DefaultBufferBytes);
+    private static readonly ConcurrentDictionary<long, PipeOptions> Configured = new();
+
+    private static PipeOptions Create(long bufferBytes) => new(
+        pauseWriterThreshold: bufferBytes,
+        resumeWriterThreshold: bufferBytes / 2, // resume at half: a paused pipe wakes with room for a good batch
         readerScheduler: PipeScheduler.Inline,
         writerScheduler: PipeScheduler.Inline,
         minimumSegmentSize: 16 * 1024,
         useSynchronizationContext: false);
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming <paramref name="setting"/> unless <paramref name="bufferBytes"/> is in range.</summary>
+    /// <param name="bufferBytes">The configured value.</param>
+    /// <param name="setting">The setting's name, for the message.</param>
+    public static void ValidateBufferBytes(long bufferBytes, string setting)
+    {
+        if (bufferBytes is < MinBufferBytes or > MaxBufferBytes)
+        {
+            throw new ArgumentOutOfRangeException(setting, bufferBytes, $"{setting} must be from {MinBufferBytes} to {MaxBufferBytes} bytes");
+        }
+    }
+
+    /// <summary>The pipe options for <paramref name="bufferBytes"/> (one instance per value, shared by every connection).</summary>
+    private static PipeOptions OptionsFor(long bufferBytes)
+    {
+        if (bufferBytes == DefaultBufferBytes)
+        {
+            return Options;
+        }
+        ValidateBufferBytes(bufferBytes, nameof(bufferBytes));
+        return Configured.GetOrAdd(bufferBytes, Create);
+    }
 
     /// <summary>
     /// Wraps a connected plain socket; disposing the result closes the socket. On Linux the socket is
@@ -42,24 +73,31 @@ public static class WirePipes
     /// A connection this one is relayed with (a session's client, for its upstream): on the epoll transport both are then
     /// served by one loop thread, so relaying between them never changes threads.
     /// </param>
-    public static WirePipe FromSocket(Socket socket, string name, int receiveBytes = EpollSocketPipe.DefaultReceiveBytes, WirePipe? near = null)
+    /// <param name="bufferBytes">The unread bytes at which each direction's pipe pauses (see <see cref="DefaultBufferBytes"/>).</param>
+    public static WirePipe FromSocket(Socket socket, string name, int receiveBytes = EpollSocketPipe.DefaultReceiveBytes, WirePipe? near = null,
+        long bufferBytes = DefaultBufferBytes)
     {
+        var options = OptionsFor(bufferBytes);
         socket.NoDelay = true;
         if ((near?.Pipe is EpollSocketPipe sibling ? sibling.Loop : EpollLoop.Next()) is { } loop)
         {
-            var pipe = new EpollSocketPipe(loop, socket, Options, receiveBytes);
+            var pipe = new EpollSocketPipe(loop, socket, options, receiveBytes);
             return new WirePipe(pipe, pipe);
         }
 
         SocketConnection.SetRecommendedServerOptions(socket);
-        var connection = SocketConnection.Create(socket, Options, Options, SocketConnectionOptions.InlineReads | SocketConnectionOptions.InlineWrites, name);
+        var connection = SocketConnection.Create(socket, options, options, SocketConnectionOptions.InlineReads | SocketConnectionOptions.InlineWrites, name);
         return new WirePipe(connection, connection);
     }
 
     /// <summary>Wraps a stream (typically an authenticated SslStream); disposing the result disposes the stream.</summary>
-    public static WirePipe FromStream(Stream stream, string name)
+    /// <param name="stream">The stream.</param>
+    /// <param name="name">A name for diagnostics.</param>
+    /// <param name="bufferBytes">The unread bytes at which each direction's pipe pauses (see <see cref="DefaultBufferBytes"/>).</param>
+    public static WirePipe FromStream(Stream stream, string name, long bufferBytes = DefaultBufferBytes)
     {
-        var duplex = StreamConnection.GetDuplex(stream, Options, Options, name);
+        var options = OptionsFor(bufferBytes);
+        var duplex = StreamConnection.GetDuplex(stream, options, options, name);
         return new WirePipe(duplex, stream);
     }
 }

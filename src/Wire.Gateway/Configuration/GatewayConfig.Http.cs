@@ -32,7 +32,7 @@ internal sealed partial class GatewayConfig
         if (http.GetObject("limits") is { } limits)
         {
             limits.EnsureOnly("maxHeadBytes", "maxHeaderCount", "maxChunkLineBytes", "maxDrainBytes", "headTimeout", "connectTimeout",
-                "responseTimeout", "maxConnections", "maxConnectionsPerIdentity", "idleTimeout");
+                "responseTimeout", "bufferBytes", "maxConnections", "maxConnectionsPerIdentity", "idleTimeout");
             options.Connections = ReadConnectionLimits(limits);
             var defaults = Http1Limits.Default;
             options.Limits = new Http1Limits
@@ -45,6 +45,7 @@ internal sealed partial class GatewayConfig
             options.HeadTimeout = limits.GetDuration("headTimeout", options.HeadTimeout);
             options.ConnectTimeout = limits.GetDuration("connectTimeout", options.ConnectTimeout);
             options.ResponseTimeout = limits.GetDuration("responseTimeout", options.ResponseTimeout);
+            options.BufferBytes = ReadBufferBytes(limits);
         }
 
         var targets = http.GetObjectArray("targets");

@@ -65,7 +65,7 @@ internal sealed partial class GatewayConfig
     private static PgLimits ReadLimits(ConfigReader limits)
     {
         limits.EnsureOnly("maxFrameBytes", "maxInspectedFrameBytes", "maxJudgedMessageBytes", "handshakeTimeout", "connectTimeout",
-            "maxConnections", "maxConnectionsPerIdentity", "idleTimeout");
+            "bufferBytes", "maxConnections", "maxConnectionsPerIdentity", "idleTimeout");
         var defaults = new PgLimits();
         var maxFrame = limits.GetInt("maxFrameBytes", MinPgFrameBytes, MaxPgFrameBytes, defaults.MaxFrameBytes);
         var maxInspected = limits.GetInt("maxInspectedFrameBytes", MinPgFrameBytes, MaxPgFrameBytes, Math.Min(defaults.MaxInspectedFrameBytes, maxFrame));
@@ -85,6 +85,7 @@ internal sealed partial class GatewayConfig
             MaxJudgedMessageBytes = maxJudged,
             HandshakeTimeout = limits.GetDuration("handshakeTimeout", defaults.HandshakeTimeout),
             ConnectTimeout = limits.GetDuration("connectTimeout", defaults.ConnectTimeout),
+            BufferBytes = ReadBufferBytes(limits),
         };
     }
 

@@ -236,6 +236,10 @@ internal sealed partial class GatewayConfig
     }
 
     /// <summary>A protocol's connection limits (<c>maxConnections</c>, <c>maxConnectionsPerIdentity</c>, <c>idleTimeout</c>).</summary>
+    /// <summary>A listener's <c>limits.bufferBytes</c>: the bytes each session pipe holds before back-pressure.</summary>
+    private static long ReadBufferBytes(ConfigReader limits) =>
+        limits.GetInt("bufferBytes", (int)WirePipes.MinBufferBytes, (int)WirePipes.MaxBufferBytes, (int)WirePipes.DefaultBufferBytes);
+
     private static ConnectionLimits ReadConnectionLimits(ConfigReader limits)
     {
         var defaults = new ConnectionLimits();

@@ -28,6 +28,12 @@ public sealed class HttpProxyOptions
     /// </summary>
     public TimeSpan ResponseTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// Unread bytes each of a connection's pipes holds before Wire stops reading from that peer (back-pressure): bodies
+    /// stream through at most this much per direction and leg. Default 1 MiB; from 64 KiB to 256 MiB.
+    /// </summary>
+    public long BufferBytes { get; set; } = Wire.Enforcement.Transport.WirePipes.DefaultBufferBytes;
+
     /// <summary>Idle upstream connections kept per target for reuse. Default 64.</summary>
     public int MaxIdleUpstreamConnections { get; set; } = 64;
 

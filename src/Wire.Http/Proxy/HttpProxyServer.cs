@@ -49,8 +49,9 @@ public sealed class HttpProxyServer : IAsyncDisposable
                 throw new ArgumentException($"Target \"{target.Name}\": the URL must be http:// or https:// without a query.", nameof(options));
             }
         }
+        WirePipes.ValidateBufferBytes(options.BufferBytes, "http.limits.bufferBytes");
         Router = new HttpRouter(options.Targets);
-        _pools = [.. options.Targets.Select(t => new HttpUpstreamPool(t, options.ConnectTimeout, options.MaxIdleUpstreamConnections))];
+        _pools = [.. options.Targets.Select(t => new HttpUpstreamPool(t, options.ConnectTimeout, options.MaxIdleUpstreamConnections, options.BufferBytes))];
         if (options.ServerCertificate is not null)
         {
             CertificateContext = SslStreamCertificateContext.Create(options.ServerCertificate, additionalCertificates: null);

@@ -141,7 +141,7 @@ internal sealed partial class HttpProxySession
         if (_server.CertificateContext is not { } certificate)
         {
             // A request's work is a parse, a judgement and a copy: run it where the data arrives (no thread hop).
-            var plain = WirePipes.FromSocket(_socket, "http-client");
+            var plain = WirePipes.FromSocket(_socket, "http-client", bufferBytes: _server.Options.BufferBytes);
             plain.RunReaderInline();
             return plain;
         }
@@ -166,7 +166,7 @@ internal sealed partial class HttpProxySession
             return null;
         }
         _tls = true;
-        return WirePipes.FromStream(stream, "http-client");
+        return WirePipes.FromStream(stream, "http-client", _server.Options.BufferBytes);
     }
 
     /// <summary>One request and its response. False when the connection must close afterwards.</summary>

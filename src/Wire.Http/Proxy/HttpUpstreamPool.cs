@@ -19,14 +19,16 @@ internal sealed class HttpUpstreamPool : IDisposable
     private readonly HttpTargetOptions _target;
     private readonly TimeSpan _connectTimeout;
     private readonly int _maxIdle;
+    private readonly long _bufferBytes;
     // Idle connections by the epoll loop that serves them (the last list: connections no loop serves, such as TLS). A
     // request takes one of its own loop's first, so its response is read on the thread that reads its client.
     private readonly ConcurrentStack<WirePipe>[] _idle;
     private int _idleCount;
     private volatile bool _disposed;
 
-    public HttpUpstreamPool(HttpTargetOptions target, TimeSpan connectTimeout, int maxIdle)
+    public HttpUpstreamPool(HttpTargetOptions target, TimeSpan connectTimeout, int maxIdle, long bufferBytes = WirePipes.DefaultBufferBytes)
     {
+        _bufferBytes = bufferBytes;
         _target = target;
         _connectTimeout = connectTimeout;
         _maxIdle = maxIdle;
@@ -102,7 +104,7 @@ internal sealed class HttpUpstreamPool : IDisposable
             if (!string.Equals(url.Scheme, Uri.UriSchemeHttps, StringComparison.OrdinalIgnoreCase))
             {
                 // Responses can be large: ask for 64 KiB per receive (the client leg keeps the default; requests are small).
-                var plain = WirePipes.FromSocket(socket, _target.Name, receiveBytes: 64 * 1024);
+                var plain = WirePipes.FromSocket(socket, _target.Name, receiveBytes: 64 * 1024, bufferBytes: _bufferBytes);
                 plain.RunReaderInline();
                 return plain;
             }
@@ -124,7 +126,7 @@ internal sealed class HttpUpstreamPool : IDisposable
                 await stream.DisposeAsync().ConfigureAwait(false);
                 throw;
             }
-            return WirePipes.FromStream(stream, _target.Name);
+            return WirePipes.FromStream(stream, _target.Name, _bufferBytes);
         }
         catch (Exception e) when (e is SocketException or AuthenticationException or IOException or OperationCanceledException
             && !cancellationToken.IsCancellationRequested)

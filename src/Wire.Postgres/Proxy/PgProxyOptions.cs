@@ -51,6 +51,12 @@ public sealed class PgLimits
 
     /// <summary>Time allowed to open the TCP connection to a target. Default 10 s.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Unread bytes each of a session's pipes holds before Wire stops reading from that peer (back-pressure), so a session
+    /// buffers about four times this at most (two pipes per leg). Default 1 MiB; from 64 KiB to 256 MiB.
+    /// </summary>
+    public long BufferBytes { get; set; } = Wire.Enforcement.Transport.WirePipes.DefaultBufferBytes;
 }
 
 /// <summary>How Wire protects its connection to a target (libpq's <c>sslmode</c> values that make sense for a gateway).</summary>

@@ -49,6 +49,7 @@ public sealed class PgProxyServer : IAsyncDisposable
             throw new ArgumentException("TLS is required but no server certificate is configured.", nameof(options));
         }
 
+        WirePipes.ValidateBufferBytes(options.Limits.BufferBytes, "postgres.limits.bufferBytes");
         Gate = new ConnectionGate(options.Connections, "postgres");
         _listener = new WireListener(options.Listen, RunSessionAsync, Logger, "postgres");
     }

@@ -45,8 +45,8 @@ internal sealed partial class PgProxySession
     {
         var upstream = _upstream!;
         // Plain connections relay on their socket pipes; TLS ones on pipes over their SslStream.
-        using var clientTlsPipe = _clientTls is not null ? WirePipes.FromStream(_clientTls, "pg-client-tls") : null;
-        using var upstreamTlsPipe = upstream.IsTls ? WirePipes.FromStream(upstream.Stream, "pg-upstream-tls") : null;
+        using var clientTlsPipe = _clientTls is not null ? WirePipes.FromStream(_clientTls, "pg-client-tls", Options.Limits.BufferBytes) : null;
+        using var upstreamTlsPipe = upstream.IsTls ? WirePipes.FromStream(upstream.Stream, "pg-upstream-tls", Options.Limits.BufferBytes) : null;
         var clientPipe = clientTlsPipe ?? _clientPipe;
         var upstreamPipe = upstreamTlsPipe ?? upstream.Pipe;
 

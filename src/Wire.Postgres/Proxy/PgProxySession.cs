@@ -41,7 +41,7 @@ internal sealed partial class PgProxySession
         _logger = server.Logger;
         Id = id;
         _clientEndPoint = clientSocket.RemoteEndPoint as IPEndPoint ?? new IPEndPoint(IPAddress.None, 0);
-        _clientPipe = WirePipes.FromSocket(clientSocket, "pg-client");
+        _clientPipe = WirePipes.FromSocket(clientSocket, "pg-client", bufferBytes: server.Options.Limits.BufferBytes);
         _clientStream = _clientPipe.AsStream();
     }
 

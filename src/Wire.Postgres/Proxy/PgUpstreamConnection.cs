@@ -70,7 +70,7 @@ internal sealed class PgUpstreamConnection : IDisposable
                 ex);
         }
 
-        WirePipe pipe = WirePipes.FromSocket(socket, "pg-upstream", near: near);
+        WirePipe pipe = WirePipes.FromSocket(socket, "pg-upstream", near: near, bufferBytes: limits.BufferBytes);
         Stream stream = pipe.AsStream();
         bool tls = false;
 

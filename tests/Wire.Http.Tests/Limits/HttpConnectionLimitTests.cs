@@ -89,4 +89,37 @@ public sealed class HttpConnectionLimitTests(UpstreamApp upstream) : IClassFixtu
         Assert.IsNotType<OperationCanceledException>(closed);
         Assert.Contains(wire.Logs.Lines, l => l.Contains("idle for more than 00:00:01 (http.limits.idleTimeout)", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task Buffer_bytes_bound_what_a_connection_holds_for_a_client_that_stops_reading()
+    {
+        // The same 400 MB body, a client that never reads it, two settings: what Wire takes from the upstream before it
+        // stops reading is its pipes (bufferBytes each) plus the kernel's socket buffers (a few MiB on loopback).
+        long small = await HeldForStalledClientAsync(WirePipes.MinBufferBytes);
+        long large = await HeldForStalledClientAsync(64L << 20);
+        Assert.True(small < 24L << 20, $"with 64 KiB pipes Wire took {small:N0} bytes from the upstream");
+        Assert.True(large > 100L << 20, $"with 64 MiB pipes Wire took only {large:N0} bytes from the upstream");
+    }
+
+    private async Task<long> HeldForStalledClientAsync(long bufferBytes)
+    {
+        await using var wire = HttpProxyHarness.Start([Target()], configure: o => o.BufferBytes = bufferBytes);
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(IPAddress.Loopback, wire.Port);
+        long before = upstream.BigBytesWritten;
+        await socket.SendAsync(Encoding.Latin1.GetBytes(
+            $"GET /big?size={400L << 20} HTTP/1.1\r\nHost: app.test\r\nAuthorization: Bearer {HttpProxyHarness.Token}\r\n\r\n"));
+        Assert.True(await Eventually.WaitAsync(() => upstream.BigBytesWritten > before), "the upstream never began its body");
+        long held = -1;
+        int steady = 0;
+        for (int i = 0; i < 240 && steady < 8; i++)
+        {
+            await Task.Delay(250);
+            long now = upstream.BigBytesWritten - before;
+            steady = now == held ? steady + 1 : 0;
+            held = now;
+        }
+        Assert.Equal(8, steady); // it stopped growing: back-pressure reached the upstream
+        return held;
+    }
 }

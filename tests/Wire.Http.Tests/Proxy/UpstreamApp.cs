@@ -18,8 +18,12 @@ namespace Wire.Http.Tests.Proxy;
 public sealed class UpstreamApp : IAsyncLifetime
 {
     private WebApplication? _app;
+    private long _bigBytesWritten;
 
     public Uri HttpUrl { get; private set; } = null!;
+
+    /// <summary>Bytes of <c>/big</c> bodies Kestrel has taken so far (all requests).</summary>
+    public long BigBytesWritten => Interlocked.Read(ref _bigBytesWritten);
 
     public Uri HttpsUrl { get; private set; } = null!;
 
@@ -103,6 +107,7 @@ public sealed class UpstreamApp : IAsyncLifetime
                 int n = (int)Math.Min(block.Length, size - sent);
                 await context.Response.Body.WriteAsync(block.AsMemory(0, n));
                 sent += n;
+                Interlocked.Add(ref _bigBytesWritten, n);
             }
         });
         app.MapGet("/status/{code:int}", (int code) => Results.StatusCode(code));

@@ -28,6 +28,11 @@ internal sealed class FaultRelay : IAsyncDisposable
     /// <summary>Connections accepted so far.</summary>
     public int Connections { get; private set; }
 
+    private long _bytesFromTarget;
+
+    /// <summary>Bytes the target sent that the relay has passed on to the client side (all connections).</summary>
+    public long BytesFromTarget => Interlocked.Read(ref _bytesFromTarget);
+
     /// <summary>Resets every connection on both sides (SO_LINGER 0, then close); returns how many sockets it reset.</summary>
     public int ResetAll()
     {
@@ -82,13 +87,13 @@ internal sealed class FaultRelay : IAsyncDisposable
                 _sockets.Add(client);
                 _sockets.Add(target);
                 Connections++;
-                _pumps.Add(PumpAsync(client, target));
-                _pumps.Add(PumpAsync(target, client));
+                _pumps.Add(PumpAsync(client, target, fromTarget: false));
+                _pumps.Add(PumpAsync(target, client, fromTarget: true));
             }
         }
     }
 
-    private async Task PumpAsync(Socket from, Socket to)
+    private async Task PumpAsync(Socket from, Socket to, bool fromTarget)
     {
         var buffer = new byte[64 * 1024];
         try
@@ -102,6 +107,10 @@ internal sealed class FaultRelay : IAsyncDisposable
                     return;
                 }
                 await to.SendAsync(buffer.AsMemory(0, n), _stop.Token);
+                if (fromTarget)
+                {
+                    Interlocked.Add(ref _bytesFromTarget, n);
+                }
             }
         }
         catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)

@@ -100,16 +100,63 @@ public sealed class ConnectionLimitTests(PostgresFixture fixture)
         Assert.Contains(wire.Logs.Lines, l => l.Contains("idle for more than", StringComparison.Ordinal));
     }
 
-    [Fact(Timeout = 60_000)]
-    public async Task A_judged_statement_larger_than_the_pipe_threshold_passes()
+    [Theory(Timeout = 60_000)]
+    [InlineData(WirePipes.DefaultBufferBytes)]
+    [InlineData(WirePipes.MinBufferBytes)]
+    public async Task A_judged_statement_larger_than_the_pipe_threshold_passes(long bufferBytes)
     {
-        // The enforcing pump holds a client message whole to judge it: 3 MiB is three times the receive pipe's pause
-        // threshold, so this proves a whole-frame wait never stalls on back-pressure.
-        await using var wire = WireProxyHarness.Start(fixture, enforcement: new WireEnforcement());
+        // The enforcing pump holds a client message whole to judge it: 3 MiB is three times (or 48 times) the receive
+        // pipe's pause threshold, so this proves a whole-frame wait never stalls on back-pressure.
+        await using var wire = WireProxyHarness.Start(fixture, o => o.Limits.BufferBytes = bufferBytes, enforcement: new WireEnforcement());
         await using var connection = await wire.OpenClientAsync();
         string literal = new('x', 3 << 20);
         await using var command = new NpgsqlCommand($"SELECT length('{literal}')", connection);
         Assert.Equal(3 << 20, await command.ExecuteScalarAsync());
+    }
+
+    [Theory(Timeout = 120_000)]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Buffer_bytes_bound_what_a_session_holds_for_a_client_that_stops_reading(bool enforcing)
+    {
+        // The same result, a client that never reads it, two settings: what Wire takes from the server before it stops
+        // reading is its pipes (bufferBytes each) plus the kernel's socket buffers (a few MiB on loopback).
+        long small = await HeldForStalledClientAsync(WirePipes.MinBufferBytes, enforcing);
+        long large = await HeldForStalledClientAsync(64L << 20, enforcing);
+        Assert.True(small < 24L << 20, $"with 64 KiB pipes Wire took {small:N0} bytes from the server");
+        Assert.True(large > 100L << 20, $"with 64 MiB pipes Wire took only {large:N0} bytes from the server");
+    }
+
+    /// <summary>Bytes the server got through to Wire, once they stop growing, while a client sits on a ~400 MB result.</summary>
+    private async Task<long> HeldForStalledClientAsync(long bufferBytes, bool enforcing)
+    {
+        await using var relay = new Faults.FaultRelay(fixture.Port);
+        await using var wire = WireProxyHarness.Start(fixture, o =>
+        {
+            o.Targets.Add(WireProxyHarness.Target(fixture, name: "via-relay", port: relay.Port));
+            o.Limits.BufferBytes = bufferBytes;
+        }, enforcement: enforcing ? new WireEnforcement() : null);
+        await using var client = await RawPgClient.ConnectAsync(wire.Port);
+        await client.SendAsync(RawPgClient.Startup(RawPgClient.StartupParameters(database: "via-relay")));
+        Assert.Equal('R', (await client.ReadMessageAsync())!.Tag);
+        await client.SendAsync(RawPgClient.Password(WireProxyHarness.Token));
+        await client.ReadUntilAsync('Z');
+        long before = relay.BytesFromTarget;
+        await client.SendAsync(RawPgClient.Query("SELECT g, repeat('x', 200) FROM generate_series(1, 2000000) g"));
+
+        // The first rows come once the server has built the series; then bytes flow until back-pressure stops them.
+        Assert.True(await Eventually.WaitAsync(() => relay.BytesFromTarget > before), "no rows came within 10 s");
+        long held = -1;
+        int steady = 0;
+        for (int i = 0; i < 240 && steady < 8; i++)
+        {
+            await Task.Delay(250);
+            long now = relay.BytesFromTarget - before;
+            steady = now == held ? steady + 1 : 0;
+            held = now;
+        }
+        Assert.Equal(8, steady); // it stopped growing: back-pressure reached the server
+        return held;
     }
 
     /// <summary>Counts <c>wire.connections.refused</c> for one protocol and reason while it lives.</summary>
