@@ -101,6 +101,28 @@ internal static class SecretScan
             ? Directory.GetFiles(directory, "*", SearchOption.AllDirectories).Select(f => ("file " + Path.GetFileName(f), File.ReadAllBytes(f))).ToList()
             : [];
 
+    /// <summary>
+    /// What the gateway showed anyone, as evidence: what it sent its clients through <paramref name="tap"/> (when given),
+    /// its <paramref name="log"/>, every file under <paramref name="recordings"/>, and the admin API's answers
+    /// (<see cref="AdminAsync"/>).
+    /// </summary>
+    public static List<(string Where, byte[] Bytes)> Gateway(
+        string log, string recordings, IEnumerable<(string Where, byte[] Bytes)> admin, TcpTap? tap = null) =>
+        [.. tap is null ? [] : Streams("Wire to client", tap.ToClient), Text("the gateway's log", log), .. Files(recordings), .. admin];
+
+    /// <summary>
+    /// The recordings under <paramref name="directory"/> that are complete (they hold their <c>session.end</c>); 0 before
+    /// the directory exists.
+    /// </summary>
+    public static int CompleteRecordings(string directory) =>
+        Directory.Exists(directory)
+            ? Directory.GetFiles(directory, "*.jsonl")
+                .Count(f => File.ReadAllText(f).Contains("\"type\":\"session.end\"", StringComparison.Ordinal))
+            : 0;
+
+    /// <summary>Every recording's JSON Lines under <paramref name="directory"/>, one after another.</summary>
+    public static string Recorded(string directory) => string.Concat(Directory.GetFiles(directory, "*.jsonl").Select(File.ReadAllText));
+
     /// <summary>Text as evidence.</summary>
     public static (string Where, byte[] Bytes) Text(string where, string text) => (where, Encoding.UTF8.GetBytes(text));
 

@@ -68,6 +68,46 @@ internal static class TlsProbe
     }
 
     /// <summary>
+    /// Fails unless this machine's OpenSSL speaks TLS 1.1 when asked (an <c>s_server</c> and <c>s_client</c> at TLS 1.1
+    /// agree), so that a TLS 1.1 handshake a test sees refused is refused by Wire.
+    /// </summary>
+    public static async Task AssertOpenSslSpeaksTls11Async(string directory, TestCertificates.IssuedCertificate certificate)
+    {
+        await using var legacy = await OpenSslServer.StartAsync(directory, certificate, "tls1_1");
+        Assert.Equal("TLSv1.1", (await HandshakeAsync(legacy.Port, "tls1_1")).Agreed);
+    }
+
+    /// <summary>
+    /// Fails unless the TLS listener on 127.0.0.1:<paramref name="port"/> refuses TLS 1.0 and 1.1 (with a protocol version
+    /// alert, or no protocol in common) and agrees on TLS 1.2 and 1.3, one <see cref="HandshakeAsync"/> per version.
+    /// </summary>
+    public static async Task AssertAgreesOnlyOnTls12And13Async(int port, string? starttls = null)
+    {
+        var agreed = new Dictionary<string, string?>();
+        foreach (string version in Versions)
+        {
+            var (result, output) = await HandshakeAsync(port, version, starttls);
+            agreed[version] = result;
+            Assert.True(result is not null || output.Contains("alert protocol version", StringComparison.Ordinal)
+                || output.Contains("no protocols available", StringComparison.Ordinal), $"{version}: {output}");
+        }
+        Assert.Equal(
+            new Dictionary<string, string?> { ["tls1"] = null, ["tls1_1"] = null, ["tls1_2"] = "TLSv1.2", ["tls1_3"] = "TLSv1.3" }, agreed);
+    }
+
+    /// <summary>
+    /// Fails unless the ClientHello that starts <paramref name="fromClient"/> lists the versions it offers and they are TLS
+    /// 1.2 and 1.3 only; <paramref name="who"/> names the client in the message.
+    /// </summary>
+    public static void AssertOffersOnlyTls12And13(ReadOnlySpan<byte> fromClient, string who)
+    {
+        var offered = OfferedVersions(fromClient);
+        Assert.NotNull(offered);
+        Assert.NotEmpty(offered);
+        Assert.All(offered, v => Assert.True(v is 0x0303 or 0x0304, $"{who} offered TLS version 0x{v:x4}"));
+    }
+
+    /// <summary>
     /// The protocol versions a client offered in the ClientHello that starts <paramref name="fromClient"/> (a TLS connection's
     /// first bytes): the supported_versions extension (RFC 8446 §4.2.1) without GREASE values, as 0x0303 (TLS 1.2),
     /// 0x0304 (TLS 1.3) and so on. A ClientHello without that extension offers its legacy_version and everything below

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.RegularExpressions;
 using Wire.Testing;
+using static Wire.Testing.MaskedValues;
 
 namespace Wire.Http.Tests.Security;
 
@@ -17,9 +18,6 @@ public sealed class HttpMaskedValueExposureTests : IDisposable
     private const string Token = "tok-http-mask-alice-3e8b";
     private const string AdminToken = "tok-http-mask-admin-7c2d";
     private const string Credential = "Bearer http-mask-upstream-credential-41d9";
-    private const string Ssn = "512-34-9876";
-    private const string Email = "mallory.pii@example.net";
-    private const string Card = "4539 1488 0343 6467";
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(30);
     private readonly string _directory = Directory.CreateTempSubdirectory("wire-http-masked-").FullName;
 
@@ -48,28 +46,24 @@ public sealed class HttpMaskedValueExposureTests : IDisposable
             }
 
             // The client got the documents, masked in place (lengths kept): the field, and the detectors' hits.
-            Assert.Equal(Json(new string('*', Ssn.Length), new string('*', Email.Length), new string('*', Card.Length)), bodies[0]);
-            Assert.Contains($"mail {new string('*', Email.Length)}", bodies[1], StringComparison.Ordinal);
+            Assert.Equal(Json(Stars(Ssn), Stars(Email), Stars(Card)), bodies[0]);
+            Assert.Contains($"mail {Stars(Email)}", bodies[1], StringComparison.Ordinal);
             Assert.DoesNotContain(Ssn, bodies[1], StringComparison.Ordinal);
 
             string recordings = Path.Combine(_directory, "recordings");
-            Assert.True(await Eventually.WaitAsync(() => CompleteRecordings(recordings) >= 1), "a complete recording\n" + wire.Output);
+            Assert.True(
+                await Eventually.WaitAsync(() => SecretScan.CompleteRecordings(recordings) >= 1), "a complete recording\n" + wire.Output);
             var (adminEvidence, listed) = await SecretScan.AdminAsync(admin, AdminToken);
             Assert.True(listed >= 1, $"the admin API lists {listed} recordings");
             string metrics = Encoding.UTF8.GetString(adminEvidence.Single(e => e.Where == "GET /metrics").Bytes);
             Assert.Matches(new Regex("^wire_masked_total\\{[^}]*wire_protocol=\"http\"[^}]*\\} [1-9]", RegexOptions.Multiline), metrics);
-            string recorded = string.Concat(Directory.GetFiles(recordings, "*.jsonl").Select(File.ReadAllText));
+            string recorded = SecretScan.Recorded(recordings);
             Assert.Contains("\"type\":\"http.body\"", recorded, StringComparison.Ordinal);
-            Assert.Contains("X-Customer: " + new string('*', Email.Length), recorded, StringComparison.Ordinal);
+            Assert.Contains("X-Customer: " + Stars(Email), recorded, StringComparison.Ordinal);
 
-            Secret[] values = Values();
+            Secret[] values = Secrets();
             Assert.NotEmpty(SecretScan.Findings(SecretScan.Streams("client to Wire", tap.FromClient), values));
-            var evidence = new List<(string Where, byte[] Bytes)>();
-            evidence.AddRange(SecretScan.Streams("Wire to client", tap.ToClient));
-            evidence.Add(SecretScan.Text("the gateway's log", wire.Output));
-            evidence.AddRange(SecretScan.Files(recordings));
-            evidence.AddRange(adminEvidence);
-            SecretScan.AssertNoneIn(evidence, values);
+            SecretScan.AssertNoneIn(SecretScan.Gateway(wire.Output, recordings, adminEvidence, tap), values);
         }
     }
 
@@ -93,23 +87,17 @@ public sealed class HttpMaskedValueExposureTests : IDisposable
                 Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             }
             string recordings = Path.Combine(_directory, "recordings");
-            Assert.True(await Eventually.WaitAsync(() => CompleteRecordings(recordings) >= 1), "a complete recording\n" + wire.Output);
-            string recorded = string.Concat(Directory.GetFiles(recordings, "*.jsonl").Select(File.ReadAllText));
+            Assert.True(
+                await Eventually.WaitAsync(() => SecretScan.CompleteRecordings(recordings) >= 1), "a complete recording\n" + wire.Output);
+            string recorded = SecretScan.Recorded(recordings);
             Assert.Contains("GET /svc/ok?ssn=", recorded, StringComparison.Ordinal);
-            SecretScan.AssertNoneIn([SecretScan.Text("the recording", recorded), SecretScan.Text("the gateway's log", wire.Output)], Values());
+            SecretScan.AssertNoneIn(
+                [SecretScan.Text("the recording", recorded), SecretScan.Text("the gateway's log", wire.Output)], Secrets());
         }
     }
 
-    private static Secret[] Values() =>
-        [new("the SSN", Ssn), new("the email", Email), new("the card number", Card), new("the card's digits", Card.Replace(" ", "", StringComparison.Ordinal))];
-
     private static string Json(string ssn, string email, string card) =>
         $$"""{"name":"alice","ssn":"{{ssn}}","contact":"mail {{email}}","note":"card {{card}} on file"}""";
-
-    private static int CompleteRecordings(string directory) =>
-        Directory.Exists(directory)
-            ? Directory.GetFiles(directory, "*.jsonl").Count(f => File.ReadAllText(f).Contains("\"type\":\"session.end\"", StringComparison.Ordinal))
-            : 0;
 
     private async Task<(WireProcess Wire, TcpTap Tap, int Admin, CredentialCheckingUpstream Upstream)> StartAsync()
     {
@@ -117,8 +105,7 @@ public sealed class HttpMaskedValueExposureTests : IDisposable
         int port = TlsProbe.FreePort();
         int admin = TlsProbe.FreePort();
         File.WriteAllText(Path.Combine(_directory, "recording.key"), "http-masked-recording-key-2d6f0a8c4e1b3579");
-        string config = Path.Combine(_directory, "gateway.json");
-        File.WriteAllText(config, $$"""
+        var wire = await WireRun.StartFromAsync(WireProcess.GatewayBuildOutput(), null, _directory, $$"""
             {
               "identity": { "tokens": [
                 { "token": "{{Token}}", "subject": "alice", "groups": ["dev"] },
@@ -128,15 +115,9 @@ public sealed class HttpMaskedValueExposureTests : IDisposable
                 "targets": [ { "name": "api", "url": "{{upstream.Url}}", "pathPrefix": "/svc", "credential": { "value": "{{Credential}}" } } ]
               },
               "rules": [ { "name": "pii", "action": "mask", "fields": ["$..ssn"], "detectors": ["ssn", "email", "card"] } ],
-              "recording": { "directory": "recordings", "key": "file:recording.key" },
-              "admin": { "listen": "127.0.0.1:{{admin}}" },
-              "logging": { "level": "trace" },
-              "shutdownTimeout": "00:00:02"
+              {{WireRun.Observed(admin)}}
             }
-            """);
-        var wire = WireProcess.StartFrom(WireProcess.GatewayBuildOutput(), "run", "--config", config);
-        await wire.WaitForAsync("Listening for http", Limit);
-        await wire.WaitForAsync("Admin API and approval page listening", Limit);
+            """, "Listening for http", WireRun.AdminListening);
         return (wire, TcpTap.Start(port), admin, upstream);
     }
 }

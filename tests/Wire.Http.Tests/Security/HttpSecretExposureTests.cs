@@ -42,8 +42,7 @@ public sealed class HttpSecretExposureTests : IDisposable
         int admin = TlsProbe.FreePort();
         File.WriteAllText(Path.Combine(_directory, "api.credential"), "Bearer " + ApiSecret + "\n");
         File.WriteAllText(Path.Combine(_directory, "recording.key"), RecordingKey);
-        string config = Path.Combine(_directory, "gateway.json");
-        File.WriteAllText(config, $$"""
+        await using var wire = await WireRun.StartFromAsync(WireProcess.GatewayBuildOutput(), null, _directory, $$"""
             {
               "identity": { "tokens": [
                 { "token": "{{Token}}", "subject": "alice", "groups": ["dev"] },
@@ -63,15 +62,9 @@ public sealed class HttpSecretExposureTests : IDisposable
                 { "name": "no-kube-deletes", "action": "deny", "targets": ["kube"], "verbs": ["delete"] },
                 { "name": "echo-mask", "action": "mask", "targets": ["echo"], "detectors": ["email"] }
               ],
-              "recording": { "directory": "recordings", "key": "file:recording.key" },
-              "admin": { "listen": "127.0.0.1:{{admin}}" },
-              "logging": { "level": "trace" },
-              "shutdownTimeout": "00:00:02"
+              {{WireRun.Observed(admin)}}
             }
-            """);
-        await using var wire = WireProcess.StartFrom(WireProcess.GatewayBuildOutput(), "run", "--config", config);
-        await wire.WaitForAsync("Listening for http", Limit);
-        await wire.WaitForAsync("Admin API and approval page listening", Limit);
+            """, "Listening for http", WireRun.AdminListening);
         await using var tap = TcpTap.Start(port);
 
         using (var client = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false })
@@ -140,9 +133,8 @@ public sealed class HttpSecretExposureTests : IDisposable
         }
 
         string recordings = Path.Combine(_directory, "recordings");
-        Assert.True(await Eventually.WaitAsync(() => Directory.Exists(recordings)
-            && Directory.GetFiles(recordings, "*.jsonl").Count(f => File.ReadAllText(f).Contains("\"type\":\"session.end\"", StringComparison.Ordinal)) >= 1),
-            "a complete recording\n" + wire.Output);
+        Assert.True(
+            await Eventually.WaitAsync(() => SecretScan.CompleteRecordings(recordings) >= 1), "a complete recording\n" + wire.Output);
         var (adminEvidence, listed) = await SecretScan.AdminAsync(admin, AdminToken);
         Assert.True(listed >= 1, $"the admin API lists {listed} recordings");
 
@@ -160,7 +152,7 @@ public sealed class HttpSecretExposureTests : IDisposable
         ];
         // The recordings hold the requests (their credential fields as ***), and the capture is real: the scan finds the
         // tokens the client itself sent through the tap.
-        string recorded = string.Concat(Directory.GetFiles(recordings, "*.jsonl").Select(File.ReadAllText));
+        string recorded = SecretScan.Recorded(recordings);
         Assert.Contains("\"text\":\"GET /echoing/echo\"", recorded, StringComparison.Ordinal);
         Assert.Contains("\"Authorization: ***\"", recorded, StringComparison.Ordinal);
         Assert.Equal(
@@ -168,11 +160,6 @@ public sealed class HttpSecretExposureTests : IDisposable
             SecretScan.Findings(SecretScan.Streams("client to Wire", tap.FromClient), secrets).Select(f => f[..f.IndexOf(" (", StringComparison.Ordinal)]).Distinct().Order());
         Assert.Contains("HTTP/1.1 502 ", Encoding.ASCII.GetString(tap.ToClient.SelectMany(b => b).ToArray()), StringComparison.Ordinal);
 
-        var evidence = new List<(string Where, byte[] Bytes)>();
-        evidence.AddRange(SecretScan.Streams("Wire to client", tap.ToClient));
-        evidence.Add(SecretScan.Text("the gateway's log", wire.Output));
-        evidence.AddRange(SecretScan.Files(recordings));
-        evidence.AddRange(adminEvidence);
-        SecretScan.AssertNoneIn(evidence, secrets);
+        SecretScan.AssertNoneIn(SecretScan.Gateway(wire.Output, recordings, adminEvidence, tap), secrets);
     }
 }

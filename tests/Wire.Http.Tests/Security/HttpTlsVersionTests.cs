@@ -23,16 +23,13 @@ public sealed class HttpTlsVersionTests : IDisposable
     {
         // This machine's OpenSSL can speak TLS 1.1 when asked: the refusals below are Wire's.
         using var certificate = TestCertificates.Shared.IssueServerCertificate();
-        await using (var legacy = await OpenSslServer.StartAsync(_directory, certificate, "tls1_1"))
-        {
-            Assert.Equal("TLSv1.1", (await TlsProbe.HandshakeAsync(legacy.Port, "tls1_1")).Agreed);
-        }
+        await TlsProbe.AssertOpenSslSpeaksTls11Async(_directory, certificate);
 
         File.WriteAllText(Path.Combine(_directory, "server.crt"), certificate.CertificatePem);
         File.WriteAllText(Path.Combine(_directory, "server.key"), certificate.PrivateKeyPem);
         int port = TlsProbe.FreePort();
-        string config = Path.Combine(_directory, "gateway.json");
-        File.WriteAllText(config, $$"""
+        var openSsl = TlsProbe.PermissiveOpenSsl(_directory);
+        await using var wire = await WireRun.StartFromAsync(WireProcess.GatewayBuildOutput(), openSsl, _directory, $$"""
             {
               "identity": { "tokens": [ { "token": "{{Token}}", "subject": "alice" } ] },
               "http": {
@@ -42,19 +39,9 @@ public sealed class HttpTlsVersionTests : IDisposable
               },
               "shutdownTimeout": "00:00:02"
             }
-            """);
-        await using var wire = WireProcess.StartFrom(WireProcess.GatewayBuildOutput(), TlsProbe.PermissiveOpenSsl(_directory), "run", "--config", config);
-        await wire.WaitForAsync("Listening for http", Limit);
+            """, "Listening for http");
 
-        var agreed = new Dictionary<string, string?>();
-        foreach (string version in TlsProbe.Versions)
-        {
-            var (result, output) = await TlsProbe.HandshakeAsync(port, version);
-            agreed[version] = result;
-            Assert.True(result is not null || output.Contains("alert protocol version", StringComparison.Ordinal)
-                || output.Contains("no protocols available", StringComparison.Ordinal), $"{version}: {output}");
-        }
-        Assert.Equal(new Dictionary<string, string?> { ["tls1"] = null, ["tls1_1"] = null, ["tls1_2"] = "TLSv1.2", ["tls1_3"] = "TLSv1.3" }, agreed);
+        await TlsProbe.AssertAgreesOnlyOnTls12And13Async(port);
     }
 
     [Fact]
@@ -68,8 +55,8 @@ public sealed class HttpTlsVersionTests : IDisposable
         TestCertificates.Shared.WritePem(Path.Combine(_directory, "ca.pem"));
 
         int port = TlsProbe.FreePort();
-        string config = Path.Combine(_directory, "gateway.json");
-        File.WriteAllText(config, $$"""
+        var openSsl = TlsProbe.PermissiveOpenSsl(_directory);
+        await using var wire = await WireRun.StartFromAsync(WireProcess.GatewayBuildOutput(), openSsl, _directory, $$"""
             {
               "identity": { "tokens": [ { "token": "{{Token}}", "subject": "alice" } ] },
               "http": {
@@ -81,9 +68,7 @@ public sealed class HttpTlsVersionTests : IDisposable
               },
               "shutdownTimeout": "00:00:02"
             }
-            """);
-        await using var wire = WireProcess.StartFrom(WireProcess.GatewayBuildOutput(), TlsProbe.PermissiveOpenSsl(_directory), "run", "--config", config);
-        await wire.WaitForAsync("Listening for http", Limit);
+            """, "Listening for http");
 
         using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = Limit };
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
@@ -100,10 +85,7 @@ public sealed class HttpTlsVersionTests : IDisposable
         foreach (var tap in new[] { legacy, modern })
         {
             Assert.True(tap.Connections >= 1, "Wire never reached the TLS server");
-            var offered = TlsProbe.OfferedVersions(tap.FromClient[0]);
-            Assert.NotNull(offered);
-            Assert.NotEmpty(offered);
-            Assert.All(offered, v => Assert.True(v is 0x0303 or 0x0304, $"Wire offered TLS version 0x{v:x4}"));
+            TlsProbe.AssertOffersOnlyTls12And13(tap.FromClient[0], "Wire");
         }
         Assert.False(TlsProbe.HasApplicationData(legacy.FromClient[0]));
     }

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.Playwright;
 using Wire.Postgres.Tests.Infrastructure;
 using Wire.Testing;
@@ -17,7 +15,6 @@ namespace Wire.Postgres.Tests.Gateway;
 [Collection(PostgresCollection.Name)]
 public sealed class ApprovalPageBrowserTests(PostgresFixture pg) : IDisposable
 {
-    private const string Chromium = "/usr/bin/chromium";
     private const string AliceToken = "tok-alice-browser-1";
     private const string BobToken = "tok-bob-browser-2";
     private readonly string _directory = Directory.CreateTempSubdirectory("wire-approval-page-").FullName;
@@ -27,12 +24,11 @@ public sealed class ApprovalPageBrowserTests(PostgresFixture pg) : IDisposable
     [Fact]
     public async Task A_statement_paused_in_psql_is_approved_by_clicking_the_button()
     {
-        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: install Debian's chromium package (.ci/run does)");
-        int port = FreePort();
-        int admin = FreePort();
+        await using var chromium = await HeadlessChromium.LaunchAsync();
+        int port = TlsProbe.FreePort();
+        int admin = TlsProbe.FreePort();
         File.WriteAllText(Path.Combine(_directory, "db-password"), pg.ScramPassword + "\n");
-        string config = Path.Combine(_directory, "gateway.json");
-        File.WriteAllText(config, $$"""
+        await using var wire = await WireRun.StartAsync(_directory, $$"""
             {
               "identity": { "tokens": [
                 { "token": "{{AliceToken}}", "subject": "alice", "groups": ["eng"] },
@@ -45,26 +41,13 @@ public sealed class ApprovalPageBrowserTests(PostgresFixture pg) : IDisposable
               "rules": [ { "name": "review-deletes", "action": "review", "statements": ["delete"], "approvers": ["dba"], "timeout": "00:02:00" } ],
               "admin": { "listen": "127.0.0.1:{{admin}}" }
             }
-            """);
-        await using var wire = WireProcess.Start("run", "--config", config);
-        await wire.WaitForAsync("Listening for postgres", TimeSpan.FromSeconds(30));
-        await wire.WaitForAsync("Admin API and approval page listening", TimeSpan.FromSeconds(30));
+            """, "Listening for postgres", WireRun.AdminListening);
 
         using var psql = StartPsql(port, "CREATE TEMP TABLE t (name text); DELETE FROM t WHERE name = '<b id=\"injected\">bold</b>'");
         var output = psql.StandardOutput.ReadToEndAsync();
         var errors = psql.StandardError.ReadToEndAsync();
 
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = Chromium,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        });
-        var page = await browser.NewPageAsync();
-        await page.GotoAsync($"http://127.0.0.1:{admin}/approvals");
-        await page.FillAsync("#token", BobToken);
-        await page.ClickAsync("#signin");
+        var page = await SignInAsync(chromium.Browser, admin, BobToken);
 
         var row = page.Locator("#pending tbody tr", new PageLocatorOptions { HasText = "DELETE FROM t" });
         await row.WaitForAsync(new LocatorWaitForOptions { Timeout = 30_000 });
@@ -86,12 +69,11 @@ public sealed class ApprovalPageBrowserTests(PostgresFixture pg) : IDisposable
     [Fact]
     public async Task A_grant_asked_for_on_the_page_is_approved_by_clicking_and_opens_the_target()
     {
-        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: install Debian's chromium package (.ci/run does)");
-        int port = FreePort();
-        int admin = FreePort();
+        await using var chromium = await HeadlessChromium.LaunchAsync();
+        int port = TlsProbe.FreePort();
+        int admin = TlsProbe.FreePort();
         File.WriteAllText(Path.Combine(_directory, "db-password"), pg.ScramPassword + "\n");
-        string config = Path.Combine(_directory, "grants.json");
-        File.WriteAllText(config, $$"""
+        await using var wire = await WireRun.StartAsync(_directory, $$"""
             {
               "identity": { "tokens": [
                 { "token": "{{AliceToken}}", "subject": "alice", "groups": ["eng"] },
@@ -103,28 +85,14 @@ public sealed class ApprovalPageBrowserTests(PostgresFixture pg) : IDisposable
               },
               "admin": { "listen": "127.0.0.1:{{admin}}", "groups": ["dba"] }
             }
-            """);
-        await using var wire = WireProcess.Start("run", "--config", config);
-        await wire.WaitForAsync("Listening for postgres", TimeSpan.FromSeconds(30));
-        await wire.WaitForAsync("Admin API and approval page listening", TimeSpan.FromSeconds(30));
+            """, "Listening for postgres", WireRun.AdminListening);
 
         var refused = await RunPsqlAsync(port, "prod", "SELECT 'in' || 'side'");
         Assert.NotEqual(0, refused.ExitCode);
         Assert.Contains("no valid grant for target \"prod\"", refused.Errors, StringComparison.Ordinal);
 
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = Chromium,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        });
-
         // alice asks on the page; the reason is shown as text.
-        var alice = await (await browser.NewContextAsync()).NewPageAsync();
-        await alice.GotoAsync($"http://127.0.0.1:{admin}/approvals");
-        await alice.FillAsync("#token", AliceToken);
-        await alice.ClickAsync("#signin");
+        var alice = await SignInAsync(chromium.Browser, admin, AliceToken);
         await alice.FillAsync("#grant-target", "prod");
         await alice.FillAsync("#grant-duration", "00:10:00");
         await alice.FillAsync("#grant-reason", "<i id=\"injected\">incident</i> 12");
@@ -134,10 +102,7 @@ public sealed class ApprovalPageBrowserTests(PostgresFixture pg) : IDisposable
         Assert.True(await own.Locator("button[data-action=approve]").IsDisabledAsync(), "the requester may not approve");
 
         // bob approves it on his page.
-        var bob = await (await browser.NewContextAsync()).NewPageAsync();
-        await bob.GotoAsync($"http://127.0.0.1:{admin}/approvals");
-        await bob.FillAsync("#token", BobToken);
-        await bob.ClickAsync("#signin");
+        var bob = await SignInAsync(chromium.Browser, admin, BobToken);
         var row = bob.Locator("#grants tbody tr", new PageLocatorOptions { HasText = "prod" });
         await row.WaitForAsync(new LocatorWaitForOptions { Timeout = 30_000 });
         Assert.Contains("alice", await row.InnerTextAsync(), StringComparison.Ordinal);
@@ -154,6 +119,16 @@ public sealed class ApprovalPageBrowserTests(PostgresFixture pg) : IDisposable
         await row.Locator("button[data-action=revoke]").ClickAsync();
         await bob.Locator("#grant-status", new PageLocatorOptions { HasText = "revoked" }).WaitForAsync(new LocatorWaitForOptions { Timeout = 10_000 });
         Assert.NotEqual(0, (await RunPsqlAsync(port, "prod", "SELECT 1")).ExitCode);
+    }
+
+    /// <summary>A page of its own (a fresh browser context) signed in to the approval page with <paramref name="token"/>.</summary>
+    private static async Task<IPage> SignInAsync(IBrowser browser, int admin, string token)
+    {
+        var page = await (await browser.NewContextAsync()).NewPageAsync();
+        await page.GotoAsync($"http://127.0.0.1:{admin}/approvals");
+        await page.FillAsync("#token", token);
+        await page.ClickAsync("#signin");
+        return page;
     }
 
     private static async Task<(int ExitCode, string Output, string Errors)> RunPsqlAsync(int port, string database, string sql)
@@ -176,12 +151,5 @@ public sealed class ApprovalPageBrowserTests(PostgresFixture pg) : IDisposable
         info.Environment["PGPASSWORD"] = AliceToken;
         info.Environment["PGSSLMODE"] = "disable";
         return Process.Start(info) ?? throw new InvalidOperationException("psql did not start");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using Npgsql;
 using Wire.Postgres.Tests.Infrastructure;
 using Wire.Testing;
+using static Wire.Testing.MaskedValues;
 
 namespace Wire.Postgres.Tests.Security;
 
@@ -18,10 +19,6 @@ public sealed class PgMaskedValueExposureTests(PostgresFixture pg) : IDisposable
 {
     private const string Token = "tok-pg-mask-alice-9d2f";
     private const string AdminToken = "tok-pg-mask-admin-4b7e";
-    private const string Ssn = "512-34-9876";
-    private const string Email = "mallory.pii@example.net";
-    private const string Card = "4539 1488 0343 6467";
-    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(30);
     private readonly string _directory = Directory.CreateTempSubdirectory("wire-pg-masked-").FullName;
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
@@ -42,8 +39,7 @@ public sealed class PgMaskedValueExposureTests(PostgresFixture pg) : IDisposable
         int admin = TlsProbe.FreePort();
         File.WriteAllText(Path.Combine(_directory, "db.pw"), pg.ScramPassword);
         File.WriteAllText(Path.Combine(_directory, "recording.key"), "pg-masked-recording-key-5e8a1c3f9d7b2046");
-        string config = Path.Combine(_directory, "gateway.json");
-        File.WriteAllText(config, $$"""
+        await using var wire = await WireRun.StartAsync(_directory, $$"""
             {
               "identity": { "tokens": [
                 { "token": "{{Token}}", "subject": "alice", "groups": ["eng"] },
@@ -55,15 +51,9 @@ public sealed class PgMaskedValueExposureTests(PostgresFixture pg) : IDisposable
               },
               "rules": [ { "name": "pii", "action": "mask", "columns": ["public.{{table}}.ssn", "public.{{table}}.email"],
                            "detectors": ["ssn", "email", "card"], "detectorScope": "all" } ],
-              "recording": { "directory": "recordings", "key": "file:recording.key" },
-              "admin": { "listen": "127.0.0.1:{{admin}}" },
-              "logging": { "level": "trace" },
-              "shutdownTimeout": "00:00:02"
+              {{WireRun.Observed(admin)}}
             }
-            """);
-        await using var wire = WireProcess.Start("run", "--config", config);
-        await wire.WaitForAsync("Listening for postgres", Limit);
-        await wire.WaitForAsync("Admin API and approval page listening", Limit);
+            """, "Listening for postgres", WireRun.AdminListening);
         await using var tap = TcpTap.Start(port);
 
         var seen = new List<string>();
@@ -92,30 +82,24 @@ public sealed class PgMaskedValueExposureTests(PostgresFixture pg) : IDisposable
 
         // The client saw the rows, masked (lengths kept), and each place where a value was.
         Assert.Equal(8, seen.Count);
-        Assert.Equal(new string('*', Ssn.Length), seen[0]);
-        Assert.Equal(new string('*', Email.Length), seen[1]);
-        Assert.Equal($"card {new string('*', Card.Length)} on file", seen[2]);
+        Assert.Equal(Stars(Ssn), seen[0]);
+        Assert.Equal(Stars(Email), seen[1]);
+        Assert.Equal($"card {Stars(Card)} on file", seen[2]);
         Assert.All(seen, s => Assert.Matches(new Regex(@"\*{11}"), s));
 
         string recordings = Path.Combine(_directory, "recordings");
-        Assert.True(await Eventually.WaitAsync(() => Directory.Exists(recordings)
-            && Directory.GetFiles(recordings, "*.jsonl").Any(f => File.ReadAllText(f).Contains("\"type\":\"session.end\"", StringComparison.Ordinal))),
-            "a complete recording\n" + wire.Output);
+        Assert.True(
+            await Eventually.WaitAsync(() => SecretScan.CompleteRecordings(recordings) >= 1), "a complete recording\n" + wire.Output);
         var (adminEvidence, listed) = await SecretScan.AdminAsync(admin, AdminToken);
         Assert.Equal(1, listed);
         string metrics = Encoding.UTF8.GetString(adminEvidence.Single(e => e.Where == "GET /metrics").Bytes);
         Assert.Matches(new Regex("^wire_masked_total\\{[^}]*wire_protocol=\"postgres\"[^}]*\\} [1-9]", RegexOptions.Multiline), metrics);
         string recording = File.ReadAllText(Directory.GetFiles(recordings, "*.jsonl").Single());
-        Assert.Contains($"typed {new string('*', Ssn.Length)}", recording, StringComparison.Ordinal);
+        Assert.Contains($"typed {Stars(Ssn)}", recording, StringComparison.Ordinal);
 
-        Secret[] values = [new("the SSN", Ssn), new("the email", Email), new("the card number", Card), new("the card's digits", Card.Replace(" ", "", StringComparison.Ordinal))];
+        Secret[] values = Secrets();
         Assert.NotEmpty(SecretScan.Findings(SecretScan.Streams("client to Wire", tap.FromClient), values));
-        var evidence = new List<(string Where, byte[] Bytes)>();
-        evidence.AddRange(SecretScan.Streams("Wire to client", tap.ToClient));
-        evidence.Add(SecretScan.Text("the gateway's log", wire.Output));
-        evidence.AddRange(SecretScan.Files(recordings));
-        evidence.AddRange(adminEvidence);
-        SecretScan.AssertNoneIn(evidence, values);
+        SecretScan.AssertNoneIn(SecretScan.Gateway(wire.Output, recordings, adminEvidence, tap), values);
 
         using var cleanup = pg.OpenDirect(PostgresFixture.ScramUser, pg.ScramPassword);
         await using var drop = new NpgsqlCommand($"DROP TABLE {table}", cleanup);

@@ -39,8 +39,7 @@ public sealed class PgSecretExposureTests(PostgresFixture pg) : IDisposable
         File.WriteAllText(Path.Combine(_directory, "recording.key"), RecordingKey);
         string Target(string name, string user, string password, string sslMode = "disable") =>
             $$"""{ "name": "{{name}}", "host": "127.0.0.1", "port": {{pg.Port}}, "database": "app", "username": "{{user}}", "password": "{{password}}", "sslMode": "{{sslMode}}" }""";
-        string config = Path.Combine(_directory, "gateway.json");
-        File.WriteAllText(config, $$"""
+        await using var wire = await WireRun.StartAsync(_directory, $$"""
             {
               "identity": { "tokens": [
                 { "token": "{{AliceToken}}", "subject": "alice", "groups": ["eng"] },
@@ -56,15 +55,9 @@ public sealed class PgSecretExposureTests(PostgresFixture pg) : IDisposable
                 ]
               },
               "rules": [ { "name": "no-drop", "action": "deny", "statements": ["drop"] } ],
-              "recording": { "directory": "recordings", "key": "file:recording.key" },
-              "admin": { "listen": "127.0.0.1:{{admin}}" },
-              "logging": { "level": "trace" },
-              "shutdownTimeout": "00:00:02"
+              {{WireRun.Observed(admin)}}
             }
-            """);
-        await using var wire = WireProcess.Start("run", "--config", config);
-        await wire.WaitForAsync("Listening for postgres", Limit);
-        await wire.WaitForAsync("Admin API and approval page listening", Limit);
+            """, "Listening for postgres", WireRun.AdminListening);
         await using var tap = TcpTap.Start(port);
 
         var notices = new List<string>();
@@ -109,7 +102,8 @@ public sealed class PgSecretExposureTests(PostgresFixture pg) : IDisposable
 
         // Every recording complete (4 sessions at least), then everything Wire showed anyone.
         string recordings = Path.Combine(_directory, "recordings");
-        Assert.True(await Eventually.WaitAsync(() => CompleteRecordings(recordings) >= 4), $"{CompleteRecordings(recordings)} complete recordings\n{wire.Output}");
+        Assert.True(await Eventually.WaitAsync(() => SecretScan.CompleteRecordings(recordings) >= 4),
+            $"{SecretScan.CompleteRecordings(recordings)} complete recordings\n{wire.Output}");
         var (adminEvidence, listed) = await SecretScan.AdminAsync(admin, AdminToken);
         Assert.True(listed >= 4, $"the admin API lists {listed} recordings");
 
@@ -138,12 +132,7 @@ public sealed class PgSecretExposureTests(PostgresFixture pg) : IDisposable
             ["alice's token", "the unknown token"],
             SecretScan.Findings(SecretScan.Streams("client to Wire", tap.FromClient), secrets).Select(f => f[..f.IndexOf(" (", StringComparison.Ordinal)]).Distinct().Order());
 
-        var evidence = new List<(string Where, byte[] Bytes)>();
-        evidence.AddRange(SecretScan.Streams("Wire to client", tap.ToClient));
-        evidence.Add(SecretScan.Text("the gateway's log", wire.Output));
-        evidence.AddRange(SecretScan.Files(recordings));
-        evidence.AddRange(adminEvidence);
-        SecretScan.AssertNoneIn(evidence, secrets);
+        SecretScan.AssertNoneIn(SecretScan.Gateway(wire.Output, recordings, adminEvidence, tap), secrets);
     }
 
     private static string UserOf(string target) => target switch
@@ -153,11 +142,6 @@ public sealed class PgSecretExposureTests(PostgresFixture pg) : IDisposable
         "cleartext" => PostgresFixture.CleartextUser,
         _ => PostgresFixture.TlsOnlyUser,
     };
-
-    private static int CompleteRecordings(string directory) =>
-        Directory.Exists(directory)
-            ? Directory.GetFiles(directory, "*.jsonl").Count(f => File.ReadAllText(f).Contains("\"type\":\"session.end\"", StringComparison.Ordinal))
-            : 0;
 
     private static string ConnectionString(int port, string token, string database) =>
         $"Host=127.0.0.1;Port={port};Username=alice;Password={token};Database={database};Pooling=false;SSL Mode=Disable;Timeout=10;Command Timeout=10";

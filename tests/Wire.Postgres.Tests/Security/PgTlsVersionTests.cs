@@ -14,7 +14,7 @@ namespace Wire.Postgres.Tests.Security;
 public sealed class PgTlsVersionTests(PostgresFixture pg) : IDisposable
 {
     private const string Token = "tok-pg-tls-alice-6a1c";
-    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(30);
+    private static readonly string WireDll = Path.Combine(AppContext.BaseDirectory, "wire.dll");
     private readonly string _directory = Directory.CreateTempSubdirectory("wire-pg-tls-").FullName;
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
@@ -24,16 +24,12 @@ public sealed class PgTlsVersionTests(PostgresFixture pg) : IDisposable
     {
         // This machine's OpenSSL can speak TLS 1.1 when asked: the refusals below are Wire's.
         using var certificate = TestCertificates.Shared.IssueServerCertificate();
-        await using (var legacy = await OpenSslServer.StartAsync(_directory, certificate, "tls1_1"))
-        {
-            Assert.Equal("TLSv1.1", (await TlsProbe.HandshakeAsync(legacy.Port, "tls1_1")).Agreed);
-        }
+        await TlsProbe.AssertOpenSslSpeaksTls11Async(_directory, certificate);
 
         File.WriteAllText(Path.Combine(_directory, "server.crt"), certificate.CertificatePem);
         File.WriteAllText(Path.Combine(_directory, "server.key"), certificate.PrivateKeyPem);
         int port = TlsProbe.FreePort();
-        string config = Path.Combine(_directory, "gateway.json");
-        File.WriteAllText(config, $$"""
+        await using var wire = await WireRun.StartFromAsync(WireDll, TlsProbe.PermissiveOpenSsl(_directory), _directory, $$"""
             {
               "identity": { "tokens": [ { "token": "{{Token}}", "subject": "alice" } ] },
               "postgres": {
@@ -44,19 +40,9 @@ public sealed class PgTlsVersionTests(PostgresFixture pg) : IDisposable
               },
               "shutdownTimeout": "00:00:02"
             }
-            """);
-        await using var wire = WireProcess.StartFrom(Path.Combine(AppContext.BaseDirectory, "wire.dll"), TlsProbe.PermissiveOpenSsl(_directory), "run", "--config", config);
-        await wire.WaitForAsync("Listening for postgres", Limit);
+            """, "Listening for postgres");
 
-        var agreed = new Dictionary<string, string?>();
-        foreach (string version in TlsProbe.Versions)
-        {
-            var (result, output) = await TlsProbe.HandshakeAsync(port, version, starttls: "postgres");
-            agreed[version] = result;
-            Assert.True(result is not null || output.Contains("alert protocol version", StringComparison.Ordinal)
-                || output.Contains("no protocols available", StringComparison.Ordinal), $"{version}: {output}");
-        }
-        Assert.Equal(new Dictionary<string, string?> { ["tls1"] = null, ["tls1_1"] = null, ["tls1_2"] = "TLSv1.2", ["tls1_3"] = "TLSv1.3" }, agreed);
+        await TlsProbe.AssertAgreesOnlyOnTls12And13Async(port, starttls: "postgres");
 
         // And a real client still gets in over TLS.
         await using var conn = new NpgsqlConnection(
@@ -74,8 +60,7 @@ public sealed class PgTlsVersionTests(PostgresFixture pg) : IDisposable
         await using var modern = TcpTap.Start(modernServer.Port, TlsProbe.AnswerSslRequestAsync);
 
         int port = TlsProbe.FreePort();
-        string config = Path.Combine(_directory, "gateway.json");
-        File.WriteAllText(config, $$"""
+        await using var wire = await WireRun.StartFromAsync(WireDll, TlsProbe.PermissiveOpenSsl(_directory), _directory, $$"""
             {
               "identity": { "tokens": [ { "token": "{{Token}}", "subject": "alice" } ] },
               "postgres": {
@@ -88,9 +73,7 @@ public sealed class PgTlsVersionTests(PostgresFixture pg) : IDisposable
               },
               "shutdownTimeout": "00:00:02"
             }
-            """);
-        await using var wire = WireProcess.StartFrom(Path.Combine(AppContext.BaseDirectory, "wire.dll"), TlsProbe.PermissiveOpenSsl(_directory), "run", "--config", config);
-        await wire.WaitForAsync("Listening for postgres", Limit);
+            """, "Listening for postgres");
 
         foreach (string target in (string[])["legacy", "modern"])
         {
@@ -103,10 +86,7 @@ public sealed class PgTlsVersionTests(PostgresFixture pg) : IDisposable
         foreach (var tap in new[] { legacy, modern })
         {
             Assert.True(tap.Connections >= 1, "Wire never reached the TLS server");
-            var offered = TlsProbe.OfferedVersions(tap.FromClient[0]);
-            Assert.NotNull(offered);
-            Assert.NotEmpty(offered);
-            Assert.All(offered, v => Assert.True(v is 0x0303 or 0x0304, $"Wire offered TLS version 0x{v:x4}"));
+            TlsProbe.AssertOffersOnlyTls12And13(tap.FromClient[0], "Wire");
         }
         // TLS 1.1 only: an alert, and Wire never sent application data. TLS 1.2: the handshake completed and Wire sent its startup.
         Assert.Equal(21, legacy.ToClient[0][0]);

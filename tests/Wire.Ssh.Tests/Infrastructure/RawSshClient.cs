@@ -31,22 +31,17 @@ internal sealed class RawSshClient : IAsyncDisposable
     /// <summary>Replies to this client's global requests, in the order they came: true for success.</summary>
     public List<bool> GlobalReplies { get; } = [];
 
+    /// <summary>The transport, for a test that reaches into it (the capture of <c>SshPlaintextClient</c>).</summary>
+    public SshTransport Transport => _transport;
+
     /// <summary>Logs in to Wire on <paramref name="port"/> with a key file or a token as the password.</summary>
     public static async Task<RawSshClient> ConnectAsync(int port, string userName, string? keyPath = null, string? password = null)
     {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await socket.ConnectAsync(IPAddress.Loopback, port);
-        var pipe = WirePipes.FromSocket(socket, "ssh-test-raw-client");
-        var transport = new SshTransport(pipe.Pipe, new SshTransportOptions
-        {
-            VerifyHostKey = k => k.Equals(SshKeys.Ed25519.PublicKey) || k.Equals(SshKeys.Rsa.PublicKey),
-        }, isServer: false);
-        var client = new RawSshClient(transport, pipe);
+        var client = await HandshakeAsync(port, k => k.Equals(SshKeys.Ed25519.PublicKey) || k.Equals(SshKeys.Rsa.PublicKey));
         try
         {
-            await transport.HandshakeAsync(client._cts.Token);
             using var key = keyPath is null ? null : OpenSshKeyFile.Parse(File.ReadAllText(keyPath));
-            await SshUserAuthClient.AuthenticateAsync(transport, userName, key, password, client._cts.Token);
+            await client.AuthenticateAsync(userName, key, password);
             return client;
         }
         catch
@@ -55,6 +50,35 @@ internal sealed class RawSshClient : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// Connects to 127.0.0.1:<paramref name="port"/> and completes the key exchange, the server's host key checked by
+    /// <paramref name="verifyHostKey"/>; the client is not logged in yet (<see cref="AuthenticateAsync"/>).
+    /// </summary>
+    public static async Task<RawSshClient> HandshakeAsync(int port, Func<SshPublicKey, bool> verifyHostKey)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(IPAddress.Loopback, port);
+        var pipe = WirePipes.FromSocket(socket, "ssh-test-raw-client");
+        var transport = new SshTransport(pipe.Pipe, new SshTransportOptions { VerifyHostKey = verifyHostKey }, isServer: false);
+        var client = new RawSshClient(transport, pipe);
+        try
+        {
+            await transport.HandshakeAsync(client._cts.Token);
+            return client;
+        }
+        catch
+        {
+            await client.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// User authentication with a key or a password (a token); throws <see cref="SshAuthenticationException"/> when refused.
+    /// </summary>
+    public Task AuthenticateAsync(string userName, SshPrivateKey? key, string? password) =>
+        SshUserAuthClient.AuthenticateAsync(_transport, userName, key, password, _cts.Token);
 
     /// <summary>Opens a channel and waits for the answer: <see cref="Channel.Opened"/> or <see cref="Channel.OpenFailure"/>.</summary>
     public async Task<Channel> OpenAsync(string type, Action<SshWriter>? extra = null)
@@ -110,6 +134,12 @@ internal sealed class RawSshClient : IAsyncDisposable
     public async Task SendDataAsync(Channel channel, string text) =>
         await _transport.SendChannelDataAsync(channel.RemoteId, null, Encoding.UTF8.GetBytes(text), _cts.Token);
 
+    public async Task SendEofAsync(Channel channel)
+    {
+        using var eof = new SshWriter(16);
+        await _transport.SendAsync(eof.Byte(SshMessage.ChannelEof).UInt32(channel.RemoteId).ToArray(), _cts.Token);
+    }
+
     /// <summary>Handles messages until <paramref name="done"/> holds for the channel.</summary>
     public Task WaitAsync(Channel channel, Func<Channel, bool> done, string what) => WaitAsync(() => done(channel), what + "; output so far: " + channel.Output);
 
@@ -163,6 +193,7 @@ internal sealed class RawSshClient : IAsyncDisposable
                 break;
             case SshMessage.ChannelOpenFailure:
                 channel.OpenFailure = reader.ReadUInt32();
+                channel.Errors.Append(reader.ReadUtf8());
                 break;
             case SshMessage.ChannelData:
                 channel.Output.Append(Encoding.UTF8.GetString(reader.ReadString()));
@@ -238,7 +269,7 @@ internal sealed class RawSshClient : IAsyncDisposable
         /// <summary>Channel data (stdout).</summary>
         public StringBuilder Output { get; } = new();
 
-        /// <summary>Extended data (stderr).</summary>
+        /// <summary>Extended data (stderr), or the description of an open failure.</summary>
         public StringBuilder Errors { get; } = new();
 
         /// <summary>Replies to this client's requests on the channel, in order: true for success.</summary>

@@ -4,6 +4,7 @@ using Wire.Ssh.Tests.Gateway;
 using Wire.Ssh.Tests.Infrastructure;
 using Wire.Ssh.Tests.Keys;
 using Wire.Testing;
+using static Wire.Testing.MaskedValues;
 
 namespace Wire.Ssh.Tests.Security;
 
@@ -18,9 +19,6 @@ public sealed class SshMaskedValueExposureTests(SshdFixture sshd) : IClassFixtur
 {
     private const string Token = "tok-ssh-mask-alice-8f3a";
     private const string AdminToken = "tok-ssh-mask-admin-2c6e";
-    private const string Ssn = "512-34-9876";
-    private const string Email = "mallory.pii@example.net";
-    private const string Card = "4539 1488 0343 6467";
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(30);
 
     [Fact]
@@ -47,32 +45,25 @@ public sealed class SshMaskedValueExposureTests(SshdFixture sshd) : IClassFixtur
         }
 
         string recordings = keys.PathOf("recordings");
-        Assert.True(await Eventually.WaitAsync(() => Directory.Exists(recordings)
-            && Directory.GetFiles(recordings, "*.jsonl").Count(f => File.ReadAllText(f).Contains("\"type\":\"session.end\"", StringComparison.Ordinal)) == 2),
-            "two complete recordings\n" + wire.Output);
+        Assert.True(
+            await Eventually.WaitAsync(() => SecretScan.CompleteRecordings(recordings) == 2), "two complete recordings\n" + wire.Output);
         string cast = File.ReadAllText(Assert.Single(Directory.GetFiles(recordings, "*.cast")));
         Assert.Contains(Stars(Email), cast, StringComparison.Ordinal);
-        string recorded = string.Concat(Directory.GetFiles(recordings, "*.jsonl").Select(File.ReadAllText));
+        string recorded = SecretScan.Recorded(recordings);
         Assert.Contains($"'ssn {Stars(Ssn)}'", recorded, StringComparison.Ordinal);
         var (adminEvidence, listed) = await SecretScan.AdminAsync(admin, AdminToken);
         Assert.Equal(2, listed);
         string metrics = Encoding.UTF8.GetString(adminEvidence.Single(e => e.Where == "GET /metrics").Bytes);
         Assert.Matches(new Regex("^wire_masked_total\\{[^}]*wire_protocol=\"ssh\"[^}]*\\} [1-9]", RegexOptions.Multiline), metrics);
 
-        Secret[] values = [new("the SSN", Ssn), new("the email", Email), new("the card number", Card), new("the card's digits", Card.Replace(" ", "", StringComparison.Ordinal))];
-        var evidence = new List<(string Where, byte[] Bytes)>
-        {
+        SecretScan.AssertNoneIn(
+        [
             SecretScan.Text("ssh's standard output", exec.StandardOutput),
             SecretScan.Text("ssh's standard error", exec.StandardError),
-            SecretScan.Text("the gateway's log", wire.Output),
-        };
-        evidence.AddRange(shellPackets.Select((p, i) => ($"decrypted shell packet {i + 1}", p)));
-        evidence.AddRange(SecretScan.Files(recordings));
-        evidence.AddRange(adminEvidence);
-        SecretScan.AssertNoneIn(evidence, values);
+            .. shellPackets.Select((p, i) => ($"decrypted shell packet {i + 1}", p)),
+            .. SecretScan.Gateway(wire.Output, recordings, adminEvidence),
+        ], Secrets());
     }
-
-    private static string Stars(string value) => new('*', value.Length);
 
     private async Task<(WireProcess Wire, int Port, int Admin)> StartAsync(SshKeygen keys)
     {
@@ -81,7 +72,7 @@ public sealed class SshMaskedValueExposureTests(SshdFixture sshd) : IClassFixtur
         File.WriteAllText(keys.PathOf("recording.key"), "ssh-masked-recording-key-9a4c2e7f1b0d3568\n");
         int port = WireSshHarness.FreePort();
         int admin = WireSshHarness.FreePort();
-        File.WriteAllText(keys.PathOf("wire.json"), $$"""
+        var wire = await WireRun.StartAsync(keys.Root, $$"""
             {
               "identity": {
                 "tokens": [ { "token": "{{Token}}", "subject": "alice", "groups": ["dev"] },
@@ -94,15 +85,9 @@ public sealed class SshMaskedValueExposureTests(SshdFixture sshd) : IClassFixtur
                                "privateKey": "{{sshd.ClientKeyPath}}", "knownHosts": "known_hosts" } ]
               },
               "rules": [ { "name": "pii", "action": "mask", "detectors": ["ssn", "email", "card"] } ],
-              "recording": { "directory": "recordings", "key": "file:recording.key" },
-              "admin": { "listen": "127.0.0.1:{{admin}}" },
-              "logging": { "level": "trace" },
-              "shutdownTimeout": "00:00:02"
+              {{WireRun.Observed(admin)}}
             }
-            """);
-        var wire = WireProcess.Start("run", "--config", keys.PathOf("wire.json"));
-        await wire.WaitForAsync("Listening for ssh", Limit);
-        await wire.WaitForAsync("Admin API and approval page listening", Limit);
+            """, "Listening for ssh", WireRun.AdminListening);
         return (wire, port, admin);
     }
 }

@@ -116,7 +116,8 @@ public sealed class SshSecretExposureTests(SshdFixture sshd) : IClassFixture<Ssh
         Assert.Contains("host key", wire.Output, StringComparison.OrdinalIgnoreCase);
 
         string recordings = keys.PathOf("recordings");
-        Assert.True(await Eventually.WaitAsync(() => CompleteRecordings(recordings) >= 3), $"{CompleteRecordings(recordings)} complete recordings\n{wire.Output}");
+        Assert.True(await Eventually.WaitAsync(() => SecretScan.CompleteRecordings(recordings) >= 3),
+            $"{SecretScan.CompleteRecordings(recordings)} complete recordings\n{wire.Output}");
         var (adminEvidence, listed) = await SecretScan.AdminAsync(admin, AdminToken);
         Assert.True(listed >= 3, $"the admin API lists {listed} recordings");
         Assert.NotEmpty(Directory.GetFiles(recordings, "*.cast"));
@@ -138,12 +139,12 @@ public sealed class SshSecretExposureTests(SshdFixture sshd) : IClassFixture<Ssh
         Assert.NotEmpty(SecretScan.Findings(plaintext, [new Secret("the marker", Marker)]));
         Assert.StartsWith("SSH-2.0-Wire", Encoding.ASCII.GetString(tap.ToClient[0]), StringComparison.Ordinal);
 
-        var evidence = new List<(string Where, byte[] Bytes)>(plaintext);
-        evidence.AddRange(SecretScan.Streams("Wire to client (on the wire)", tap.ToClient));
-        evidence.Add(SecretScan.Text("the gateway's log", wire.Output));
-        evidence.AddRange(SecretScan.Files(recordings));
-        evidence.AddRange(adminEvidence);
-        SecretScan.AssertNoneIn(evidence, secrets);
+        SecretScan.AssertNoneIn(
+        [
+            .. plaintext,
+            .. SecretScan.Streams("Wire to client (on the wire)", tap.ToClient),
+            .. SecretScan.Gateway(wire.Output, recordings, adminEvidence),
+        ], secrets);
     }
 
     [Fact]
@@ -199,11 +200,6 @@ public sealed class SshSecretExposureTests(SshdFixture sshd) : IClassFixture<Ssh
         return secrets;
     }
 
-    private static int CompleteRecordings(string directory) =>
-        Directory.Exists(directory)
-            ? Directory.GetFiles(directory, "*.jsonl").Count(f => File.ReadAllText(f).Contains("\"type\":\"session.end\"", StringComparison.Ordinal))
-            : 0;
-
     private async Task<(WireProcess Wire, int Port, int Admin)> StartAsync(SshKeygen keys)
     {
         keys.Generate("alice", "ed25519");
@@ -215,7 +211,7 @@ public sealed class SshSecretExposureTests(SshdFixture sshd) : IClassFixture<Ssh
         int admin = WireSshHarness.FreePort();
         string Target(string name, string credential, string knownHosts) =>
             $$"""{ "name": "{{name}}", "host": "127.0.0.1", "port": {{sshd.Port}}, "username": "{{sshd.UserName}}", {{credential}}, "knownHosts": "{{knownHosts}}" }""";
-        File.WriteAllText(keys.PathOf("wire.json"), $$"""
+        var wire = await WireRun.StartAsync(keys.Root, $$"""
             {
               "identity": {
                 "tokens": [ { "token": "{{Token}}", "subject": "alice", "groups": ["dev"] },
@@ -231,15 +227,9 @@ public sealed class SshSecretExposureTests(SshdFixture sshd) : IClassFixture<Ssh
                 ]
               },
               "rules": [ { "name": "no-rm-root", "action": "deny", "protocols": ["ssh"], "commands": ["rm -rf /"] } ],
-              "recording": { "directory": "recordings", "key": "file:recording.key" },
-              "admin": { "listen": "127.0.0.1:{{admin}}" },
-              "logging": { "level": "trace" },
-              "shutdownTimeout": "00:00:02"
+              {{WireRun.Observed(admin)}}
             }
-            """);
-        var wire = WireProcess.Start("run", "--config", keys.PathOf("wire.json"));
-        await wire.WaitForAsync("Listening for ssh", Limit);
-        await wire.WaitForAsync("Admin API and approval page listening", Limit);
+            """, "Listening for ssh", WireRun.AdminListening);
         return (wire, port, admin);
     }
 }
