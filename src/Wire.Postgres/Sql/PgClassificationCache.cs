@@ -6,6 +6,10 @@ namespace Wire.Postgres.Sql;
 /// when full, the oldest entry makes room (first in, first out, so eviction is O(1) and needs no bookkeeping on hits).
 /// Texts longer than the entry size limit are classified but not kept, so the cache holds at most
 /// capacity x limit bytes of SQL.
+/// A text is kept only the second time it is seen (a table of recent hashes, no allocation, decides): statements with
+/// their values in the text (the simple protocol's literals) are each seen once, and caching them would only turn every
+/// classification into garbage that lives long enough to reach gen2, where it piles up in the working set until a
+/// full collection (found by the soak test, docs/reliability.md).
 /// </summary>
 internal sealed class PgClassificationCache
 {
@@ -24,6 +28,9 @@ internal sealed class PgClassificationCache
     private readonly Dictionary<byte[], PgSqlScript> _escaping;
     private readonly Dictionary<byte[], PgSqlScript>.AlternateLookup<ReadOnlySpan<byte>> _standardLookup;
     private readonly Dictionary<byte[], PgSqlScript>.AlternateLookup<ReadOnlySpan<byte>> _escapingLookup;
+
+    /// <summary>Hashes of texts seen once and not kept, by hash: a text whose hash is here is kept when seen again.</summary>
+    private readonly int[] _seenOnce;
 
     /// <summary>Insertion order, for eviction: a ring of the keys in the order they were added.</summary>
     private readonly (byte[] Sql, bool Standard)[] _order;
@@ -44,6 +51,7 @@ internal sealed class PgClassificationCache
         _standardLookup = _standard.GetAlternateLookup<ReadOnlySpan<byte>>();
         _escapingLookup = _escaping.GetAlternateLookup<ReadOnlySpan<byte>>();
         _order = new (byte[], bool)[capacity];
+        _seenOnce = new int[Math.Max(64, capacity * 2)];
     }
 
     /// <summary>Entries currently kept.</summary>
@@ -75,6 +83,18 @@ internal sealed class PgClassificationCache
         if (sql.Length > _maxSqlLength)
         {
             return script;
+        }
+
+        // The string mode is part of the key: fold it into the hash the admission table keeps.
+        int hash = PgSqlBytesComparer.Instance.GetHashCode(sql) ^ (standardConformingStrings ? 0 : 0x5bd1e995);
+        int slot = (int)((uint)hash % (uint)_seenOnce.Length);
+        lock (_lock)
+        {
+            if (_seenOnce[slot] != hash)
+            {
+                _seenOnce[slot] = hash;
+                return script;
+            }
         }
 
         byte[] key = sql.ToArray();
@@ -109,6 +129,7 @@ internal sealed class PgClassificationCache
         {
             _standard.Clear();
             _escaping.Clear();
+            Array.Clear(_seenOnce);
             Array.Clear(_order);
             _next = 0;
             _count = 0;

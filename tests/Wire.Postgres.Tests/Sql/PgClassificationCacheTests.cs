@@ -9,12 +9,34 @@ public sealed class PgClassificationCacheTests
     private static readonly byte[] Oltp = "SELECT abalance FROM pgbench_accounts WHERE aid = $1"u8.ToArray();
 
     [Fact]
-    public void A_hit_returns_the_same_script()
+    public void A_text_is_kept_the_second_time_it_is_seen_and_then_hits()
     {
         var cache = new PgClassificationCache();
-        PgSqlScript first = cache.Classify(Oltp, standardConformingStrings: true);
-        Assert.Same(first, cache.Classify(Oltp.ToArray(), standardConformingStrings: true));
+        PgSqlScript once = cache.Classify(Oltp, standardConformingStrings: true);
+        Assert.Equal(0, cache.Count); // seen once: classified, not kept
+        PgSqlScript kept = cache.Classify(Oltp.ToArray(), standardConformingStrings: true);
+        Assert.NotSame(once, kept);
         Assert.Equal(1, cache.Count);
+        Assert.Same(kept, cache.Classify(Oltp.ToArray(), standardConformingStrings: true));
+    }
+
+    [Fact]
+    public void Texts_seen_once_are_never_kept()
+    {
+        // The simple protocol's literals make every text new: none of them may fill the cache (and the old generation).
+        var cache = new PgClassificationCache(capacity: 64);
+        for (int i = 0; i < 10_000; i++)
+        {
+            cache.Classify(Encoding.UTF8.GetBytes($"UPDATE pgbench_accounts SET abalance = abalance + {i} WHERE aid = {i * 7}"), true);
+        }
+        Assert.InRange(cache.Count, 0, 2); // at most a hash collision or two
+    }
+
+    /// <summary>Classifies <paramref name="sql"/> twice, so that the cache keeps it; returns the kept script.</summary>
+    private static PgSqlScript Keep(PgClassificationCache cache, byte[] sql, bool standard)
+    {
+        cache.Classify(sql, standard);
+        return cache.Classify(sql, standard);
     }
 
     [Fact]
@@ -22,8 +44,8 @@ public sealed class PgClassificationCacheTests
     {
         var cache = new PgClassificationCache();
         byte[] sql = Encoding.UTF8.GetBytes("SELECT 'x\\''; DROP TABLE t; --'");
-        PgSqlScript on = cache.Classify(sql, standardConformingStrings: true);
-        PgSqlScript off = cache.Classify(sql, standardConformingStrings: false);
+        PgSqlScript on = Keep(cache, sql, standard: true);
+        PgSqlScript off = Keep(cache, sql, standard: false);
         Assert.Single(on.Statements);
         Assert.Equal(2, off.Statements.Count);
         Assert.Same(off, cache.Classify(sql, standardConformingStrings: false));
@@ -36,7 +58,7 @@ public sealed class PgClassificationCacheTests
     {
         var cache = new PgClassificationCache(capacity: 3);
         byte[][] texts = [.. Enumerable.Range(0, 5).Select(i => Encoding.UTF8.GetBytes($"SELECT {i}"))];
-        PgSqlScript[] scripts = [.. texts.Select(t => cache.Classify(t, true))];
+        PgSqlScript[] scripts = [.. texts.Select(t => Keep(cache, t, true))];
         Assert.Equal(3, cache.Count);
 
         // 0 and 1 were evicted; 2, 3 and 4 are still there.
@@ -44,6 +66,7 @@ public sealed class PgClassificationCacheTests
         Assert.Same(scripts[2], cache.Classify(texts[2], true));
         Assert.NotSame(scripts[0], cache.Classify(texts[0], true));
         Assert.Equal(3, cache.Count);
+        Assert.NotSame(scripts[1], Keep(cache, texts[1], true)); // evicted, then kept again when seen twice more
     }
 
     [Fact]
@@ -51,7 +74,7 @@ public sealed class PgClassificationCacheTests
     {
         var cache = new PgClassificationCache(maxSqlLength: 16);
         byte[] sql = "SELECT a, b, c FROM t"u8.ToArray();
-        Assert.Equal(StatementKind.Select, cache.Classify(sql, true).Statements[0].Kind);
+        Assert.Equal(StatementKind.Select, Keep(cache, sql, true).Statements[0].Kind);
         Assert.Equal(0, cache.Count);
     }
 
