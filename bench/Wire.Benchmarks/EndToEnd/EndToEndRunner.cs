@@ -1,9 +1,13 @@
+using Wire.Benchmarks.Soak;
+
 namespace Wire.Benchmarks.EndToEnd;
 
 /// <summary>
 /// <c>e2e &lt;protocol&gt; [--smoke] [--seconds N] [--rounds N]</c>: measures one protocol through Wire side by
 /// side with a direct connection and the peers a user would pick, interleaved (A B C, A B C, ...), and
 /// writes a markdown table to bench/results/&lt;date&gt;-&lt;protocol&gt;.md.
+/// <c>e2e soak-pg|soak-http [--smoke] [--seconds N] [--clients N]</c>: load and soak (docs/reliability.md); exits 1
+/// when a criterion fails.
 /// </summary>
 internal static class EndToEndRunner
 {
@@ -12,17 +16,21 @@ internal static class EndToEndRunner
         if (args.Length == 0)
         {
             Console.Error.WriteLine("usage: e2e pg|pg-mask|http|ssh [--smoke] [--seconds N] [--rounds N] [--modes simple,extended,prepared] [--clients 1,8]");
+            Console.Error.WriteLine("       e2e soak-pg|soak-http [--smoke] [--seconds N] [--clients N]");
             return 2;
         }
 
         var settings = EndToEndSettings.Parse(args[1..]);
+        SoakResult? soak = null;
         string markdown = args[0] switch
         {
             "pg" => await PgEndToEnd.RunAsync(settings).ConfigureAwait(false),
             "pg-mask" => await PgMaskEndToEnd.RunAsync(settings).ConfigureAwait(false),
             "http" => await HttpEndToEnd.RunAsync(settings).ConfigureAwait(false),
             "ssh" => await SshEndToEnd.RunAsync(settings).ConfigureAwait(false),
-            _ => throw new ArgumentException($"unknown workload \"{args[0]}\" (known: pg, pg-mask, http, ssh)"),
+            "soak-pg" => (soak = await SoakPg.RunAsync(SoakSettings.Parse(args[1..])).ConfigureAwait(false)).Markdown,
+            "soak-http" => (soak = await SoakHttp.RunAsync(SoakSettings.Parse(args[1..])).ConfigureAwait(false)).Markdown,
+            _ => throw new ArgumentException($"unknown workload \"{args[0]}\" (known: pg, pg-mask, http, ssh, soak-pg, soak-http)"),
         };
 
         Console.WriteLine(markdown);
@@ -35,7 +43,7 @@ internal static class EndToEndRunner
             Console.WriteLine($"written to {file}");
         }
 
-        return 0;
+        return soak is { Passed: false } ? 1 : 0;
     }
 
     private static string RepositoryRoot()

@@ -12,7 +12,7 @@ namespace Wire.Benchmarks.EndToEnd;
 /// </summary>
 internal static partial class HttpEndToEnd
 {
-    private const string Token = "bench-token";
+    internal const string Token = "bench-token";
 
     private static readonly string Rules = """
         "rules": [
@@ -92,17 +92,21 @@ internal static partial class HttpEndToEnd
         return sb.ToString();
     }
 
-    private static Task<WireGatewayProcess> StartWireAsync(int originPort, string rules)
+    /// <summary><c>wire run</c> with an <c>http</c> listener in front of the origin; clients send <see cref="Token"/>.</summary>
+    /// <param name="members">Top-level config members, each followed by a comma (rules, recording); empty for none.</param>
+    /// <param name="limits">The listener's <c>http.limits</c> object; empty for the defaults.</param>
+    internal static Task<WireGatewayProcess> StartWireAsync(int originPort, string members, string limits = "")
     {
         int port = PeerProcess.FreePort();
         return WireGatewayProcess.StartAsync(port, $$"""
             "identity": { "tokens": [ { "token": "{{Token}}", "subject": "bench", "groups": ["dev"] } ] },
             "http": {
               "listen": "127.0.0.1:{{port}}",
+              {{(limits.Length == 0 ? "" : $"\"limits\": {limits},")}}
               "targets": [ { "name": "origin", "url": "http://127.0.0.1:{{originPort}}",
                              "credential": { "header": "X-Upstream-Key", "value": "bench-upstream-key" } } ]
             },
-            {{rules}}
+            {{members}}
             """);
     }
 
@@ -121,7 +125,7 @@ internal static partial class HttpEndToEnd
         return new WrkResult(rps, Megabytes(TransferPattern().Match(run.Output)), Millis(run.Output, "50%"), Millis(run.Output, "99%"), requests, 0);
     }
 
-    private static double Millis(string output, string percentile)
+    internal static double Millis(string output, string percentile)
     {
         var match = Regex.Match(output, @"^\s+" + Regex.Escape(percentile) + @"\s+([\d.]+)(us|ms|s)\s*$", RegexOptions.Multiline);
         double value = double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
@@ -135,16 +139,16 @@ internal static partial class HttpEndToEnd
     }
 
     [GeneratedRegex(@"Requests/sec:\s+([\d.]+)")]
-    private static partial Regex RequestsPattern();
+    internal static partial Regex RequestsPattern();
 
     [GeneratedRegex(@"(\d+) requests in")]
-    private static partial Regex TotalPattern();
+    internal static partial Regex TotalPattern();
 
     [GeneratedRegex(@"Transfer/sec:\s+([\d.]+)(B|KB|MB|GB)")]
     private static partial Regex TransferPattern();
 
     [GeneratedRegex(@"Non-2xx or 3xx responses")]
-    private static partial Regex NonSuccess();
+    internal static partial Regex NonSuccess();
 
     private sealed record Path(string Name, int Port, int Pid, bool Tree);
 

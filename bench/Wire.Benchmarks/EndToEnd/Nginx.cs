@@ -29,7 +29,10 @@ internal sealed class Nginx : IAsyncDisposable
 
     public static bool IsInstalled => Binary is not null;
 
-    /// <summary>An origin serving <c>/1k</c> and <c>/1m</c> (1 KiB and 1 MiB of text) from files.</summary>
+    /// <summary>
+    /// An origin serving <c>/1k</c> and <c>/1m</c> (1 KiB and 1 MiB of text) and <c>/users.json</c> (<see cref="UsersJson"/>,
+    /// <c>application/json</c>) from files.
+    /// </summary>
     public static async Task<Nginx?> TryStartOriginAsync()
     {
         string directory = System.IO.Directory.CreateTempSubdirectory("wire-nginx-origin-").FullName;
@@ -37,14 +40,24 @@ internal sealed class Nginx : IAsyncDisposable
         System.IO.Directory.CreateDirectory(root);
         await File.WriteAllTextAsync(Path.Combine(root, "1k"), Body(1024)).ConfigureAwait(false);
         await File.WriteAllTextAsync(Path.Combine(root, "1m"), Body(1024 * 1024)).ConfigureAwait(false);
+        await File.WriteAllTextAsync(Path.Combine(root, "users.json"), UsersJson).ConfigureAwait(false);
         return await TryStartAsync(directory, port => $$"""
                 server {
                     listen 127.0.0.1:{{port}};
                     root {{root}};
                     location / { default_type text/plain; }
+                    location = /users.json { default_type application/json; }
                 }
             """).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// A JSON API answer of about 1 KiB with personal data in it: an <c>email</c> field per user and a card number
+    /// (a test number that passes the Luhn check) inside a free-text <c>note</c>, for masking rules to find.
+    /// </summary>
+    public static string UsersJson { get; } = "{\"users\":[" + string.Join(",", Enumerable.Range(1, 6).Select(i =>
+        $"{{\"id\":{i},\"name\":\"User {i}\",\"email\":\"user{i}@example.com\",\"plan\":\"pro\",\"active\":true," +
+        $"\"note\":\"pays with card 4111 1111 1111 1111, prefers a call in the morning\"}}")) + "],\"total\":6}\n";
 
     /// <summary>nginx as a reverse proxy to <paramref name="originPort"/> (the configuration the issue names: HTTP/1.1, keepalive 64).</summary>
     public static Task<Nginx?> TryStartProxyAsync(int originPort) =>

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -8,8 +9,12 @@ namespace Wire.Benchmarks.EndToEnd;
 /// <summary>The <c>wire run --config</c> gateway as a child process in front of a <see cref="LocalPostgresServer"/>.</summary>
 internal sealed class WireGatewayProcess : IAsyncDisposable
 {
+    private const int MaxKeptLines = 10_000;
+
     private readonly Process _process;
     private readonly string _directory;
+    private readonly ConcurrentQueue<string> _lines = new();
+    private int _lineCount;
 
     private WireGatewayProcess(Process process, string directory, int port)
     {
@@ -23,14 +28,28 @@ internal sealed class WireGatewayProcess : IAsyncDisposable
     /// <summary>The gateway's process id (for its CPU time).</summary>
     public int Pid => _process.Id;
 
+    /// <summary>
+    /// What the gateway printed so far, in order: its log (stdout, one line per entry) and its stderr (also forwarded to
+    /// ours), the first 10,000 lines.
+    /// </summary>
+    public IReadOnlyCollection<string> Lines => _lines;
+
+    /// <summary>How many lines the gateway printed, including those past the ones kept in <see cref="Lines"/>.</summary>
+    public int LineCount => Volatile.Read(ref _lineCount);
+
     /// <param name="extraConfig">Top-level config keys to add, as JSON members (for example <c>"rules": []</c>); empty for none.</param>
-    public static Task<WireGatewayProcess> StartAsync(LocalPostgresServer server, string role, string password, string token, string extraConfig = "")
+    /// <param name="limits">
+    /// The listener's <c>postgres.limits</c> object (for example <c>{ "maxConnections": 5000 }</c>); empty for the defaults.
+    /// </param>
+    public static Task<WireGatewayProcess> StartAsync(
+        LocalPostgresServer server, string role, string password, string token, string extraConfig = "", string limits = "")
     {
         int port = PeerProcess.FreePort();
         return StartAsync(port, $$"""
             "identity": { "tokens": [ { "token": "{{token}}", "subject": "{{role}}" } ] },
             "postgres": {
               "listen": "127.0.0.1:{{port}}",
+              {{(limits.Length == 0 ? "" : $"\"limits\": {limits},")}}
               "targets": [ { "name": "bench", "host": "{{server.Host}}", "port": {{server.Port}}, "database": "bench",
                              "username": "{{role}}", "password": "env:WIRE_BENCH_DB_PASSWORD", "sslMode": "disable" } ]
             },
@@ -59,18 +78,19 @@ internal sealed class WireGatewayProcess : IAsyncDisposable
             info.Environment[name] = value;
         }
         var process = Process.Start(info)!;
-        process.OutputDataReceived += (_, _) => { };
+        var gateway = new WireGatewayProcess(process, directory, port);
+        process.OutputDataReceived += (_, e) => gateway.Keep(e.Data);
         process.ErrorDataReceived += (_, e) =>
         {
             if (e.Data is not null)
             {
                 Console.Error.WriteLine("wire: " + e.Data);
+                gateway.Keep(e.Data);
             }
         };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
-        var gateway = new WireGatewayProcess(process, directory, port);
         for (int i = 0; i < 300; i++)
         {
             try
@@ -92,6 +112,14 @@ internal sealed class WireGatewayProcess : IAsyncDisposable
 
         await gateway.DisposeAsync().ConfigureAwait(false);
         throw new InvalidOperationException("wire run did not start listening");
+    }
+
+    private void Keep(string? line)
+    {
+        if (line is not null && Interlocked.Increment(ref _lineCount) <= MaxKeptLines)
+        {
+            _lines.Enqueue(line);
+        }
     }
 
     public async ValueTask DisposeAsync()
