@@ -259,7 +259,7 @@ internal static partial class SoakReport
                 s == reference ? "first window's peak" : "",
                 s == end ? "last window's peak" : "",
                 s == lastSteady ? "last sample with every client connected" : "",
-                i > 0 && !s.UnderLoad ? "after the load, sessions closed" : "",
+                i > 0 && !s.UnderLoad ? (i == samples.Count - 1 ? "after the load, sessions closed" : "load over") : "",
             }.Where(m => m.Length > 0));
             if (mark.Length == 0 && (int)Math.Round(s.Elapsed.TotalSeconds) % every != 0)
             {
