@@ -16,4 +16,22 @@ internal static class Eventually
         }
         return condition();
     }
+
+    /// <summary>
+    /// Polls <paramref name="read"/> every 250 ms until it returns the same value eight times in a row (2 s), for at most
+    /// a minute; returns that value, or null if it never settled.
+    /// </summary>
+    public static async Task<long?> SteadyAsync(Func<long> read)
+    {
+        long held = -1;
+        int steady = 0;
+        for (int i = 0; i < 240 && steady < 8; i++)
+        {
+            await Task.Delay(250);
+            long now = read();
+            steady = now == held ? steady + 1 : 0;
+            held = now;
+        }
+        return steady == 8 ? held : null;
+    }
 }

@@ -110,16 +110,8 @@ public sealed class HttpConnectionLimitTests(UpstreamApp upstream) : IClassFixtu
         await socket.SendAsync(Encoding.Latin1.GetBytes(
             $"GET /big?size={400L << 20} HTTP/1.1\r\nHost: app.test\r\nAuthorization: Bearer {HttpProxyHarness.Token}\r\n\r\n"));
         Assert.True(await Eventually.WaitAsync(() => upstream.BigBytesWritten > before), "the upstream never began its body");
-        long held = -1;
-        int steady = 0;
-        for (int i = 0; i < 240 && steady < 8; i++)
-        {
-            await Task.Delay(250);
-            long now = upstream.BigBytesWritten - before;
-            steady = now == held ? steady + 1 : 0;
-            held = now;
-        }
-        Assert.Equal(8, steady); // it stopped growing: back-pressure reached the upstream
-        return held;
+        long? held = await Eventually.SteadyAsync(() => upstream.BigBytesWritten - before);
+        Assert.True(held.HasValue, "the bytes kept growing: back-pressure never reached the upstream");
+        return held.Value;
     }
 }

@@ -146,17 +146,9 @@ public sealed class ConnectionLimitTests(PostgresFixture fixture)
 
         // The first rows come once the server has built the series; then bytes flow until back-pressure stops them.
         Assert.True(await Eventually.WaitAsync(() => relay.BytesFromTarget > before), "no rows came within 10 s");
-        long held = -1;
-        int steady = 0;
-        for (int i = 0; i < 240 && steady < 8; i++)
-        {
-            await Task.Delay(250);
-            long now = relay.BytesFromTarget - before;
-            steady = now == held ? steady + 1 : 0;
-            held = now;
-        }
-        Assert.Equal(8, steady); // it stopped growing: back-pressure reached the server
-        return held;
+        long? held = await Eventually.SteadyAsync(() => relay.BytesFromTarget - before);
+        Assert.True(held.HasValue, "the bytes kept growing: back-pressure never reached the server");
+        return held.Value;
     }
 
     /// <summary>Counts <c>wire.connections.refused</c> for one protocol and reason while it lives.</summary>
