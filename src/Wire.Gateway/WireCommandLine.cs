@@ -1,6 +1,7 @@
+using Wire.Hosting;
 using System.CommandLine;
 using Microsoft.Extensions.Hosting;
-using Wire.Gateway.Configuration;
+using Wire.Hosting.Configuration;
 using Wire.Gateway.Demo;
 using Wire.Gateway.Hosting;
 using Wire.Gateway.Recording;
@@ -79,7 +80,7 @@ internal static class WireCommandLine
         GatewaySettings settings;
         try
         {
-            settings = GatewayHost.SettingsFrom(config);
+            settings = GatewaySettings.From(config);
         }
         catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
         {

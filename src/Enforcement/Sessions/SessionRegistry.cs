@@ -8,7 +8,7 @@ namespace Wire.Enforcement.Sessions;
 /// <summary>
 /// The live sessions of a gateway, across protocols: each protocol server registers a session once its identity and
 /// target are known and disposes the entry when the session ends. An administrator lists them (<see cref="Active"/>)
-/// and ends one (<see cref="TryTerminate"/>), which fires the session's <see cref="LiveSession.Terminated"/> token; the
+/// and ends one (<see cref="TryTerminate(string, string)"/>), which fires the session's <see cref="LiveSession.Terminated"/> token; the
 /// session then ends the way its protocol says (DESIGN.md §4: PostgreSQL 57P01 FATAL, SSH DISCONNECT by application,
 /// HTTP close). Thread-safe.
 /// </summary>

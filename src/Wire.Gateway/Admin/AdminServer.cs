@@ -1,3 +1,4 @@
+using Wire.Hosting;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json;

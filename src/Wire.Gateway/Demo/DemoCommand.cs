@@ -1,3 +1,4 @@
+using Wire.Hosting;
 using System.Net;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Hosting;

@@ -1,9 +1,10 @@
+using Wire.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Wire.Enforcement.Identity;
 using Wire.Enforcement.Policy;
-using Wire.Gateway.Configuration;
+using Wire.Hosting.Configuration;
 
 namespace Wire.Gateway.Hosting;
 
@@ -37,31 +38,4 @@ internal static class GatewayHost
         }
         return builder.Build();
     }
-
-    /// <summary>The identity validator a configuration describes: static tokens first, then OIDC.</summary>
-    public static IIdentityValidator CreateIdentityValidator(GatewayConfig config, ILoggerFactory? loggerFactory = null)
-    {
-        var staticTokens = config.Tokens.Count > 0 ? new StaticTokenValidator(config.Tokens) : null;
-        var oidc = config.Oidc is { } o
-            ? new OidcTokenValidator(o, TimeProvider.System, loggerFactory?.CreateLogger("Wire.Identity"))
-            : null;
-        return new CompositeIdentityValidator(staticTokens, oidc);
-    }
-
-    public static GatewaySettings SettingsFrom(GatewayConfig config) => new()
-    {
-        IdentityValidator = new ReloadableIdentityValidator(CreateIdentityValidator(config)),
-        Config = config,
-        Postgres = config.Postgres,
-        Http = config.Http,
-        Ssh = config.Ssh,
-        Users = new ConfiguredUsers(config.Users, config.SshCertificateAuthorities),
-        Rules = config.EnforcementEnabled ? new RuleSetProvider(config.Rules) : null,
-        Recording = config.Recording,
-        AdminListen = config.AdminListen,
-        AdminGroups = config.AdminGroups,
-        Grants = config.Grants,
-        LoggingLevel = config.LoggingLevel,
-        ShutdownTimeout = config.ShutdownTimeout,
-    };
 }

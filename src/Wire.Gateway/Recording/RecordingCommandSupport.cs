@@ -1,5 +1,5 @@
 using Wire.Enforcement.Recording;
-using Wire.Gateway.Configuration;
+using Wire.Hosting.Configuration;
 
 namespace Wire.Gateway.Recording;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using Wire.Enforcement.Recording;
-using Wire.Gateway.Configuration;
+using Wire.Hosting.Configuration;
 
 namespace Wire.Gateway.Recording;
 

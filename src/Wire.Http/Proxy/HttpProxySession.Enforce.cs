@@ -13,6 +13,13 @@ internal sealed partial class HttpProxySession
 {
     /// <summary>What was decided about one request, for the answer and the recording.</summary>
     /// <param name="Status">0 to forward; otherwise the status of Wire's own answer.</param>
+    /// <param name="Detail">The message of Wire's own answer; null when forwarded.</param>
+    /// <param name="Verdict">The policy's verdict, for the recording.</param>
+    /// <param name="Rule">The rule that decided; null when the default action applied.</param>
+    /// <param name="Approver">Who decided a review; null when nobody did.</param>
+    /// <param name="Outcome">What happened, for example <c>allowed</c> or <c>denied</c>.</param>
+    /// <param name="Kind">The request's kind, for the recording.</param>
+    /// <param name="Text">The request's method and path, masked, for the recording.</param>
     /// <param name="Mask">What the response body must go through; null when no mask rule applies.</param>
     private readonly record struct Judgement(int Status, string? Detail, RecordedVerdict Verdict, string? Rule, string? Approver, string Outcome,
         string Kind, string Text, HttpMaskPlan? Mask = null)

@@ -41,7 +41,11 @@ internal sealed partial class SshProxySession
     /// Asks the approval broker about <paramref name="access"/> off the relay, then, holding the relay again, runs
     /// <paramref name="decided"/> with null (approved) or the refusal to give, and handles what was held meanwhile.
     /// </summary>
+    /// <param name="access">What the client asked for.</param>
+    /// <param name="verdict">The review verdict: its rule, approvers and timeout.</param>
     /// <param name="channel">The channel whose later client messages wait (null: none, or the global requests when <paramref name="global"/>).</param>
+    /// <param name="decided">Runs with null when approved, or with the refusal to give.</param>
+    /// <param name="global">Whether the global requests wait, not a channel's messages.</param>
     private void StartReview(SshAccess access, Verdict verdict, SshChannel? channel, Func<string?, CancellationToken, ValueTask> decided, bool global = false)
     {
         if (global)

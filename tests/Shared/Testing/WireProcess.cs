@@ -35,13 +35,20 @@ internal sealed class WireProcess : IAsyncDisposable
     public static string GatewayBuildOutput()
     {
         var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        string framework = output.Name;
-        string configuration = output.Parent!.Name;
-        for (var dir = output; dir is not null; dir = dir.Parent)
+        return Path.Combine(RepositoryRoot(), "src", "Wire.Gateway", "bin", BuildConfiguration, output.Name, "wire.dll");
+    }
+
+    /// <summary>The configuration the tests were built in (<c>Release</c> on CI), read off their output directory.</summary>
+    public static string BuildConfiguration => new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
+
+    /// <summary>The directory that holds Wire.sln, found above the test assembly.</summary>
+    public static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
             if (File.Exists(Path.Combine(dir.FullName, "Wire.sln")))
             {
-                return Path.Combine(dir.FullName, "src", "Wire.Gateway", "bin", configuration, framework, "wire.dll");
+                return dir.FullName;
             }
         }
         throw new InvalidOperationException("Wire.sln not found above " + AppContext.BaseDirectory);

@@ -1,4 +1,4 @@
-using Wire.Gateway.Configuration;
+using Wire.Hosting.Configuration;
 using static Wire.Gateway.Tests.Configuration.GatewayConfigTests;
 
 namespace Wire.Gateway.Tests.Configuration;

@@ -1,5 +1,5 @@
 using System.Net;
-using Wire.Gateway.Configuration;
+using Wire.Hosting.Configuration;
 using Wire.Http.Proxy;
 
 namespace Wire.Gateway.Tests.Configuration;

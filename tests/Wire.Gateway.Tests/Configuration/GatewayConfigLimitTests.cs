@@ -1,4 +1,4 @@
-using Wire.Gateway.Configuration;
+using Wire.Hosting.Configuration;
 
 namespace Wire.Gateway.Tests.Configuration;
 

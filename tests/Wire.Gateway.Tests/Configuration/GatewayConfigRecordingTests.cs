@@ -1,6 +1,6 @@
 using System.Text;
 using Wire.Enforcement.Recording;
-using Wire.Gateway.Configuration;
+using Wire.Hosting.Configuration;
 using static Wire.Gateway.Tests.Configuration.GatewayConfigTests;
 
 namespace Wire.Gateway.Tests.Configuration;

@@ -1,6 +1,6 @@
 using Wire.Enforcement.Identity;
 using Wire.Enforcement.Policy;
-using Wire.Gateway.Configuration;
+using Wire.Hosting.Configuration;
 using static Wire.Gateway.Tests.Configuration.GatewayConfigTests;
 
 namespace Wire.Gateway.Tests.Configuration;

@@ -3,7 +3,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
-using Wire.Gateway.Configuration;
+using Wire.Hosting.Configuration;
 using Wire.Postgres.Proxy;
 
 namespace Wire.Gateway.Tests.Configuration;

@@ -3,7 +3,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using Wire.Gateway.Configuration;
+using Wire.Hosting.Configuration;
 using Wire.Postgres.Proxy;
 using static Wire.Gateway.Tests.Configuration.GatewayConfigTests;
 

@@ -1,4 +1,4 @@
-namespace Wire.Gateway.Configuration;
+namespace Wire.Hosting.Configuration;
 
 /// <summary>A user from <c>identity.users</c>: a subject, its groups and the SSH public keys it may log in with.</summary>
 /// <param name="Subject">The identity's subject.</param>

@@ -3,14 +3,15 @@ using Microsoft.Extensions.Logging;
 using Wire.Enforcement;
 using Wire.Enforcement.Grants;
 using Wire.Enforcement.Identity;
+using Wire.Enforcement.Policy;
 using Wire.Enforcement.Recording;
-using Wire.Gateway.Configuration;
-using Wire.Gateway.Ssh;
+using Wire.Hosting.Configuration;
+using Wire.Hosting.Ssh;
 using Wire.Http.Proxy;
 using Wire.Postgres.Proxy;
 using Wire.Ssh.Proxy;
 
-namespace Wire.Gateway.Hosting;
+namespace Wire.Hosting;
 
 /// <summary>
 /// Runs the protocol listeners of one gateway configuration inside the Generic Host: started with
@@ -43,16 +44,35 @@ internal sealed partial class GatewayService : IHostedService, IAsyncDisposable
     public GrantRegistry? Grants { get; }
 
     // Enforcement runs when there are rules (or a recording), and with the admin API, which lists and ends live sessions.
-    private WireEnforcement? CreateEnforcement() => _settings.Rules is not null || _settings.AdminListen is not null
+    // A host's own recorders (embedding) count as a recording too.
+    private WireEnforcement? CreateEnforcement() =>
+        _settings.Rules is not null || _settings.AdminListen is not null || _settings.Recorders.Count > 0
         ? new WireEnforcement
         {
             Rules = _settings.Rules ?? new Wire.Enforcement.Policy.RuleSetProvider(Wire.Enforcement.Policy.RuleSet.AllowAll),
-            Approvals = _settings.Approvals,
-            Recorder = _settings.Recording is { } recording ? new FileSessionRecorderFactory(recording, TimeProvider.System, _loggerFactory) : null,
+            Approvals = _settings.ApprovalBrokers.Count == 0
+                ? _settings.Approvals
+                : new Composition.FirstDecisionApprovalBroker([_settings.Approvals, .. _settings.ApprovalBrokers]),
+            Recorder = CreateRecorder(),
             Sessions = _settings.Sessions,
             Grants = Grants,
         }
         : null;
+
+    private ISessionRecorderFactory? CreateRecorder()
+    {
+        List<ISessionRecorderFactory> recorders = [.. _settings.Recorders];
+        if (_settings.Recording is { } recording)
+        {
+            recorders.Insert(0, new FileSessionRecorderFactory(recording, TimeProvider.System, _loggerFactory));
+        }
+        return recorders.Count switch
+        {
+            0 => null,
+            1 => recorders[0],
+            _ => new Composition.FanOutRecorderFactory(recorders),
+        };
+    }
 
     /// <summary>The PostgreSQL listener, once started.</summary>
     public PgProxyServer? Postgres => _postgres;
@@ -174,6 +194,12 @@ internal sealed class GatewaySettings
     /// <summary>Where reviews go; one broker for every listener.</summary>
     public Wire.Enforcement.Approvals.InMemoryApprovalBroker Approvals { get; init; } = new();
 
+    /// <summary>A host's own approval brokers (embedding): asked beside <see cref="Approvals"/>, the first decision counts.</summary>
+    public IReadOnlyList<Wire.Enforcement.Approvals.IApprovalBroker> ApprovalBrokers { get; init; } = [];
+
+    /// <summary>A host's own recorders (embedding): every session is recorded by each, beside <see cref="Recording"/>.</summary>
+    public IReadOnlyList<ISessionRecorderFactory> Recorders { get; init; } = [];
+
     /// <summary>The live sessions of every listener (listed and ended by the admin API).</summary>
     public Wire.Enforcement.Sessions.SessionRegistry Sessions { get; init; } = new();
 
@@ -195,4 +221,32 @@ internal sealed class GatewaySettings
 
     /// <summary>Called once the listeners accept connections (the demo prints its instructions then).</summary>
     public Action<GatewayService>? Started { get; init; }
+
+    /// <summary>The identity validator a configuration describes: static tokens first, then OIDC.</summary>
+    public static IIdentityValidator CreateIdentityValidator(GatewayConfig config, ILoggerFactory? loggerFactory = null)
+    {
+        var staticTokens = config.Tokens.Count > 0 ? new StaticTokenValidator(config.Tokens) : null;
+        var oidc = config.Oidc is { } o
+            ? new OidcTokenValidator(o, TimeProvider.System, loggerFactory?.CreateLogger("Wire.Identity"))
+            : null;
+        return new CompositeIdentityValidator(staticTokens, oidc);
+    }
+
+    /// <summary>The settings a validated configuration describes.</summary>
+    public static GatewaySettings From(GatewayConfig config) => new()
+    {
+        IdentityValidator = new ReloadableIdentityValidator(CreateIdentityValidator(config)),
+        Config = config,
+        Postgres = config.Postgres,
+        Http = config.Http,
+        Ssh = config.Ssh,
+        Users = new ConfiguredUsers(config.Users, config.SshCertificateAuthorities),
+        Rules = config.EnforcementEnabled ? new RuleSetProvider(config.Rules) : null,
+        Recording = config.Recording,
+        AdminListen = config.AdminListen,
+        AdminGroups = config.AdminGroups,
+        Grants = config.Grants,
+        LoggingLevel = config.LoggingLevel,
+        ShutdownTimeout = config.ShutdownTimeout,
+    };
 }

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using Wire.Enforcement.Identity;
 
-namespace Wire.Gateway.Configuration;
+namespace Wire.Hosting.Configuration;
 
 internal sealed partial class GatewayConfig
 {

@@ -4,7 +4,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 
-namespace Wire.Gateway.Configuration;
+namespace Wire.Hosting.Configuration;
 
 /// <summary>
 /// Reads one JSON object of the config file strictly: typed getters that name the offending key by its full path,
@@ -19,25 +19,33 @@ internal sealed class ConfigReader
     private readonly string _baseDirectory;
     private readonly Func<string, string?> _environment;
 
-    private ConfigReader(JsonElement element, string path, string baseDirectory, Func<string, string?> environment)
+    // IConfiguration holds every value as a string: numbers and booleans are then read from their text.
+    private readonly bool _textScalars;
+
+    private ConfigReader(JsonElement element, string path, string baseDirectory, Func<string, string?> environment, bool textScalars)
     {
         _element = element;
         Path = path;
         _baseDirectory = baseDirectory;
         _environment = environment;
+        _textScalars = textScalars;
     }
 
     /// <summary>The path of this object in the config, for example <c>postgres.targets[0]</c>; empty for the root.</summary>
     public string Path { get; }
 
     /// <summary>Starts reading at the document's root, which must be an object.</summary>
-    public static ConfigReader Root(JsonElement root, string baseDirectory, Func<string, string?> environment)
+    /// <param name="root">The document's root element.</param>
+    /// <param name="baseDirectory">What relative paths resolve against.</param>
+    /// <param name="environment">Resolves <c>env:NAME</c> secrets.</param>
+    /// <param name="textScalars">Whether integers and booleans may also be written as strings (values from <c>IConfiguration</c>).</param>
+    public static ConfigReader Root(JsonElement root, string baseDirectory, Func<string, string?> environment, bool textScalars = false)
     {
         if (root.ValueKind != JsonValueKind.Object)
         {
             Throw(string.Empty, "must be a JSON object");
         }
-        return new ConfigReader(root, string.Empty, baseDirectory, environment);
+        return new ConfigReader(root, string.Empty, baseDirectory, environment, textScalars);
     }
 
     /// <summary>The path of <paramref name="key"/> inside this object.</summary>
@@ -77,7 +85,7 @@ internal sealed class ConfigReader
         {
             Throw(PathOf(key), "must be an object");
         }
-        return new ConfigReader(value, PathOf(key), _baseDirectory, _environment);
+        return new ConfigReader(value, PathOf(key), _baseDirectory, _environment, _textScalars);
     }
 
     /// <summary>The objects of the array at <paramref name="key"/>; empty when absent.</summary>
@@ -95,7 +103,7 @@ internal sealed class ConfigReader
             {
                 Throw(path, "must be an object");
             }
-            items.Add(new ConfigReader(item, path, _baseDirectory, _environment));
+            items.Add(new ConfigReader(item, path, _baseDirectory, _environment, _textScalars));
         }
         return items;
     }
@@ -148,6 +156,11 @@ internal sealed class ConfigReader
         {
             return (int)number;
         }
+        if (_textScalars && value.ValueKind == JsonValueKind.String
+            && long.TryParse(value.GetString(), NumberStyles.None, CultureInfo.InvariantCulture, out number) && number >= min && number <= max)
+        {
+            return (int)number;
+        }
         throw ConfigException.ForKey(PathOf(key), string.Create(CultureInfo.InvariantCulture, $"must be an integer from {min} to {max}"));
     }
 
@@ -162,6 +175,7 @@ internal sealed class ConfigReader
         {
             JsonValueKind.True => true,
             JsonValueKind.False => false,
+            JsonValueKind.String when _textScalars && bool.TryParse(value.GetString(), out var flag) => flag,
             _ => throw ConfigException.ForKey(PathOf(key), "must be true or false"),
         };
     }

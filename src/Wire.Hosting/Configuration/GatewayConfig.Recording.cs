@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Wire.Enforcement.Recording;
 
-namespace Wire.Gateway.Configuration;
+namespace Wire.Hosting.Configuration;
 
 internal sealed partial class GatewayConfig
 {

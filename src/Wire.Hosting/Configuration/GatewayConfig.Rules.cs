@@ -1,6 +1,6 @@
 using Wire.Enforcement.Policy;
 
-namespace Wire.Gateway.Configuration;
+namespace Wire.Hosting.Configuration;
 
 internal sealed partial class GatewayConfig
 {

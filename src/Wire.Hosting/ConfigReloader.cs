@@ -3,9 +3,9 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Wire.Enforcement.Identity;
 using Wire.Enforcement.Policy;
-using Wire.Gateway.Configuration;
+using Wire.Hosting.Configuration;
 
-namespace Wire.Gateway.Hosting;
+namespace Wire.Hosting;
 
 /// <summary>
 /// Reloads the parts of the config that hot-reload (DESIGN.md §4: <c>identity</c>, later <c>rules</c>) when
@@ -94,7 +94,7 @@ internal sealed partial class ConfigReloader : IHostedService, IDisposable
             IIdentityValidator validator;
             try
             {
-                validator = GatewayHost.CreateIdentityValidator(next);
+                validator = GatewaySettings.CreateIdentityValidator(next);
             }
             catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
             {

@@ -1,10 +1,10 @@
 using Wire.Enforcement.Identity;
-using Wire.Gateway.Configuration;
+using Wire.Hosting.Configuration;
 using Wire.Ssh.Authentication;
 using Wire.Ssh.Keys;
 using Wire.Ssh.Proxy;
 
-namespace Wire.Gateway.Ssh;
+namespace Wire.Hosting.Ssh;
 
 /// <summary>
 /// Who an SSH client is, from the gateway's identity config: a key listed in <c>identity.users[].sshKeys</c>, or a token

@@ -2,7 +2,7 @@ using System.Security.Cryptography.X509Certificates;
 using Wire.Http.Protocol;
 using Wire.Http.Proxy;
 
-namespace Wire.Gateway.Configuration;
+namespace Wire.Hosting.Configuration;
 
 internal sealed partial class GatewayConfig
 {

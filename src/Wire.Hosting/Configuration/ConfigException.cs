@@ -1,4 +1,4 @@
-namespace Wire.Gateway.Configuration;
+namespace Wire.Hosting.Configuration;
 
 /// <summary>
 /// A problem in the gateway's config file. <see cref="Exception.Message"/> is one line that starts with the path of the

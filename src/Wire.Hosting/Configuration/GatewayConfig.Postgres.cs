@@ -4,7 +4,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Wire.Postgres.Proxy;
 
-namespace Wire.Gateway.Configuration;
+namespace Wire.Hosting.Configuration;
 
 internal sealed partial class GatewayConfig
 {

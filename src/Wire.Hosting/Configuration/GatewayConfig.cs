@@ -8,7 +8,7 @@ using Wire.Enforcement.Identity;
 using Wire.Enforcement.Transport;
 using Wire.Postgres.Proxy;
 
-namespace Wire.Gateway.Configuration;
+namespace Wire.Hosting.Configuration;
 
 /// <summary>
 /// The gateway's validated config: one JSON file (docs/configuration.md). Loading is strict: unknown keys and invalid
@@ -110,7 +110,25 @@ internal sealed partial class GatewayConfig
         return ParseCore(json, configPath: string.Empty, Path.GetFullPath(baseDirectory), environment);
     }
 
-    private static GatewayConfig ParseCore(string json, string configPath, string baseDirectory, Func<string, string?>? environment)
+    /// <summary>
+    /// Reads and validates a config held in <see cref="Microsoft.Extensions.Configuration.IConfiguration"/> (an
+    /// <c>appsettings.json</c> section, environment variables, ...): the same keys as the file, every value a string.
+    /// </summary>
+    /// <param name="configuration">The section that stands for the config file's root object.</param>
+    /// <param name="baseDirectory">What relative paths resolve against.</param>
+    /// <param name="environment">Resolves <c>env:NAME</c> secrets; defaults to the process environment.</param>
+    /// <exception cref="ConfigException">The section is invalid.</exception>
+    public static GatewayConfig FromConfiguration(Microsoft.Extensions.Configuration.IConfiguration configuration, string baseDirectory,
+        Func<string, string?>? environment = null)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        ArgumentException.ThrowIfNullOrEmpty(baseDirectory);
+        return ParseCore(ConfigurationJson.ToJson(configuration), configPath: string.Empty, Path.GetFullPath(baseDirectory), environment,
+            textScalars: true);
+    }
+
+    private static GatewayConfig ParseCore(string json, string configPath, string baseDirectory, Func<string, string?>? environment,
+        bool textScalars = false)
     {
         JsonDocument document;
         try
@@ -133,7 +151,7 @@ internal sealed partial class GatewayConfig
             var certificates = new List<X509Certificate2>();
             try
             {
-                config.Read(ConfigReader.Root(document.RootElement, baseDirectory, environment ?? Environment.GetEnvironmentVariable),
+                config.Read(ConfigReader.Root(document.RootElement, baseDirectory, environment ?? Environment.GetEnvironmentVariable, textScalars),
                     certificates);
             }
             catch

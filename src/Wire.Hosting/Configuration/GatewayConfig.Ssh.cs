@@ -3,7 +3,7 @@ using Wire.Enforcement.Transport;
 using Wire.Ssh.Keys;
 using Wire.Ssh.Proxy;
 
-namespace Wire.Gateway.Configuration;
+namespace Wire.Hosting.Configuration;
 
 internal sealed partial class GatewayConfig
 {

@@ -1,0 +1,59 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Wire.Enforcement.Approvals;
+using Wire.Enforcement.Recording;
+using Wire.Enforcement.Sessions;
+
+namespace Wire.Hosting;
+
+/// <summary>
+/// Runs the listeners <c>AddWire</c> was given inside the host: started with it, drained on stop for up to the
+/// configuration's <c>shutdownTimeout</c> (or the host's shutdown timeout, whichever ends first), then aborted.
+/// </summary>
+internal sealed class WireHostedService(
+    IOptions<WireOptions> options,
+    ILoggerFactory loggerFactory,
+    InMemoryApprovalBroker approvals,
+    SessionRegistry sessions,
+    IEnumerable<IApprovalBroker> brokers,
+    IEnumerable<ISessionRecorderFactory> recorders) : IHostedService, IAsyncDisposable
+{
+    private GatewayService? _gateway;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var wire = options.Value; // validated at start (ValidateOnStart), so the config is there
+        var from = GatewaySettings.From(wire.Config!);
+        var settings = new GatewaySettings
+        {
+            IdentityValidator = from.IdentityValidator,
+            Postgres = wire.Postgres,
+            Http = wire.Http,
+            Ssh = wire.Protocols.Contains(WireOptions.SshSection) ? from.Ssh : null,
+            Users = from.Users,
+            Rules = from.Rules,
+            Recording = from.Recording,
+            Approvals = approvals,
+            ApprovalBrokers = [.. brokers],
+            Recorders = [.. recorders],
+            Sessions = sessions,
+            ShutdownTimeout = from.ShutdownTimeout,
+        };
+        _gateway = new GatewayService(settings, loggerFactory);
+        return _gateway.StartAsync(cancellationToken);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_gateway is null)
+        {
+            return;
+        }
+        using var drain = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        drain.CancelAfter(options.Value.Config!.ShutdownTimeout);
+        await _gateway.StopAsync(drain.Token).ConfigureAwait(false);
+    }
+
+    public ValueTask DisposeAsync() => _gateway?.DisposeAsync() ?? ValueTask.CompletedTask;
+}
