@@ -21,8 +21,15 @@ internal static class WireCommandLine
         var configOption = new Option<FileInfo>("--config") { Description = "The gateway's JSON config file.", Required = true };
         var checkOption = new Option<bool>("--check-config") { Description = "Load and validate the config, then exit." };
         var run = new Command("run", "Run the gateway from a config file.") { configOption, checkOption };
-        run.SetAction((parse, ct) => RunAsync(parse.GetValue(configOption)!, parse.GetValue(checkOption), ct));
+        run.SetAction((parse, ct) => RunAsync(parse.GetValue(configOption)!, parse.GetValue(checkOption),
+            parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct));
         root.Subcommands.Add(run);
+
+        var mcpConfig = new Option<FileInfo>("--config") { Description = "The gateway's JSON config file.", Required = true };
+        var mcp = new Command("mcp", $"Run the gateway with a Model Context Protocol server on stdin/stdout: AI agents list targets and run SQL " +
+            $"through it as the identity of the token in {Mcp.McpCommand.TokenVariable}.") { mcpConfig };
+        mcp.SetAction((parse, ct) => Mcp.McpCommand.RunAsync(parse.GetValue(mcpConfig)!, parse.InvocationConfiguration.Error, ct));
+        root.Subcommands.Add(mcp);
 
         var portOption = new Option<int>("--port") { Description = "PostgreSQL port Wire listens on.", DefaultValueFactory = _ => 6432 };
         var demo = new Command("demo", "Start a throwaway PostgreSQL with fake customer data behind Wire; Ctrl-C cleans up.") { portOption };
@@ -58,34 +65,24 @@ internal static class WireCommandLine
         return exitCode;
     }
 
-    private static async Task<int> RunAsync(FileInfo configFile, bool checkOnly, CancellationToken ct)
+    private static async Task<int> RunAsync(FileInfo configFile, bool checkOnly, TextWriter output, TextWriter error, CancellationToken ct)
     {
-        GatewayConfig config;
+        GatewaySettings settings;
         try
         {
-            config = GatewayConfig.Load(configFile.FullName);
+            // What run builds before it listens is also what --check-config checks: a config it accepts starts.
+            settings = GatewaySettings.From(GatewayConfig.Load(configFile.FullName));
         }
-        catch (ConfigException ex)
+        catch (Exception ex) when (ex is ConfigException or InvalidOperationException or ArgumentException)
         {
-            await Console.Error.WriteLineAsync($"wire: {configFile.Name}: {ex.Message}").ConfigureAwait(false);
+            await error.WriteLineAsync($"wire: {configFile.Name}: {ex.Message}").ConfigureAwait(false);
             return 2;
         }
 
         if (checkOnly)
         {
-            await Console.Out.WriteLineAsync($"wire: {configFile.Name} is valid").ConfigureAwait(false);
+            await output.WriteLineAsync($"wire: {configFile.Name} is valid").ConfigureAwait(false);
             return 0;
-        }
-
-        GatewaySettings settings;
-        try
-        {
-            settings = GatewaySettings.From(config);
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
-        {
-            await Console.Error.WriteLineAsync($"wire: {configFile.Name}: {ex.Message}").ConfigureAwait(false);
-            return 2;
         }
 
         using var host = GatewayHost.Build(settings);
@@ -95,7 +92,7 @@ internal static class WireCommandLine
         }
         catch (System.Net.Sockets.SocketException ex)
         {
-            await Console.Error.WriteLineAsync($"wire: cannot listen: {ex.Message}").ConfigureAwait(false);
+            await error.WriteLineAsync($"wire: cannot listen: {ex.Message}").ConfigureAwait(false);
             return 1;
         }
 

@@ -35,7 +35,7 @@ public static class ApprovalWaits
         finally
         {
             WireDiagnostics.ApprovalWait.Record(Stopwatch.GetElapsedTime(started).TotalSeconds,
-                new KeyValuePair<string, object?>("wire.protocol", WireProtocolNames.Name(request.Protocol)),
+                new KeyValuePair<string, object?>("network.protocol.name", WireProtocolNames.TelemetryName(request.Protocol)),
                 new KeyValuePair<string, object?>("wire.outcome", outcome));
         }
     }

@@ -9,12 +9,14 @@ public sealed class SessionPolicy
     private readonly RuleSet.CompiledRule[] _rules;
     private readonly PolicyAction _defaultAction;
 
+    private readonly WireProtocol _protocol;
     private readonly KeyValuePair<string, object?> _protocolTag;
 
     internal SessionPolicy(RuleSet source, RuleSet.CompiledRule[] rules, IReadOnlyList<RuleDefinition> maskRules, PolicyAction defaultAction,
         WireProtocol protocol)
     {
-        _protocolTag = new("wire.protocol", WireProtocolNames.Name(protocol));
+        _protocol = protocol;
+        _protocolTag = new("network.protocol.name", WireProtocolNames.TelemetryName(protocol));
         Source = source;
         _rules = rules;
         MaskRules = maskRules;
@@ -57,9 +59,10 @@ public sealed class SessionPolicy
         if (Diagnostics.WireDiagnostics.ActivitySource.HasListeners()
             && Diagnostics.WireDiagnostics.ActivitySource.StartActivity("wire.command") is { } activity)
         {
-            activity.SetTag("wire.protocol", _protocolTag.Value);
-            activity.SetTag("wire.verdict", verdictName);
-            activity.SetTag("wire.rule", verdict.Rule);
+            if (activity.IsAllDataRequested)
+            {
+                TagCommand(activity, request, verdict, verdictName);
+            }
             activity.Dispose();
         }
         if (Diagnostics.WireDiagnostics.Commands.Enabled)
@@ -68,6 +71,59 @@ public sealed class SessionPolicy
         }
         return verdict;
     }
+
+    /// <summary>
+    /// The command activity's attributes, in OpenTelemetry's names where a convention has one (docs/admin-api.md,
+    /// "Telemetry"). Only facts the rules already hold: never the command text, parameters or values, which may be secrets.
+    /// </summary>
+    private void TagCommand(System.Diagnostics.Activity activity, in AccessRequest request, Verdict verdict, string verdictName)
+    {
+        activity.SetTag("network.protocol.name", _protocolTag.Value);
+        activity.SetTag("user.id", Subject);
+        if (_protocol == WireProtocol.Postgres)
+        {
+            activity.SetTag("db.system.name", "postgresql");
+            activity.SetTag("db.namespace", Target); // the database name the client asked for is the target's name
+            if (request.Kinds.TryGetSingle(out var kind) && StatementKindNames.SqlKeyword(kind) is { } keyword)
+            {
+                activity.SetTag("db.operation.name", keyword);
+            }
+            if (request.Relations.Count == 1)
+            {
+                activity.SetTag("db.collection.name", request.Relations[0]);
+            }
+        }
+        else
+        {
+            activity.SetTag("wire.target", Target);
+            if (request.Http is { } http)
+            {
+                string method = KnownHttpMethod(http.Method);
+                activity.SetTag("http.request.method", method);
+                if (!ReferenceEquals(method, http.Method))
+                {
+                    activity.SetTag("http.request.method_original", http.Method);
+                }
+                activity.SetTag("url.path", http.Path);
+            }
+        }
+        activity.SetTag("wire.verdict", verdictName);
+        activity.SetTag("wire.rule", verdict.Rule);
+        if (verdict.Action == PolicyAction.Deny)
+        {
+            activity.SetTag("error.type", "denied");
+            activity.SetStatus(System.Diagnostics.ActivityStatusCode.Error);
+        }
+    }
+
+    /// <summary>
+    /// The method itself if it is one OpenTelemetry's HTTP conventions know, else <c>_OTHER</c> (keeps cardinality bounded).
+    /// </summary>
+    private static string KnownHttpMethod(string method) => method switch
+    {
+        "GET" or "HEAD" or "POST" or "PUT" or "DELETE" or "CONNECT" or "OPTIONS" or "TRACE" or "PATCH" or "QUERY" => method,
+        _ => "_OTHER",
+    };
 
     private Verdict Decide(in AccessRequest request)
     {

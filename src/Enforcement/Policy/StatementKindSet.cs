@@ -31,6 +31,13 @@ public readonly record struct StatementKindSet
     /// <summary>Whether the two sets share a kind.</summary>
     public bool Overlaps(StatementKindSet other) => (_bits & other._bits) != 0;
 
+    /// <summary>Whether the set holds exactly one kind, and which (without enumerating, so without allocating).</summary>
+    internal bool TryGetSingle(out StatementKind kind)
+    {
+        kind = (StatementKind)System.Numerics.BitOperations.TrailingZeroCount(_bits);
+        return _bits != 0 && (_bits & (_bits - 1)) == 0;
+    }
+
     /// <summary>The kinds in the set, in enum order.</summary>
     public IEnumerable<StatementKind> Kinds
     {

@@ -13,7 +13,7 @@ public enum WireProtocol : byte
     Http,
 }
 
-/// <summary>The protocols' names as config, recordings and metrics spell them.</summary>
+/// <summary>The protocols' names as config and recordings spell them, and as telemetry spells them.</summary>
 internal static class WireProtocolNames
 {
     /// <summary><c>postgres</c>, <c>ssh</c> or <c>http</c>.</summary>
@@ -23,4 +23,20 @@ internal static class WireProtocolNames
         WireProtocol.Ssh => "ssh",
         _ => "http",
     };
+
+    /// <summary>
+    /// The OpenTelemetry <c>network.protocol.name</c> value (lower case, the protocol's common name): <c>postgresql</c>,
+    /// <c>ssh</c> or <c>http</c>.
+    /// </summary>
+    public static string TelemetryName(WireProtocol protocol) => protocol switch
+    {
+        WireProtocol.Postgres => "postgresql",
+        WireProtocol.Ssh => "ssh",
+        _ => "http",
+    };
+
+    /// <summary>
+    /// The <c>network.protocol.name</c> value for a listener's config section name (<c>postgres</c> becomes <c>postgresql</c>).
+    /// </summary>
+    public static string TelemetryName(string section) => section == "postgres" ? "postgresql" : section;
 }

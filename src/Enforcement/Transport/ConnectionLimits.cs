@@ -36,8 +36,8 @@ public sealed class ConnectionGate
 
     /// <summary>Creates a gate for <paramref name="limits"/>.</summary>
     /// <param name="limits">The limits to enforce.</param>
-    /// <param name="protocol">The listener's config section (<c>postgres</c>, <c>ssh</c>, <c>http</c>): the metric's
-    /// <c>wire.protocol</c> and the prefix of the keys refusals name.</param>
+    /// <param name="protocol">The listener's config section (<c>postgres</c>, <c>ssh</c>, <c>http</c>): the prefix of the keys
+    /// refusals name, and the metric's <c>network.protocol.name</c> (<c>postgres</c> as <c>postgresql</c>).</param>
     public ConnectionGate(ConnectionLimits limits, string protocol)
     {
         ArgumentNullException.ThrowIfNull(limits);
@@ -52,7 +52,7 @@ public sealed class ConnectionGate
         }
         Limits = limits;
         Protocol = protocol;
-        _protocolTag = new KeyValuePair<string, object?>("wire.protocol", protocol);
+        _protocolTag = new KeyValuePair<string, object?>("network.protocol.name", Policy.WireProtocolNames.TelemetryName(protocol));
     }
 
     /// <summary>The limits enforced.</summary>

@@ -26,10 +26,11 @@ public sealed partial class WireListener : IAsyncDisposable
     /// <param name="endPoint">Where to listen; port 0 picks a free port (see <see cref="LocalEndPoint"/>).</param>
     /// <param name="handler">Runs one connection; owns the socket; its token is cancelled when the listener aborts.</param>
     /// <param name="logger">Where accept errors are logged.</param>
-    /// <param name="protocol">What the connections speak, for the <c>wire.session</c> activity (<c>postgres</c>, <c>ssh</c>, <c>http</c>).</param>
+    /// <param name="protocol">What the connections speak (<c>postgres</c>, <c>ssh</c>, <c>http</c>), for the <c>wire.session</c>
+    /// activity's <c>network.protocol.name</c> (<c>postgres</c> as <c>postgresql</c>).</param>
     public WireListener(IPEndPoint endPoint, Func<Socket, CancellationToken, Task> handler, ILogger logger, string? protocol = null)
     {
-        _protocol = protocol;
+        _protocol = protocol is null ? null : Policy.WireProtocolNames.TelemetryName(protocol);
         ArgumentNullException.ThrowIfNull(endPoint);
         _handler = handler ?? throw new ArgumentNullException(nameof(handler));
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
@@ -106,14 +107,20 @@ public sealed partial class WireListener : IAsyncDisposable
     {
         await Task.Yield(); // never run a handler on the accept loop
         // One activity per connection (null, and free, when nothing listens): the session's executions are its children.
+        // OpenTelemetry's names: the client's endpoint is client.*, Wire's own (the server of this span) server.*.
         using var activity = Diagnostics.WireDiagnostics.ActivitySource.StartActivity("wire.session", System.Diagnostics.ActivityKind.Server);
-        if (activity is not null)
+        if (activity is { IsAllDataRequested: true })
         {
-            activity.SetTag("wire.protocol", _protocol);
+            activity.SetTag("network.protocol.name", _protocol);
             if (client.RemoteEndPoint is IPEndPoint remote)
             {
                 activity.SetTag("client.address", remote.Address.ToString());
                 activity.SetTag("client.port", remote.Port);
+            }
+            if (client.LocalEndPoint is IPEndPoint local)
+            {
+                activity.SetTag("server.address", local.Address.ToString());
+                activity.SetTag("server.port", local.Port);
             }
         }
         try

@@ -100,6 +100,27 @@ public static class WirePipes
         var duplex = StreamConnection.GetDuplex(stream, options, options, name);
         return new WirePipe(duplex, stream);
     }
+
+    /// <summary>
+    /// A connection a host brought as a pipe (its own transport, an in-memory pipe, a multiplexed stream): read and written
+    /// as it is, and completed at both ends when the session ends, which tells the host's transport to close.
+    /// </summary>
+    /// <param name="pipe">The connection.</param>
+    public static WirePipe FromPipe(IDuplexPipe pipe)
+    {
+        ArgumentNullException.ThrowIfNull(pipe);
+        return new WirePipe(pipe, new PipeCompletion(pipe));
+    }
+}
+
+/// <summary>Ends a pipe a host brought: completes both its ends, which tells the host's transport to close.</summary>
+internal sealed class PipeCompletion(IDuplexPipe pipe) : IDisposable
+{
+    public void Dispose()
+    {
+        pipe.Input.Complete();
+        pipe.Output.Complete();
+    }
 }
 
 /// <summary>A duplex pipe over a connection and the resource that closes the connection.</summary>

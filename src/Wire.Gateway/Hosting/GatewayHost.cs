@@ -11,7 +11,10 @@ namespace Wire.Gateway.Hosting;
 /// <summary>Builds the Generic Host that runs a gateway.</summary>
 internal static class GatewayHost
 {
-    public static IHost Build(GatewaySettings settings)
+    /// <param name="settings">What to run.</param>
+    /// <param name="logToStandardError">Every log line to standard error (when standard output carries a protocol, as for <c>wire mcp</c>).</param>
+    /// <param name="services">Adds more services to the host (the MCP server).</param>
+    public static IHost Build(GatewaySettings settings, bool logToStandardError = false, Action<IServiceCollection>? services = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
@@ -20,6 +23,10 @@ internal static class GatewayHost
             o.SingleLine = true;
             o.TimestampFormat = "HH:mm:ss ";
         });
+        if (logToStandardError)
+        {
+            builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        }
         builder.Logging.SetMinimumLevel(settings.LoggingLevel);
         builder.Services.AddSingleton(settings);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.ShutdownTimeout);
@@ -36,6 +43,7 @@ internal static class GatewayHost
             builder.Services.AddSingleton<Admin.AdminServer>();
             builder.Services.AddHostedService(sp => sp.GetRequiredService<Admin.AdminServer>());
         }
+        services?.Invoke(builder.Services);
         return builder.Build();
     }
 }

@@ -18,7 +18,7 @@ namespace Wire.Http.Proxy;
 
 internal sealed partial class HttpProxySession
 {
-    private static readonly KeyValuePair<string, object?> ProtocolTag = new("wire.protocol", "http");
+    private static readonly KeyValuePair<string, object?> ProtocolTag = new("network.protocol.name", "http");
     private static readonly KeyValuePair<string, object?> ToUpstreamTag = new("wire.direction", "to_upstream");
     private static readonly KeyValuePair<string, object?> ToClientTag = new("wire.direction", "to_client");
 

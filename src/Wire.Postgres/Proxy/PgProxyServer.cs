@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
@@ -103,6 +104,26 @@ public sealed class PgProxyServer : IAsyncDisposable
     internal Enforcement.PgCatalog CatalogFor(PgTargetOptions target) =>
         _catalogs.GetOrAdd(target.Name, _ => new Lazy<Enforcement.PgCatalog>(
             () => new Enforcement.PgCatalog(target, Options.Limits, Logger, Enforcement?.Time ?? TimeProvider.System))).Value;
+
+    /// <summary>
+    /// Runs one session over connections the host owns, without the listener (which need not be started): the client's
+    /// handshake, token and rules as on a socket, then Wire logs in to the target over <paramref name="upstream"/> with the
+    /// target's credential. Returns when the session ended; both pipes are then completed. Cancel requests and catalog
+    /// lookups still reach the target at its configured address.
+    /// </summary>
+    /// <param name="client">The client's connection, from its first byte (SSLRequest or startup message).</param>
+    /// <param name="upstream">A connection to the PostgreSQL server of the target the client names, not yet logged in.</param>
+    /// <param name="clientEndPoint">The client's address, for logs, recordings and the loopback exemption from TLS; null when
+    /// there is none (such a client must use TLS unless <see cref="PgProxyOptions.AllowCleartextWithoutTls"/> is set).</param>
+    /// <param name="cancellationToken">Ends the session (57P01) when cancelled.</param>
+    public Task RunAsync(IDuplexPipe client, IDuplexPipe upstream, IPEndPoint? clientEndPoint = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(upstream);
+        var session = new PgProxySession(this, WirePipes.FromPipe(client), clientEndPoint, clientSocket: null, upstream,
+            Interlocked.Increment(ref _nextSessionId));
+        return session.RunAsync(cancellationToken);
+    }
 
     private Task RunSessionAsync(Socket socket, CancellationToken ct)
     {

@@ -13,7 +13,7 @@ namespace Wire.Postgres.Proxy;
 
 internal sealed partial class PgProxySession
 {
-    private static readonly KeyValuePair<string, object?> ProtocolTag = new("wire.protocol", "postgres");
+    private static readonly KeyValuePair<string, object?> ProtocolTag = new("network.protocol.name", "postgresql");
     private static readonly KeyValuePair<string, object?> ToUpstreamTag = new("wire.direction", "to_upstream");
     private static readonly KeyValuePair<string, object?> ToClientTag = new("wire.direction", "to_client");
 

@@ -234,7 +234,7 @@ internal sealed partial class PgProxySession
         {
             string why = result.Succeeded ? "user name names a different subject than the token" : result.FailureReason ?? "invalid token";
             Log.AuthenticationFailed(_logger, Id, user, _clientEndPoint, why);
-            WireDiagnostics.AuthenticationFailures.Add(1, new KeyValuePair<string, object?>("wire.protocol", "postgres"));
+            WireDiagnostics.AuthenticationFailures.Add(1, new KeyValuePair<string, object?>("network.protocol.name", "postgresql"));
             throw new PgRefusal(PgSqlState.InvalidPassword, $"authentication failed for user \"{user}\"");
         }
 
@@ -253,7 +253,8 @@ internal sealed partial class PgProxySession
 
         try
         {
-            _upstream = await PgUpstreamConnection.ConnectAsync(_target, startup.Parameters, user, Options.Limits, ct, near: _clientPipe)
+            _upstream = await PgUpstreamConnection.ConnectAsync(_target, startup.Parameters, user, Options.Limits, ct, near: _clientPipe,
+                transport: _upstreamTransport)
                 .ConfigureAwait(false);
         }
         catch (PgUpstreamException ex)

@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
@@ -17,7 +18,11 @@ namespace Wire.Postgres.Proxy;
 internal sealed partial class PgProxySession
 {
     private readonly PgProxyServer _server;
-    private readonly Socket _clientSocket;
+    /// <summary>The client's socket; null when the host brought its own pipes.</summary>
+    private readonly Socket? _clientSocket;
+
+    /// <summary>The connection to the server the host brought, to log in over instead of dialing the target; null dials.</summary>
+    private readonly IDuplexPipe? _upstreamTransport;
     private readonly ILogger _logger;
     private readonly IPEndPoint _clientEndPoint;
     private readonly WirePipe _clientPipe;
@@ -35,13 +40,22 @@ internal sealed partial class PgProxySession
     private LiveSession? _live;
 
     public PgProxySession(PgProxyServer server, Socket clientSocket, long id)
+        : this(server, WirePipes.FromSocket(clientSocket, "pg-client", bufferBytes: server.Options.Limits.BufferBytes),
+            clientSocket.RemoteEndPoint as IPEndPoint, clientSocket, upstreamTransport: null, id)
+    {
+    }
+
+    /// <summary>A session over pipes a host brought (<see cref="PgProxyServer.RunAsync"/>).</summary>
+    public PgProxySession(PgProxyServer server, WirePipe clientPipe, IPEndPoint? clientEndPoint, Socket? clientSocket,
+        IDuplexPipe? upstreamTransport, long id)
     {
         _server = server;
         _clientSocket = clientSocket;
+        _upstreamTransport = upstreamTransport;
         _logger = server.Logger;
         Id = id;
-        _clientEndPoint = clientSocket.RemoteEndPoint as IPEndPoint ?? new IPEndPoint(IPAddress.None, 0);
-        _clientPipe = WirePipes.FromSocket(clientSocket, "pg-client", bufferBytes: server.Options.Limits.BufferBytes);
+        _clientEndPoint = clientEndPoint ?? new IPEndPoint(IPAddress.None, 0);
+        _clientPipe = clientPipe;
         _clientStream = _clientPipe.AsStream();
     }
 
@@ -51,7 +65,7 @@ internal sealed partial class PgProxySession
 
     public async Task RunAsync(CancellationToken ct)
     {
-        WireDiagnostics.Connections.Add(1, new KeyValuePair<string, object?>("wire.protocol", "postgres"));
+        WireDiagnostics.Connections.Add(1, new KeyValuePair<string, object?>("network.protocol.name", "postgresql"));
         PgSessionEndReason reason = PgSessionEndReason.NotEstablished;
         // Over the listener's limit the client is still read up to its startup message, so it is told why (53300).
         _lease = _server.Gate.Enter();
@@ -65,14 +79,14 @@ internal sealed partial class PgProxySession
                         _target.RequireGrant ? _server.Enforcement.Grants : null);
                 }
 
-                WireDiagnostics.ActiveSessions.Add(1, new KeyValuePair<string, object?>("wire.protocol", "postgres"));
+                WireDiagnostics.ActiveSessions.Add(1, new KeyValuePair<string, object?>("network.protocol.name", "postgresql"));
                 try
                 {
                     reason = await RelayAsync(ct).ConfigureAwait(false);
                 }
                 finally
                 {
-                    WireDiagnostics.ActiveSessions.Add(-1, new KeyValuePair<string, object?>("wire.protocol", "postgres"));
+                    WireDiagnostics.ActiveSessions.Add(-1, new KeyValuePair<string, object?>("network.protocol.name", "postgresql"));
                 }
             }
         }

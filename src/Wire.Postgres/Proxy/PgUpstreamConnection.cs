@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Security;
@@ -54,23 +55,33 @@ internal sealed class PgUpstreamConnection : IDisposable
         string clientUser,
         PgLimits limits,
         CancellationToken ct,
-        WirePipe? near = null)
+        WirePipe? near = null,
+        IDuplexPipe? transport = null)
     {
-        Socket socket;
+        Socket? socket = null;
         IPEndPoint remote;
-        try
+        WirePipe pipe;
+        if (transport is not null)
         {
-            (socket, remote) = await WireConnector.ConnectAsync(target.Host, target.Port, limits.ConnectTimeout, ct).ConfigureAwait(false);
+            // The host brought the connection to the server. Cancel requests still go to the target's address, when it is one.
+            remote = new IPEndPoint(IPAddress.TryParse(target.Host, out var address) ? address : IPAddress.None, target.Port);
+            pipe = WirePipes.FromPipe(transport);
         }
-        catch (Exception ex) when (ex is SocketException or OperationCanceledException && !ct.IsCancellationRequested)
+        else
         {
-            throw new PgUpstreamException(
-                $"could not connect to target \"{target.Name}\": the server is unreachable",
-                $"connect to {target.Host}:{target.Port} failed: {ex.Message}",
-                ex);
+            try
+            {
+                (socket, remote) = await WireConnector.ConnectAsync(target.Host, target.Port, limits.ConnectTimeout, ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is SocketException or OperationCanceledException && !ct.IsCancellationRequested)
+            {
+                throw new PgUpstreamException(
+                    $"could not connect to target \"{target.Name}\": the server is unreachable",
+                    $"connect to {target.Host}:{target.Port} failed: {ex.Message}",
+                    ex);
+            }
+            pipe = WirePipes.FromSocket(socket, "pg-upstream", near: near, bufferBytes: limits.BufferBytes);
         }
-
-        WirePipe pipe = WirePipes.FromSocket(socket, "pg-upstream", near: near, bufferBytes: limits.BufferBytes);
         Stream stream = pipe.AsStream();
         bool tls = false;
 

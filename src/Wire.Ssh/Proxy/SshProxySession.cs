@@ -21,7 +21,7 @@ namespace Wire.Ssh.Proxy;
 /// </summary>
 internal sealed partial class SshProxySession
 {
-    private static readonly KeyValuePair<string, object?> ProtocolTag = new("wire.protocol", "ssh");
+    private static readonly KeyValuePair<string, object?> ProtocolTag = new("network.protocol.name", "ssh");
     private static readonly KeyValuePair<string, object?> ToUpstreamTag = new("wire.direction", "to_upstream");
     private static readonly KeyValuePair<string, object?> ToClientTag = new("wire.direction", "to_client");
 

@@ -68,7 +68,7 @@ public sealed class ConnectionGateTests
             string? protocol = null, reason = null;
             foreach (var tag in tags)
             {
-                protocol = tag.Key == "wire.protocol" ? (string?)tag.Value : protocol;
+                protocol = tag.Key == "network.protocol.name" ? (string?)tag.Value : protocol;
                 reason = tag.Key == "wire.reason" ? (string?)tag.Value : reason;
             }
             if (protocol == "test-gate")

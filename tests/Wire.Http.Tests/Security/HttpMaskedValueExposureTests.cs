@@ -56,7 +56,7 @@ public sealed class HttpMaskedValueExposureTests : IDisposable
             var (adminEvidence, listed) = await SecretScan.AdminAsync(admin, AdminToken);
             Assert.True(listed >= 1, $"the admin API lists {listed} recordings");
             string metrics = Encoding.UTF8.GetString(adminEvidence.Single(e => e.Where == "GET /metrics").Bytes);
-            Assert.Matches(new Regex("^wire_masked_total\\{[^}]*wire_protocol=\"http\"[^}]*\\} [1-9]", RegexOptions.Multiline), metrics);
+            Assert.Matches(new Regex("^wire_masked_total\\{[^}]*network_protocol_name=\"http\"[^}]*\\} [1-9]", RegexOptions.Multiline), metrics);
             string recorded = SecretScan.Recorded(recordings);
             Assert.Contains("\"type\":\"http.body\"", recorded, StringComparison.Ordinal);
             Assert.Contains("X-Customer: " + Stars(Email), recorded, StringComparison.Ordinal);

@@ -27,7 +27,7 @@ public sealed class ConnectionLimitTests(PostgresFixture fixture)
     [Fact(Timeout = 60_000)]
     public async Task Over_max_connections_a_client_is_refused_with_53300_until_a_slot_frees()
     {
-        using var refusals = new RefusalCounter("postgres", "max_connections");
+        using var refusals = new RefusalCounter("postgresql", "max_connections");
         await using var wire = WireProxyHarness.Start(fixture, o => o.Connections = new ConnectionLimits { MaxConnections = 2 });
         var first = await wire.OpenClientAsync();
         await using var second = await wire.OpenClientAsync();
@@ -51,7 +51,7 @@ public sealed class ConnectionLimitTests(PostgresFixture fixture)
     [Fact(Timeout = 60_000)]
     public async Task Over_max_connections_per_identity_that_identity_is_refused_and_others_are_not()
     {
-        using var refusals = new RefusalCounter("postgres", "max_connections_per_identity");
+        using var refusals = new RefusalCounter("postgresql", "max_connections_per_identity");
         await using var wire = WireProxyHarness.Start(fixture, o => o.Connections = new ConnectionLimits { MaxConnectionsPerIdentity = 1 },
             identityValidator: Tokens);
         var alice = await wire.OpenClientAsync();
@@ -174,7 +174,7 @@ public sealed class ConnectionLimitTests(PostgresFixture fixture)
                 {
                     (p, r) = tag.Key switch
                     {
-                        "wire.protocol" => ((string?)tag.Value, r),
+                        "network.protocol.name" => ((string?)tag.Value, r),
                         "wire.reason" => (p, (string?)tag.Value),
                         _ => (p, r),
                     };

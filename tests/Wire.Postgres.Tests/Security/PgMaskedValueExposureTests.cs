@@ -93,7 +93,7 @@ public sealed class PgMaskedValueExposureTests(PostgresFixture pg) : IDisposable
         var (adminEvidence, listed) = await SecretScan.AdminAsync(admin, AdminToken);
         Assert.Equal(1, listed);
         string metrics = Encoding.UTF8.GetString(adminEvidence.Single(e => e.Where == "GET /metrics").Bytes);
-        Assert.Matches(new Regex("^wire_masked_total\\{[^}]*wire_protocol=\"postgres\"[^}]*\\} [1-9]", RegexOptions.Multiline), metrics);
+        Assert.Matches(new Regex("^wire_masked_total\\{[^}]*network_protocol_name=\"postgresql\"[^}]*\\} [1-9]", RegexOptions.Multiline), metrics);
         string recording = File.ReadAllText(Directory.GetFiles(recordings, "*.jsonl").Single());
         Assert.Contains($"typed {Stars(Ssn)}", recording, StringComparison.Ordinal);
 

@@ -12,7 +12,7 @@ using Wire.Testing;
 namespace Wire.Ssh.Tests.Gateway;
 
 /// <summary>
-/// The relay metrics of <c>wire run</c> (docs/admin-api.md, <c>GET /metrics</c>) for every protocol, against real peers:
+/// The relay metrics of <c>wire run</c> (docs/admin-api.md, <c>GET /metrics</c> and "Telemetry") for every protocol, against real peers:
 /// OpenSSH through Wire to the fixture's sshd, HttpClient through Wire to a local HTTP server, psql through Wire to a
 /// throwaway PostgreSQL (the one <c>wire demo</c> starts). An email detector masks a value in each; the scrape shows
 /// bytes and added latency per protocol and direction, and the masked values per protocol.
@@ -119,7 +119,7 @@ public sealed class WireMetricsTests(SshdFixture sshd) : IClassFixture<SshdFixtu
     private static List<string> Missing(string metrics)
     {
         var missing = new List<string>();
-        foreach (string protocol in (string[])["ssh", "http", "postgres"])
+        foreach (string protocol in (string[])["ssh", "http", "postgresql"])
         {
             foreach (string direction in (string[])["to_upstream", "to_client"])
             {
@@ -136,7 +136,7 @@ public sealed class WireMetricsTests(SshdFixture sshd) : IClassFixture<SshdFixtu
         foreach (Match series in Regex.Matches(metrics, "^" + Regex.Escape(name) + @"\{([^}]*)\} (\S+)", RegexOptions.Multiline))
         {
             string labels = series.Groups[1].Value;
-            if (labels.Contains($"wire_protocol=\"{protocol}\"", StringComparison.Ordinal)
+            if (labels.Contains($"network_protocol_name=\"{protocol}\"", StringComparison.Ordinal)
                 && (direction is null || labels.Contains($"wire_direction=\"{direction}\"", StringComparison.Ordinal))
                 && double.Parse(series.Groups[2].Value, CultureInfo.InvariantCulture) > 0)
             {

@@ -78,9 +78,14 @@ public sealed class SshPolicyTests(SshdFixture sshd) : WireSshTestBase(sshd,
             (command = stopped.FirstOrDefault(a => a.OperationName == "wire.command" && (string?)a.GetTagItem("wire.rule") == "no-rm-root")) is not null
             && stopped.Any(a => a.OperationName == "wire.session" && a.SpanId == command.ParentSpanId)), "no wire.command activity under a wire.session");
         Assert.Equal("deny", command!.GetTagItem("wire.verdict"));
-        Assert.Equal("ssh", command.GetTagItem("wire.protocol"));
+        Assert.Equal("ssh", command.GetTagItem("network.protocol.name"));
+        Assert.Equal("denied", command.GetTagItem("error.type"));
+        Assert.Equal(System.Diagnostics.ActivityStatusCode.Error, command.Status);
+        Assert.Equal("alice", command.GetTagItem("user.id"));
+        Assert.Equal("app", command.GetTagItem("wire.target"));
+        Assert.DoesNotContain(command.TagObjects, t => t.Value is string s && s.Contains("rm -rf", StringComparison.Ordinal));
         var session = stopped.First(a => a.SpanId == command.ParentSpanId);
-        Assert.Equal("ssh", session.GetTagItem("wire.protocol"));
+        Assert.Equal("ssh", session.GetTagItem("network.protocol.name"));
         Assert.Equal("127.0.0.1", session.GetTagItem("client.address"));
     }
 

@@ -54,7 +54,7 @@ public sealed class SshMaskedValueExposureTests(SshdFixture sshd) : IClassFixtur
         var (adminEvidence, listed) = await SecretScan.AdminAsync(admin, AdminToken);
         Assert.Equal(2, listed);
         string metrics = Encoding.UTF8.GetString(adminEvidence.Single(e => e.Where == "GET /metrics").Bytes);
-        Assert.Matches(new Regex("^wire_masked_total\\{[^}]*wire_protocol=\"ssh\"[^}]*\\} [1-9]", RegexOptions.Multiline), metrics);
+        Assert.Matches(new Regex("^wire_masked_total\\{[^}]*network_protocol_name=\"ssh\"[^}]*\\} [1-9]", RegexOptions.Multiline), metrics);
 
         SecretScan.AssertNoneIn(
         [

@@ -1,0 +1,73 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Wire.Enforcement.Identity;
+using Wire.Gateway.Hosting;
+using Wire.Hosting;
+using Wire.Hosting.Configuration;
+
+namespace Wire.Gateway.Mcp;
+
+/// <summary>
+/// <c>wire mcp --config FILE</c>: the gateway of FILE, plus a Model Context Protocol server on standard input and output
+/// whose tools let an AI agent list the targets and run SQL through the gateway's own PostgreSQL listener, under the
+/// identity of the token in <c>WIRE_TOKEN</c>: the same rules, masks, reviews and recordings as for a psql user.
+/// </summary>
+internal static class McpCommand
+{
+    /// <summary>The environment variable that holds the agent's token (set by the MCP client's server config).</summary>
+    public const string TokenVariable = "WIRE_TOKEN";
+
+    public static async Task<int> RunAsync(FileInfo configFile, TextWriter error, CancellationToken ct)
+    {
+        GatewaySettings settings;
+        try
+        {
+            settings = GatewaySettings.From(GatewayConfig.Load(configFile.FullName));
+        }
+        catch (Exception ex) when (ex is ConfigException or InvalidOperationException or ArgumentException)
+        {
+            await error.WriteLineAsync($"wire: {configFile.Name}: {ex.Message}").ConfigureAwait(false);
+            return 2;
+        }
+        if (settings.Postgres is null)
+        {
+            await error.WriteLineAsync($"wire: {configFile.Name}: postgres: required by wire mcp (its tools run SQL through the PostgreSQL listener)")
+                .ConfigureAwait(false);
+            return 2;
+        }
+
+        // The agent's identity is checked once here, so a wrong token is a clear exit, not an error on every tool call.
+        string? token = Environment.GetEnvironmentVariable(TokenVariable);
+        if (string.IsNullOrEmpty(token))
+        {
+            await error.WriteLineAsync($"wire: mcp: set {TokenVariable} to the agent's token").ConfigureAwait(false);
+            return 2;
+        }
+        var identity = await settings.IdentityValidator.ValidateAsync(token, ct).ConfigureAwait(false);
+        if (!identity.Succeeded)
+        {
+            await error.WriteLineAsync($"wire: mcp: {TokenVariable} is not a valid token: {identity.FailureReason}").ConfigureAwait(false);
+            return 2;
+        }
+
+        var agent = new McpAgent(token, identity.Identity!);
+        using var host = GatewayHost.Build(settings, logToStandardError: true, services => services
+            .AddSingleton(agent)
+            .AddMcpServer(o => o.ServerInfo = new() { Name = "wire", Version = typeof(McpCommand).Assembly.GetName().Version?.ToString() ?? "0" })
+            .WithStdioServerTransport()
+            .WithTools<WireMcpTools>());
+        try
+        {
+            await host.RunAsync(ct).ConfigureAwait(false);
+        }
+        catch (System.Net.Sockets.SocketException ex)
+        {
+            await error.WriteLineAsync($"wire: cannot listen: {ex.Message}").ConfigureAwait(false);
+            return 1;
+        }
+        return 0;
+    }
+}
+
+/// <summary>Who the MCP tools act as: the token they present to the gateway's listener, and whose it is.</summary>
+internal sealed record McpAgent(string Token, WireIdentity Identity);
