@@ -83,11 +83,23 @@ internal sealed partial class GatewayService : IHostedService, IAsyncDisposable
     /// <summary>The SSH listener, once started.</summary>
     public SshProxyServer? Ssh => _ssh;
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
+        if (_settings.State is { } state)
+        {
+            // A cancel request that reaches this instance for another's session is handed over through the database.
+            state.LoggerFactory = _loggerFactory;
+            state.Subscribe(CancelChannel, payload => _ = CancelHandedOverAsync(payload));
+            await state.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
         if (_settings.Postgres is { } pg)
         {
             _postgres = new PgProxyServer(pg, _settings.IdentityValidator, _loggerFactory, CreateEnforcement());
+            if (_settings.State is { } shared)
+            {
+                _postgres.CancelElsewhere = (processId, secretKey, ct) => shared.NotifyAsync(CancelChannel,
+                    string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{processId}:{secretKey}"), ct);
+            }
             _postgres.Start();
             Log.Listening(_logger, "postgres", _postgres.LocalEndPoint.ToString(), pg.Targets.Count);
         }
@@ -106,7 +118,31 @@ internal sealed partial class GatewayService : IHostedService, IAsyncDisposable
         }
 
         _settings.Started?.Invoke(this);
-        return Task.CompletedTask;
+    }
+
+    private const string CancelChannel = "wire_cancel";
+
+    /// <summary>A cancel request another instance received: carried out when the session is this instance's.</summary>
+    private async Task CancelHandedOverAsync(string payload)
+    {
+        var parts = payload.Split(':');
+        if (_postgres is { } postgres && parts.Length == 2
+            && int.TryParse(parts[0], System.Globalization.CultureInfo.InvariantCulture, out int processId)
+            && int.TryParse(parts[1], System.Globalization.CultureInfo.InvariantCulture, out int secretKey))
+        {
+            using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                if (await postgres.CancelAsync(processId, secretKey, limit.Token).ConfigureAwait(false))
+                {
+                    Log.CancelHandedOver(_logger);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // The server did not take the cancel request in time; the statement runs on, as after a lost packet.
+            }
+        }
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -140,6 +176,10 @@ internal sealed partial class GatewayService : IHostedService, IAsyncDisposable
         {
             await Grants.DisposeAsync().ConfigureAwait(false);
         }
+        if (_settings.State is { } state)
+        {
+            await state.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -165,6 +205,9 @@ internal sealed partial class GatewayService : IHostedService, IAsyncDisposable
 
         [LoggerMessage(100, LogLevel.Information, "Listening for {Protocol} on {EndPoint} ({Targets} targets)")]
         public static partial void Listening(ILogger logger, string protocol, string endPoint, int targets);
+
+        [LoggerMessage(105, LogLevel.Information, "A cancel request received by another gateway instance was carried out here")]
+        public static partial void CancelHandedOver(ILogger logger);
 
         [LoggerMessage(101, LogLevel.Information, "Shutting down: draining {Connections} connections")]
         public static partial void Draining(ILogger logger, int connections);
@@ -192,7 +235,10 @@ internal sealed class GatewaySettings
     public Wire.Enforcement.Recording.RecordingOptions? Recording { get; init; }
 
     /// <summary>Where reviews go; one broker for every listener.</summary>
-    public Wire.Enforcement.Approvals.InMemoryApprovalBroker Approvals { get; init; } = new();
+    public Wire.Enforcement.Approvals.IApprovalQueue Approvals { get; init; } = new Wire.Enforcement.Approvals.InMemoryApprovalBroker();
+
+    /// <summary>The database several gateway instances share reviews and cancel requests through; null: this process only.</summary>
+    public State.PostgresState? State { get; init; }
 
     /// <summary>A host's own approval brokers (embedding): asked beside <see cref="Approvals"/>, the first decision counts.</summary>
     public IReadOnlyList<Wire.Enforcement.Approvals.IApprovalBroker> ApprovalBrokers { get; init; } = [];
@@ -233,20 +279,26 @@ internal sealed class GatewaySettings
     }
 
     /// <summary>The settings a validated configuration describes.</summary>
-    public static GatewaySettings From(GatewayConfig config) => new()
+    public static GatewaySettings From(GatewayConfig config)
     {
-        IdentityValidator = new ReloadableIdentityValidator(CreateIdentityValidator(config)),
-        Config = config,
-        Postgres = config.Postgres,
-        Http = config.Http,
-        Ssh = config.Ssh,
-        Users = new ConfiguredUsers(config.Users, config.SshCertificateAuthorities),
-        Rules = config.EnforcementEnabled ? new RuleSetProvider(config.Rules) : null,
-        Recording = config.Recording,
-        AdminListen = config.AdminListen,
-        AdminGroups = config.AdminGroups,
-        Grants = config.Grants,
-        LoggingLevel = config.LoggingLevel,
-        ShutdownTimeout = config.ShutdownTimeout,
-    };
+        var state = config.StatePostgres is { } connectionString ? new State.PostgresState(connectionString) : null;
+        return new GatewaySettings
+        {
+            IdentityValidator = new ReloadableIdentityValidator(CreateIdentityValidator(config)),
+            State = state,
+            Approvals = state is null ? new Wire.Enforcement.Approvals.InMemoryApprovalBroker() : new State.PostgresApprovalBroker(state),
+            Config = config,
+            Postgres = config.Postgres,
+            Http = config.Http,
+            Ssh = config.Ssh,
+            Users = new ConfiguredUsers(config.Users, config.SshCertificateAuthorities),
+            Rules = config.EnforcementEnabled ? new RuleSetProvider(config.Rules) : null,
+            Recording = config.Recording,
+            AdminListen = config.AdminListen,
+            AdminGroups = config.AdminGroups,
+            Grants = config.Grants,
+            LoggingLevel = config.LoggingLevel,
+            ShutdownTimeout = config.ShutdownTimeout,
+        };
+    }
 }

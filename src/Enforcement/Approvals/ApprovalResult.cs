@@ -14,4 +14,7 @@ public enum ApprovalResult : byte
 
     /// <summary>The caller asked for the command: nobody approves their own request.</summary>
     OwnRequest,
+
+    /// <summary>The request exists but was decided, timed out or cancelled already.</summary>
+    NoLongerPending,
 }

@@ -7,7 +7,7 @@ namespace Wire.Enforcement.Approvals;
 /// The default broker for one process: pending requests live in memory and are decided through
 /// <see cref="Approve"/> and <see cref="Deny"/> (called by the gateway's approval page and admin API, or by a host).
 /// </summary>
-public sealed class InMemoryApprovalBroker : IApprovalBroker
+public sealed class InMemoryApprovalBroker : IApprovalQueue
 {
     private readonly ConcurrentDictionary<string, Pending> _pending = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
@@ -48,11 +48,14 @@ public sealed class InMemoryApprovalBroker : IApprovalBroker
         }
     }
 
-    /// <summary>
-    /// Ends every pending request as <see cref="ApprovalOutcome.Cancelled"/> (the gateway is stopping): never approved,
-    /// and each waiting client gets its protocol's "review cancelled" error. The number of requests cancelled.
-    /// </summary>
-    /// <param name="reason">Why, for the decisions (and the recordings).</param>
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<ApprovalRequest>> ListPendingAsync(CancellationToken cancellationToken) => new(PendingRequests);
+
+    /// <inheritdoc />
+    public ValueTask<ApprovalResult> DecideAsync(string id, WireIdentity approver, bool approve, string? reason, CancellationToken cancellationToken) =>
+        new(Decide(id, approver, approve ? ApprovalOutcome.Approved : ApprovalOutcome.Denied, reason));
+
+    /// <inheritdoc />
     public int CancelAll(string reason)
     {
         int cancelled = 0;

@@ -45,7 +45,10 @@ internal sealed partial class AdminServer : IHostedService, IAsyncDisposable
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger("Wire.Admin");
         _listen = settings.AdminListen ?? throw new InvalidOperationException("no admin.listen");
-        settings.Approvals.Requested += Remember;
+        if (settings.Approvals is InMemoryApprovalBroker local)
+        {
+            local.Requested += Remember;
+        }
     }
 
     /// <summary>The bound address (port 0 in the config picks a free one).</summary>
@@ -82,7 +85,10 @@ internal sealed partial class AdminServer : IHostedService, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        _settings.Approvals.Requested -= Remember;
+        if (_settings.Approvals is InMemoryApprovalBroker local)
+        {
+            local.Requested -= Remember;
+        }
         if (_app is not null)
         {
             await _app.DisposeAsync().ConfigureAwait(false);
@@ -108,11 +114,13 @@ internal sealed partial class AdminServer : IHostedService, IAsyncDisposable
         });
 
         // A reviewer sees what they may decide, and everyone their own requests.
-        app.MapGet("/api/approvals", (HttpContext context) => Results.Json(_settings.Approvals.PendingRequests
+        // (Two parameters: a lambda of HttpContext alone would bind as a RequestDelegate and its result be dropped.)
+        app.MapGet("/api/approvals", async (HttpContext context, CancellationToken ct) => Results.Json(
+            (await _settings.Approvals.ListPendingAsync(ct).ConfigureAwait(false))
             .Where(r => r.Identity.Subject == Caller(context).Subject || r.Approvers.Any(Caller(context).IsInGroup))
             .Select(r => Describe(r, Caller(context))), Json));
-        app.MapPost("/api/approvals/{id}/approve", (HttpContext context, string id) => Decide(context, id, approve: true));
-        app.MapPost("/api/approvals/{id}/deny", (HttpContext context, string id) => Decide(context, id, approve: false));
+        app.MapPost("/api/approvals/{id}/approve", (HttpContext context, string id) => DecideAsync(context, id, approve: true));
+        app.MapPost("/api/approvals/{id}/deny", (HttpContext context, string id) => DecideAsync(context, id, approve: false));
 
         app.MapGet("/api/sessions", (HttpContext context) => !IsAdmin(context) ? NotAdmin() : Results.Json(_settings.Sessions.Active.Select(s => new
         {
@@ -191,16 +199,17 @@ internal sealed partial class AdminServer : IHostedService, IAsyncDisposable
         mayDecide = request.Identity.Subject != caller.Subject && request.Approvers.Any(caller.IsInGroup),
     };
 
-    private IResult Decide(HttpContext context, string id, bool approve)
+    private async Task<IResult> DecideAsync(HttpContext context, string id, bool approve)
     {
         var caller = Caller(context);
-        var result = approve ? _settings.Approvals.Approve(id, caller) : _settings.Approvals.Deny(id, caller);
+        var result = await _settings.Approvals.DecideAsync(id, caller, approve, reason: null, context.RequestAborted).ConfigureAwait(false);
         Log.Decided(_logger, caller.Subject, approve ? "approve" : "deny", id, result.ToString());
         return result switch
         {
             ApprovalResult.Decided => Results.Json(new { id, outcome = approve ? "approved" : "denied", approver = caller.Subject }, Json),
             ApprovalResult.NotAnApprover => Problem(403, "you are not in an approver group of this request"),
             ApprovalResult.OwnRequest => Problem(403, "nobody approves their own request"),
+            ApprovalResult.NoLongerPending => Problem(409, "the request is no longer pending (decided, timed out or cancelled)"),
             _ when _requested.ContainsKey(id) => Problem(409, "the request is no longer pending (decided, timed out or cancelled)"),
             _ => Problem(404, "no such request"),
         };

@@ -190,7 +190,7 @@ internal sealed partial class GatewayConfig
 
     private void Read(ConfigReader root, List<X509Certificate2> certificates)
     {
-        root.EnsureOnly("identity", "postgres", "http", "ssh", "rules", "policy", "recording", "admin", "grants", "logging", "shutdownTimeout");
+        root.EnsureOnly("identity", "postgres", "http", "ssh", "rules", "policy", "recording", "admin", "grants", "logging", "shutdownTimeout", "state");
 
         if (root.GetObject("identity") is { } identity)
         {
@@ -224,8 +224,35 @@ internal sealed partial class GatewayConfig
             LoggingLevel = logging.GetChoice("level", LogLevels, LogLevel.Information);
         }
         ShutdownTimeout = root.GetDuration("shutdownTimeout", TimeSpan.FromSeconds(30), allowZero: true);
+        ReadState(root);
         ReadRecording(root);
         ReadGrants(root);
+    }
+
+    /// <summary>
+    /// The connection string of the PostgreSQL database several gateway instances share their reviews in, and hand each
+    /// other cancel requests through (<c>state.postgres</c>, a secret); null keeps them in this process.
+    /// </summary>
+    public string? StatePostgres { get; private set; }
+
+    private void ReadState(ConfigReader root)
+    {
+        if (root.GetObject("state") is not { } state)
+        {
+            return;
+        }
+        state.EnsureOnly("postgres");
+        var connectionString = state.GetSecret("postgres") ?? throw state.Required("postgres");
+        try
+        {
+            _ = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+        }
+        catch (ArgumentException)
+        {
+            // Npgsql's message may quote the text, which holds a password: name the key only.
+            state.Fail("postgres", "is not a valid PostgreSQL connection string (Host=...;Username=...;Password=...;Database=...)");
+        }
+        StatePostgres = connectionString;
     }
 
     /// <summary>Who approves grants (<c>grants.approvers</c>, default the admin groups) and their longest duration.</summary>

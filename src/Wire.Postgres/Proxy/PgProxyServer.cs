@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Security;
@@ -7,6 +8,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Wire.Enforcement;
 using Wire.Enforcement.Identity;
 using Wire.Enforcement.Transport;
+using Wire.Postgres.Protocol;
 
 namespace Wire.Postgres.Proxy;
 
@@ -104,6 +106,60 @@ public sealed class PgProxyServer : IAsyncDisposable
     internal Enforcement.PgCatalog CatalogFor(PgTargetOptions target) =>
         _catalogs.GetOrAdd(target.Name, _ => new Lazy<Enforcement.PgCatalog>(
             () => new Enforcement.PgCatalog(target, Options.Limits, Logger, Enforcement?.Time ?? TimeProvider.System))).Value;
+
+    /// <summary>
+    /// Carries out a PostgreSQL cancel request for one of this server's sessions: a statement waiting for review is refused
+    /// (57014), one running on the server is cancelled there. False when no session of this server has that key.
+    /// </summary>
+    /// <param name="processId">The process id Wire gave the session's client (BackendKeyData).</param>
+    /// <param name="secretKey">The secret key Wire gave it.</param>
+    /// <param name="cancellationToken">Stops delivering the cancel request to the server.</param>
+    public async Task<bool> CancelAsync(int processId, int secretKey, CancellationToken cancellationToken = default)
+    {
+        if (!CancelRegistry.TryResolve(processId, secretKey, out var upstream, out int upstreamProcessId, out int upstreamSecret))
+        {
+            return false;
+        }
+        if (CancelRegistry.TryCancelLocally(processId))
+        {
+            // The statement was still waiting for review at Wire: the review is cancelled, the server ran nothing.
+            return true;
+        }
+        await SendCancelRequestAsync(upstream, upstreamProcessId, upstreamSecret, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>Sends a CancelRequest for a backend of <paramref name="upstream"/>; false (logged) when it could not be delivered.</summary>
+    internal async Task<bool> SendCancelRequestAsync(IPEndPoint upstream, int upstreamProcessId, int upstreamSecret, CancellationToken ct)
+    {
+        using var socket = new Socket(upstream.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            await socket.ConnectAsync(upstream, ct).ConfigureAwait(false);
+            byte[] packet = new byte[16];
+            BinaryPrimitives.WriteInt32BigEndian(packet, 16);
+            BinaryPrimitives.WriteInt32BigEndian(packet.AsSpan(4), PgStartupCode.CancelRequest);
+            BinaryPrimitives.WriteInt32BigEndian(packet.AsSpan(8), upstreamProcessId);
+            BinaryPrimitives.WriteInt32BigEndian(packet.AsSpan(12), upstreamSecret);
+            await socket.SendAsync(packet, SocketFlags.None, ct).ConfigureAwait(false);
+
+            // The server closes without answering once it has read the request.
+            await socket.ReceiveAsync(new byte[1], SocketFlags.None, ct).ConfigureAwait(false);
+            PgProxySession.Log.CancelDelivered(Logger, upstream);
+            return true;
+        }
+        catch (SocketException ex)
+        {
+            PgProxySession.Log.UpstreamFailed(Logger, 0, upstream.ToString(), "cancel request could not be delivered: " + ex.Message, ex);
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Called with a cancel request that names no session of this server; behind a load balancer it may belong to another
+    /// gateway instance, which this hands it to (shared state). Null: such requests are logged and dropped.
+    /// </summary>
+    public Func<int, int, CancellationToken, Task>? CancelElsewhere { get; set; }
 
     /// <summary>
     /// Runs one session over connections the host owns, without the listener (which need not be started): the client's

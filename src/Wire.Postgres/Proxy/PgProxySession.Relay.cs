@@ -204,7 +204,7 @@ internal sealed partial class PgProxySession
                 try
                 {
                     using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-                    await SendCancelRequestAsync(upstream.RemoteEndPoint, upstream.ProcessId, upstream.SecretKey, timeout.Token).ConfigureAwait(false);
+                    await _server.SendCancelRequestAsync(upstream.RemoteEndPoint, upstream.ProcessId, upstream.SecretKey, timeout.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {

@@ -328,47 +328,17 @@ internal sealed partial class PgProxySession
 
     private async Task ForwardCancelAsync(int processId, int secretKey, CancellationToken ct)
     {
-        if (!_server.CancelRegistry.TryResolve(processId, secretKey, out var upstream, out int upstreamProcessId, out int upstreamSecret))
+        if (await _server.CancelAsync(processId, secretKey, ct).ConfigureAwait(false))
         {
-            Log.CancelUnknown(_logger, _clientEndPoint);
             return;
         }
-
-        if (_server.CancelRegistry.TryCancelLocally(processId))
+        // Not a session of this listener: behind a load balancer it may be another gateway instance's.
+        if (_server.CancelElsewhere is { } elsewhere)
         {
-            // The statement was still waiting for review at Wire: the review is cancelled, the server ran nothing.
+            await elsewhere(processId, secretKey, ct).ConfigureAwait(false);
             return;
         }
-
-        if (await SendCancelRequestAsync(upstream, upstreamProcessId, upstreamSecret, ct).ConfigureAwait(false))
-        {
-            Log.CancelForwarded(_logger, _clientEndPoint, upstream);
-        }
-    }
-
-    /// <summary>Sends a CancelRequest for a backend of <paramref name="upstream"/>; false (logged) when it could not be delivered.</summary>
-    private async Task<bool> SendCancelRequestAsync(IPEndPoint upstream, int upstreamProcessId, int upstreamSecret, CancellationToken ct)
-    {
-        using var socket = new Socket(upstream.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            await socket.ConnectAsync(upstream, ct).ConfigureAwait(false);
-            byte[] packet = new byte[16];
-            BinaryPrimitives.WriteInt32BigEndian(packet, 16);
-            BinaryPrimitives.WriteInt32BigEndian(packet.AsSpan(4), PgStartupCode.CancelRequest);
-            BinaryPrimitives.WriteInt32BigEndian(packet.AsSpan(8), upstreamProcessId);
-            BinaryPrimitives.WriteInt32BigEndian(packet.AsSpan(12), upstreamSecret);
-            await socket.SendAsync(packet, SocketFlags.None, ct).ConfigureAwait(false);
-
-            // The server closes without answering once it has read the request.
-            await socket.ReceiveAsync(new byte[1], SocketFlags.None, ct).ConfigureAwait(false);
-            return true;
-        }
-        catch (SocketException ex)
-        {
-            Log.UpstreamFailed(_logger, Id, upstream.ToString(), "cancel request could not be delivered: " + ex.Message, ex);
-            return false;
-        }
+        Log.CancelUnknown(_logger, _clientEndPoint);
     }
 
     private static bool IsLoopback(IPAddress address)

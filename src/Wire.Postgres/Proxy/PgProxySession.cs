@@ -111,7 +111,7 @@ internal sealed partial class PgProxySession
         }
     }
 
-    private static partial class Log
+    internal static partial class Log
     {
         [LoggerMessage(2001, LogLevel.Information, "Session {SessionId}: {Subject} connected to target {Target} from {Client} (tls: {Tls}, upstream tls: {UpstreamTls})")]
         public static partial void SessionStarted(ILogger logger, long sessionId, string subject, string target, IPEndPoint client, bool tls, bool upstreamTls);
@@ -137,8 +137,8 @@ internal sealed partial class PgProxySession
         [LoggerMessage(2019, LogLevel.Information, "Session {SessionId}: handshake with {Client} did not finish within {Timeout}; refused with 57014")]
         public static partial void HandshakeTimedOut(ILogger logger, long sessionId, IPEndPoint client, TimeSpan timeout);
 
-        [LoggerMessage(2008, LogLevel.Information, "Cancel request from {Client} forwarded to {Upstream}")]
-        public static partial void CancelForwarded(ILogger logger, IPEndPoint client, IPEndPoint upstream);
+        [LoggerMessage(2008, LogLevel.Information, "Cancel request forwarded to {Upstream}")]
+        public static partial void CancelDelivered(ILogger logger, IPEndPoint upstream);
 
         [LoggerMessage(2009, LogLevel.Information, "Cancel request from {Client} names no session")]
         public static partial void CancelUnknown(ILogger logger, IPEndPoint client);

@@ -13,14 +13,14 @@ namespace Wire.Testing;
 internal sealed class TcpTap : IAsyncDisposable
 {
     private readonly TcpListener _listener;
-    private readonly int _targetPort;
+    private readonly Func<int, int> _targetPort;
     private readonly Func<NetworkStream, CancellationToken, Task>? _greeting;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Connection> _connections = [];
     private readonly List<Task> _relays = [];
     private readonly Task _accepting;
 
-    private TcpTap(int targetPort, Func<NetworkStream, CancellationToken, Task>? greeting)
+    private TcpTap(Func<int, int> targetPort, Func<NetworkStream, CancellationToken, Task>? greeting)
     {
         _targetPort = targetPort;
         _greeting = greeting;
@@ -33,7 +33,13 @@ internal sealed class TcpTap : IAsyncDisposable
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
     /// <summary>Starts a tap in front of 127.0.0.1:<paramref name="targetPort"/>.</summary>
-    public static TcpTap Start(int targetPort, Func<NetworkStream, CancellationToken, Task>? greeting = null) => new(targetPort, greeting);
+    public static TcpTap Start(int targetPort, Func<NetworkStream, CancellationToken, Task>? greeting = null) => new(_ => targetPort, greeting);
+
+    /// <summary>
+    /// Starts a tap that relays connection N (0, 1, ... in accept order) to 127.0.0.1:<paramref name="targetPortFor"/>(N): a TCP
+    /// load balancer in front of several listeners.
+    /// </summary>
+    public static TcpTap StartRouted(Func<int, int> targetPortFor) => new(targetPortFor, null);
 
     /// <summary>The connections relayed so far.</summary>
     public int Connections
@@ -88,12 +94,12 @@ internal sealed class TcpTap : IAsyncDisposable
             lock (_connections)
             {
                 _connections.Add(connection);
-                _relays.Add(RelayAsync(connection));
+                _relays.Add(RelayAsync(connection, _targetPort(_connections.Count - 1)));
             }
         }
     }
 
-    private async Task RelayAsync(Connection connection)
+    private async Task RelayAsync(Connection connection, int targetPort)
     {
         using var client = connection.Client;
         using var target = new TcpClient();
@@ -106,7 +112,7 @@ internal sealed class TcpTap : IAsyncDisposable
             {
                 await _greeting(clientStream, _stop.Token);
             }
-            await target.ConnectAsync(IPAddress.Loopback, _targetPort, _stop.Token);
+            await target.ConnectAsync(IPAddress.Loopback, targetPort, _stop.Token);
             var targetStream = target.GetStream();
             var up = CopyAsync(clientStream, targetStream, target.Client, connection.FromClient);
             var down = CopyAsync(targetStream, clientStream, client.Client, connection.ToClient);
