@@ -26,8 +26,12 @@ internal sealed class HaProxy : IAsyncDisposable
     /// <summary>Starts HAProxy (Debian package <c>haproxy</c>); null when it is not installed.</summary>
     public static Task<HaProxy?> TryStartAsync(LocalPostgresServer server) => TryStartAsync(server.Host, server.Port);
 
-    /// <summary>Starts HAProxy in TCP mode in front of <paramref name="host"/>:<paramref name="upstreamPort"/>; null when it is not installed.</summary>
-    public static async Task<HaProxy?> TryStartAsync(string host, int upstreamPort)
+    /// <summary>
+    /// Starts HAProxy in TCP mode in front of <paramref name="host"/>:<paramref name="upstreamPort"/>, with
+    /// <paramref name="serverOptions"/> on its server line (<c>send-proxy-v2</c>, say); null when it is not installed.
+    /// (Also linked into the PostgreSQL tests, which put it in front of Wire's PROXY protocol listener.)
+    /// </summary>
+    public static async Task<HaProxy?> TryStartAsync(string host, int upstreamPort, string serverOptions = "")
     {
         string? binary = new[] { "/usr/sbin/haproxy", "/usr/bin/haproxy" }.FirstOrDefault(File.Exists);
         if (binary is null)
@@ -48,7 +52,7 @@ internal sealed class HaProxy : IAsyncDisposable
                 timeout server 10m
             listen upstream
                 bind 127.0.0.1:{port}
-                server upstream {host}:{upstreamPort}
+                server upstream {host}:{upstreamPort} {serverOptions}
             """;
         string path = Path.Combine(directory, "haproxy.cfg");
         await File.WriteAllTextAsync(path, config + "\n").ConfigureAwait(false);

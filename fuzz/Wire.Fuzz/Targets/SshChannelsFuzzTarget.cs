@@ -116,7 +116,7 @@ public sealed class SshChannelsFuzzTarget : IFuzzTarget
 
         var (clientSocket, wireSocket) = await fixture.ConnectAsync(ct).ConfigureAwait(false);
         using var sessionStop = new CancellationTokenSource();
-        var session = new SshProxySession(options, fixture.ClientAuthenticator, (settings & Enforce) != 0 ? fixture.Enforcement : null, log, wireSocket,
+        var session = new SshProxySession(options, fixture.ClientAuthenticator, (settings & Enforce) != 0 ? fixture.Enforcement : null, log, wireSocket, wireSocket.RemoteEndPoint as System.Net.IPEndPoint,
             Interlocked.Increment(ref _sessions));
         var sessionRun = Task.Run(() => session.RunAsync(sessionStop.Token), CancellationToken.None);
         using var activity = new SemaphoreSlim(0);

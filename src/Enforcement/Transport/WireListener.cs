@@ -11,7 +11,8 @@ namespace Wire.Enforcement.Transport;
 public sealed partial class WireListener : IAsyncDisposable
 {
     private readonly Socket _socket;
-    private readonly Func<Socket, CancellationToken, Task> _handler;
+    private readonly Func<Socket, IPEndPoint?, CancellationToken, Task> _handler;
+    private readonly bool _proxyProtocol;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Dictionary<int, Task> _connections = new();
@@ -22,23 +23,33 @@ public sealed partial class WireListener : IAsyncDisposable
     private bool _closed;
     private Task? _stopTask;
 
-    /// <summary>Binds <paramref name="endPoint"/> and prepares to run <paramref name="handler"/> per accepted socket.</summary>
+    /// <summary>
+    /// Binds <paramref name="endPoint"/> and prepares to run <paramref name="handler"/> per accepted socket, with the client's
+    /// address: the socket's peer, or with <paramref name="proxyProtocol"/> the one the load balancer's PROXY protocol header
+    /// declares (a connection without a valid header is closed).
+    /// </summary>
     /// <param name="endPoint">Where to listen; port 0 picks a free port (see <see cref="LocalEndPoint"/>).</param>
-    /// <param name="handler">Runs one connection; owns the socket; its token is cancelled when the listener aborts.</param>
+    /// <param name="handler">Runs one connection with its client's address; owns the socket; its token is cancelled when the
+    /// listener aborts.</param>
     /// <param name="logger">Where accept errors are logged.</param>
-    /// <param name="protocol">What the connections speak (<c>postgres</c>, <c>ssh</c>, <c>http</c>), for the <c>wire.session</c>
-    /// activity's <c>network.protocol.name</c> (<c>postgres</c> as <c>postgresql</c>).</param>
-    public WireListener(IPEndPoint endPoint, Func<Socket, CancellationToken, Task> handler, ILogger logger, string? protocol = null)
+    /// <param name="protocol">What the connections speak (<c>postgres</c>, <c>ssh</c>, <c>http</c>), for telemetry.</param>
+    /// <param name="proxyProtocol">Whether every connection starts with a PROXY protocol header (version 1 or 2).</param>
+    public WireListener(IPEndPoint endPoint, Func<Socket, IPEndPoint?, CancellationToken, Task> handler, ILogger logger, string? protocol = null,
+        bool proxyProtocol = false)
     {
         _protocol = protocol is null ? null : Policy.WireProtocolNames.TelemetryName(protocol);
         ArgumentNullException.ThrowIfNull(endPoint);
         _handler = handler ?? throw new ArgumentNullException(nameof(handler));
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
+        _proxyProtocol = proxyProtocol;
         _socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         _socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
         _socket.Bind(endPoint);
         LocalEndPoint = (IPEndPoint)_socket.LocalEndPoint!;
     }
+
+    /// <summary>How long a load balancer has to send the PROXY protocol header of a connection.</summary>
+    public static TimeSpan ProxyHeaderTimeout { get; } = TimeSpan.FromSeconds(10);
 
     /// <summary>The bound address.</summary>
     public IPEndPoint LocalEndPoint { get; }
@@ -106,13 +117,42 @@ public sealed partial class WireListener : IAsyncDisposable
     private async Task RunConnectionAsync(int id, Socket client)
     {
         await Task.Yield(); // never run a handler on the accept loop
+        try
+        {
+            var remote = client.RemoteEndPoint as IPEndPoint;
+            if (_proxyProtocol)
+            {
+                try
+                {
+                    remote = await ProxyProtocol.ReadAsync(client, ProxyHeaderTimeout, _stopping.Token).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is ProtocolViolationException or TimeoutException or SocketException or OperationCanceledException)
+                {
+                    Log.ProxyHeaderRefused(_logger, remote?.ToString() ?? "?", ex.Message);
+                    return;
+                }
+            }
+            await RunHandlerAsync(client, remote).ConfigureAwait(false);
+        }
+        finally
+        {
+            client.Dispose();
+            lock (_gate)
+            {
+                _connections.Remove(id);
+            }
+        }
+    }
+
+    private async Task RunHandlerAsync(Socket client, IPEndPoint? remote)
+    {
         // One activity per connection (null, and free, when nothing listens): the session's executions are its children.
         // OpenTelemetry's names: the client's endpoint is client.*, Wire's own (the server of this span) server.*.
         using var activity = Diagnostics.WireDiagnostics.ActivitySource.StartActivity("wire.session", System.Diagnostics.ActivityKind.Server);
         if (activity is { IsAllDataRequested: true })
         {
             activity.SetTag("network.protocol.name", _protocol);
-            if (client.RemoteEndPoint is IPEndPoint remote)
+            if (remote is not null)
             {
                 activity.SetTag("client.address", remote.Address.ToString());
                 activity.SetTag("client.port", remote.Port);
@@ -125,20 +165,12 @@ public sealed partial class WireListener : IAsyncDisposable
         }
         try
         {
-            await _handler(client, _stopping.Token).ConfigureAwait(false);
+            await _handler(client, remote, _stopping.Token).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
             // Handlers report their own errors; anything reaching here is a bug, never a host crash.
             Log.HandlerFailed(_logger, ex);
-        }
-        finally
-        {
-            client.Dispose();
-            lock (_gate)
-            {
-                _connections.Remove(id);
-            }
         }
     }
 
@@ -217,6 +249,9 @@ public sealed partial class WireListener : IAsyncDisposable
 
         [LoggerMessage(1003, LogLevel.Warning, "{Count} connections did not end within 10 s of being aborted")]
         public static partial void AbortTimedOut(ILogger logger, int count);
+
+        [LoggerMessage(1004, LogLevel.Warning, "Connection from {Peer} refused: {Reason} (the listener expects the PROXY protocol)")]
+        public static partial void ProxyHeaderRefused(ILogger logger, string peer, string reason);
 
         [LoggerMessage(1002, LogLevel.Error, "A connection handler failed unexpectedly")]
         public static partial void HandlerFailed(ILogger logger, Exception exception);

@@ -17,8 +17,8 @@ internal sealed partial class GatewayConfig
 
     private static HttpProxyOptions ReadHttp(ConfigReader http, List<X509Certificate2> certificates)
     {
-        http.EnsureOnly("listen", "tls", "limits", "targets");
-        var options = new HttpProxyOptions();
+        http.EnsureOnly("listen", "proxyProtocol", "tls", "limits", "targets");
+        var options = new HttpProxyOptions { ProxyProtocol = http.GetBool("proxyProtocol", false) };
         if (http.GetString("listen") is { } listen)
         {
             options.Listen = ParseListen(http, "listen", listen);

@@ -22,10 +22,11 @@ internal sealed partial class GatewayConfig
 
     private static PgProxyOptions ReadPostgres(ConfigReader postgres, List<X509Certificate2> certificates)
     {
-        postgres.EnsureOnly("listen", "tls", "allowCleartextWithoutTls", "limits", "targets");
+        postgres.EnsureOnly("listen", "proxyProtocol", "tls", "allowCleartextWithoutTls", "limits", "targets");
         var options = new PgProxyOptions
         {
             AllowCleartextWithoutTls = postgres.GetBool("allowCleartextWithoutTls", false),
+            ProxyProtocol = postgres.GetBool("proxyProtocol", false),
         };
         if (postgres.GetString("listen") is { } listen)
         {

@@ -15,7 +15,7 @@ internal sealed partial class GatewayConfig
 
     private SshGatewayOptions ReadSsh(ConfigReader ssh)
     {
-        ssh.EnsureOnly("listen", "hostKeys", "limits", "targets");
+        ssh.EnsureOnly("listen", "proxyProtocol", "hostKeys", "limits", "targets");
         var listen = ssh.GetString("listen") is { } text ? ParseListen(ssh, "listen", text) : new IPEndPoint(IPAddress.Loopback, 2222);
 
         var hostKeyFiles = ssh.GetPathArray("hostKeys");
@@ -70,6 +70,7 @@ internal sealed partial class GatewayConfig
         {
             HostKeys = hostKeys,
             Targets = targets,
+            ProxyProtocol = ssh.GetBool("proxyProtocol", false),
             ChannelBufferBytes = channelBuffer,
             MaxChannels = maxChannels,
             HandshakeTimeout = handshakeTimeout,

@@ -13,6 +13,12 @@ public sealed class HttpProxyOptions
     /// <summary>The certificate (with its key) for client TLS; null serves plain HTTP.</summary>
     public X509Certificate2? ServerCertificate { get; set; }
 
+    /// <summary>
+    /// Every connection starts with a PROXY protocol header (v1 or v2) from a TCP load balancer, whose client address Wire
+    /// logs, records and forwards (<c>X-Forwarded-For</c>); a connection without one is closed. Default false.
+    /// </summary>
+    public bool ProxyProtocol { get; set; }
+
     /// <summary>Head, chunk and drain limits.</summary>
     public Http1Limits Limits { get; set; } = Http1Limits.Default;
 

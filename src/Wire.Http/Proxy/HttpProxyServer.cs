@@ -57,7 +57,7 @@ public sealed class HttpProxyServer : IAsyncDisposable
             CertificateContext = SslStreamCertificateContext.Create(options.ServerCertificate, additionalCertificates: null);
         }
         Gate = new ConnectionGate(options.Connections, "http");
-        _listener = new WireListener(options.Listen, RunSessionAsync, Logger, "http");
+        _listener = new WireListener(options.Listen, RunSessionAsync, Logger, "http", options.ProxyProtocol);
     }
 
     /// <summary>The bound address (useful when listening on port 0).</summary>
@@ -100,10 +100,10 @@ public sealed class HttpProxyServer : IAsyncDisposable
         }
     }
 
-    private Task RunSessionAsync(Socket socket, CancellationToken ct)
+    private Task RunSessionAsync(Socket socket, IPEndPoint? client, CancellationToken ct)
     {
         socket.NoDelay = true;
-        var session = new HttpProxySession(this, socket, Interlocked.Increment(ref _nextSessionId));
+        var session = new HttpProxySession(this, socket, client, Interlocked.Increment(ref _nextSessionId));
         return session.RunAsync(ct);
     }
 }

@@ -42,14 +42,14 @@ internal sealed partial class HttpProxySession
 
     private bool _awaitingResponse; // the exchange waits for a response head: the body forwarder starts its timer
 
-    public HttpProxySession(HttpProxyServer server, Socket socket, long id)
+    public HttpProxySession(HttpProxyServer server, Socket socket, IPEndPoint? client, long id)
     {
         _server = server;
         _socket = socket;
         _id = id;
         _logger = server.Logger;
-        _clientAddress = socket.RemoteEndPoint is IPEndPoint remote ? remote.Address.ToString() : "unknown";
-        _clientEndPoint = socket.RemoteEndPoint?.ToString() ?? "unknown";
+        _clientAddress = client?.Address.ToString() ?? "unknown";
+        _clientEndPoint = client?.ToString() ?? "unknown";
     }
 
     private Http1Limits Limits => _server.Options.Limits;

@@ -21,6 +21,12 @@ public sealed class PgProxyOptions
     /// </summary>
     public bool AllowCleartextWithoutTls { get; set; }
 
+    /// <summary>
+    /// Every connection starts with a PROXY protocol header (v1 or v2) from a TCP load balancer, whose client address Wire
+    /// then logs, records and applies its loopback rule to; a connection without one is closed. Default false.
+    /// </summary>
+    public bool ProxyProtocol { get; set; }
+
     /// <summary>Frame and time limits.</summary>
     public PgLimits Limits { get; set; } = new();
 

@@ -54,7 +54,7 @@ public sealed class PgProxyServer : IAsyncDisposable
 
         WirePipes.ValidateBufferBytes(options.Limits.BufferBytes, "postgres.limits.bufferBytes");
         Gate = new ConnectionGate(options.Connections, "postgres");
-        _listener = new WireListener(options.Listen, RunSessionAsync, Logger, "postgres");
+        _listener = new WireListener(options.Listen, RunSessionAsync, Logger, "postgres", options.ProxyProtocol);
     }
 
     /// <summary>The bound address (useful when listening on port 0).</summary>
@@ -181,10 +181,10 @@ public sealed class PgProxyServer : IAsyncDisposable
         return session.RunAsync(cancellationToken);
     }
 
-    private Task RunSessionAsync(Socket socket, CancellationToken ct)
+    private Task RunSessionAsync(Socket socket, IPEndPoint? client, CancellationToken ct)
     {
         socket.NoDelay = true;
-        var session = new PgProxySession(this, socket, Interlocked.Increment(ref _nextSessionId));
+        var session = new PgProxySession(this, socket, client, Interlocked.Increment(ref _nextSessionId));
         return session.RunAsync(ct);
     }
 }

@@ -39,9 +39,10 @@ internal sealed partial class PgProxySession
     /// <summary>This session in the gateway's session registry; null when there is none (or before login).</summary>
     private LiveSession? _live;
 
-    public PgProxySession(PgProxyServer server, Socket clientSocket, long id)
+    /// <summary>A session on a socket the listener accepted from <paramref name="client"/> (its peer, or the PROXY protocol's client).</summary>
+    public PgProxySession(PgProxyServer server, Socket clientSocket, IPEndPoint? client, long id)
         : this(server, WirePipes.FromSocket(clientSocket, "pg-client", bufferBytes: server.Options.Limits.BufferBytes),
-            clientSocket.RemoteEndPoint as IPEndPoint, clientSocket, upstreamTransport: null, id)
+            client, clientSocket, upstreamTransport: null, id)
     {
     }
 

@@ -68,6 +68,12 @@ public sealed class SshProxyOptions
     /// <summary>The hosts clients may reach, at least one.</summary>
     public required IReadOnlyList<SshProxyTarget> Targets { get; init; }
 
+    /// <summary>
+    /// Every connection starts with a PROXY protocol header (v1 or v2) from a TCP load balancer, whose client address Wire
+    /// logs and records; a connection without one is closed. Default false.
+    /// </summary>
+    public bool ProxyProtocol { get; init; }
+
     /// <summary>Per channel and direction, the most data Wire holds for a peer that is not reading (the window it grants). Default 2 MiB.</summary>
     public int ChannelBufferBytes { get; init; } = 2 << 20;
 

@@ -45,7 +45,7 @@ public sealed partial class SshProxyServer : IAsyncDisposable
         _enforcement = enforcement;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Wire.Ssh");
         _gate = new ConnectionGate(options.Connections, "ssh");
-        _listener = new WireListener(listen, RunSessionAsync, _logger, "ssh");
+        _listener = new WireListener(listen, RunSessionAsync, _logger, "ssh", options.ProxyProtocol);
     }
 
     /// <summary>The bound address.</summary>
@@ -63,18 +63,18 @@ public sealed partial class SshProxyServer : IAsyncDisposable
     /// <summary>Stops at once, closing every connection.</summary>
     public ValueTask DisposeAsync() => _listener.DisposeAsync();
 
-    private async Task RunSessionAsync(Socket socket, CancellationToken ct)
+    private async Task RunSessionAsync(Socket socket, IPEndPoint? client, CancellationToken ct)
     {
         // Over the limit the connection is closed before any work, as sshd does past MaxStartups.
         using var lease = _gate.Enter();
         if (!lease.Admitted)
         {
-            Log.OverLimit(_logger, socket.RemoteEndPoint?.ToString() ?? "", lease.Refuse());
+            Log.OverLimit(_logger, client?.ToString() ?? "", lease.Refuse());
             socket.Dispose();
             return;
         }
         socket.NoDelay = true;
-        var session = new SshProxySession(_options, _authenticator, _enforcement, _logger, socket, Interlocked.Increment(ref _nextSessionId), lease);
+        var session = new SshProxySession(_options, _authenticator, _enforcement, _logger, socket, client, Interlocked.Increment(ref _nextSessionId), lease);
         await session.RunAsync(ct).ConfigureAwait(false);
     }
 

@@ -48,7 +48,7 @@ internal sealed partial class SshProxySession
         {
             return;
         }
-        _live = sessions.Register(WireProtocol.Ssh, _targetOptions!.Name, _socket.RemoteEndPoint?.ToString() ?? "", Identity!,
+        _live = sessions.Register(WireProtocol.Ssh, _targetOptions!.Name, _clientEndPoint?.ToString() ?? "", Identity!,
             _targetOptions.RequireGrant ? _enforcement.Grants : null);
         _liveTermination = _live.Terminated.UnsafeRegister(static state =>
         {

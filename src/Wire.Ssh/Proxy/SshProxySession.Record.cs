@@ -39,7 +39,7 @@ internal sealed partial class SshProxySession
         _scanner = DetectorRules.Scanner(policy.MaskRules, _enforcement.MaskingKey.Span);
         if (_enforcement.Recorder is { } factory)
         {
-            string client = _socket.RemoteEndPoint?.ToString() ?? "";
+            string client = _clientEndPoint?.ToString() ?? "";
             _recorder = factory.Start(RecordingSessions.NewId(), new SessionStartEvent("ssh", Identity!.Subject, Identity.Groups, client, _targetOptions.Name, true)
             {
                 Grant = _live?.Grant,

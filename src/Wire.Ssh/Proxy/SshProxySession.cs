@@ -29,6 +29,8 @@ internal sealed partial class SshProxySession
     private readonly ISshUserAuthenticator _authenticator;
     private readonly ILogger _logger;
     private readonly Socket _socket;
+    /// <summary>The client: the socket's peer, or the one a PROXY protocol header declared.</summary>
+    private readonly System.Net.IPEndPoint? _clientEndPoint;
     private readonly long _id;
     private readonly SemaphoreSlim _relay = new(1, 1);
     private readonly CancellationTokenSource _ended = new();
@@ -53,8 +55,9 @@ internal sealed partial class SshProxySession
     private long _receivedAt;
 
     public SshProxySession(SshProxyOptions options, ISshUserAuthenticator authenticator, WireEnforcement? enforcement, ILogger logger, Socket socket,
-        long id, ConnectionLease? lease = null)
+        System.Net.IPEndPoint? client, long id, ConnectionLease? lease = null)
     {
+        _clientEndPoint = client;
         _lease = lease ?? new ConnectionGate(options.Connections, "ssh").Enter();
         _options = options;
         _enforcement = enforcement;
@@ -86,7 +89,7 @@ internal sealed partial class SshProxySession
             {
                 handshake.CancelAfter(_options.HandshakeTimeout);
                 await _client.HandshakeAsync(handshake.Token).ConfigureAwait(false);
-                var address = (_socket.RemoteEndPoint as System.Net.IPEndPoint)?.Address;
+                var address = _clientEndPoint?.Address;
                 var auth = await new SshUserAuthServer(_client, _authenticator, address, admit: Admit).RunAsync(handshake.Token).ConfigureAwait(false);
                 Identity = auth.Identity;
                 _forceCommand = auth.ForceCommand;

@@ -15,6 +15,7 @@ internal sealed class TcpTap : IAsyncDisposable
     private readonly TcpListener _listener;
     private readonly Func<int, int> _targetPort;
     private readonly Func<NetworkStream, CancellationToken, Task>? _greeting;
+    private byte[] _targetPrefix = [];
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Connection> _connections = [];
     private readonly List<Task> _relays = [];
@@ -40,6 +41,9 @@ internal sealed class TcpTap : IAsyncDisposable
     /// load balancer in front of several listeners.
     /// </summary>
     public static TcpTap StartRouted(Func<int, int> targetPortFor) => new(targetPortFor, null);
+
+    /// <summary>Starts a tap that sends <paramref name="prefix"/> to the listener before each connection's bytes (a PROXY protocol header).</summary>
+    public static TcpTap StartWithPrefix(int targetPort, byte[] prefix) => new(_ => targetPort, null) { _targetPrefix = prefix };
 
     /// <summary>The connections relayed so far.</summary>
     public int Connections
@@ -114,6 +118,7 @@ internal sealed class TcpTap : IAsyncDisposable
             }
             await target.ConnectAsync(IPAddress.Loopback, targetPort, _stop.Token);
             var targetStream = target.GetStream();
+            await targetStream.WriteAsync(_targetPrefix, _stop.Token);
             var up = CopyAsync(clientStream, targetStream, target.Client, connection.FromClient);
             var down = CopyAsync(targetStream, clientStream, client.Client, connection.ToClient);
             await Task.WhenAll(up, down);
