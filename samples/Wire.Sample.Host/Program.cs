@@ -7,6 +7,7 @@ using Wire.Sample.Host;
 var builder = Host.CreateApplicationBuilder(args);
 builder.Services.AddWire(builder.Configuration.GetSection("Wire"))
     .AddPostgres()
+    .AddRule<ReplicaIsReadOnly>()
     .AddApprovalBroker<SlackLikeApprovalBroker>()
     .AddRecorder<ConsoleRecorderFactory>();
 await builder.Build().RunAsync();

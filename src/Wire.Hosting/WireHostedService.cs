@@ -2,6 +2,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Wire.Enforcement.Approvals;
+using Wire.Enforcement.Policy;
 using Wire.Enforcement.Recording;
 using Wire.Enforcement.Sessions;
 
@@ -17,7 +18,8 @@ internal sealed class WireHostedService(
     InMemoryApprovalBroker approvals,
     SessionRegistry sessions,
     IEnumerable<IApprovalBroker> brokers,
-    IEnumerable<ISessionRecorderFactory> recorders) : IHostedService, IAsyncDisposable
+    IEnumerable<ISessionRecorderFactory> recorders,
+    IEnumerable<IAccessRule> rules) : IHostedService, IAsyncDisposable
 {
     private GatewayService? _gateway;
 
@@ -32,7 +34,10 @@ internal sealed class WireHostedService(
             Http = wire.Http,
             Ssh = wire.Protocols.Contains(WireOptions.SshSection) ? from.Ssh : null,
             Users = from.Users,
-            Rules = from.Rules,
+            // Rules written in code turn judging on even without configured rules.
+            Rules = rules.ToArray() is { Length: > 0 } custom
+                ? new RuleSetProvider(from.Rules?.Current ?? RuleSet.AllowAll, custom)
+                : from.Rules,
             Recording = from.Recording,
             State = from.State,
             Approvals = from.State is null ? approvals : from.Approvals,

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Wire.Enforcement.Approvals;
+using Wire.Enforcement.Policy;
 using Wire.Enforcement.Recording;
 using Wire.Enforcement.Sessions;
 using Wire.Hosting;
@@ -68,6 +69,20 @@ public static class WireHostingExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IApprovalBroker, TBroker>());
+        return builder;
+    }
+
+    /// <summary>
+    /// Judges every execution with <typeparamref name="TRule"/> as well, a rule written in code (registered with
+    /// <c>TryAddEnumerable</c>, so once): it denies, asks for review or allows beside the configuration's rules.
+    /// </summary>
+    /// <typeparam name="TRule">The rule, a singleton built by the container.</typeparam>
+    /// <param name="builder">The builder <see cref="AddWire"/> returned.</param>
+    public static IWireBuilder AddRule<TRule>(this IWireBuilder builder)
+        where TRule : class, IAccessRule
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IAccessRule, TRule>());
         return builder;
     }
 

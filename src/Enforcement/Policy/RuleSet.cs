@@ -10,15 +10,17 @@ namespace Wire.Enforcement.Policy;
 public sealed class RuleSet
 {
     private readonly CompiledRule[] _rules;
+    private readonly IAccessRule[] _custom;
 
-    private RuleSet(CompiledRule[] rules, PolicyAction defaultAction)
+    private RuleSet(CompiledRule[] rules, PolicyAction defaultAction, IAccessRule[] custom)
     {
         _rules = rules;
         DefaultAction = defaultAction;
+        _custom = custom;
     }
 
     /// <summary>No rules, everything allowed: what a gateway without a <c>rules</c> key runs.</summary>
-    public static RuleSet AllowAll { get; } = new([], PolicyAction.Allow);
+    public static RuleSet AllowAll { get; } = new([], PolicyAction.Allow, []);
 
     /// <summary>What happens when no allow, deny or review rule matches (<c>policy.defaultAction</c>).</summary>
     public PolicyAction DefaultAction { get; }
@@ -52,7 +54,27 @@ public sealed class RuleSet
             compiled[i] = CompiledRule.Create(i, rule);
         }
 
-        return new RuleSet(compiled, defaultAction);
+        return new RuleSet(compiled, defaultAction, []);
+    }
+
+    /// <summary>The rules written in code that are judged with the configured ones.</summary>
+    public IReadOnlyList<IAccessRule> CustomRules => _custom;
+
+    /// <summary>This snapshot with <paramref name="customRules"/> (replacing any it had) judged beside the configured rules.</summary>
+    /// <exception cref="RuleValidationException">A custom rule has no name, or the name of another rule.</exception>
+    public RuleSet WithCustomRules(IReadOnlyList<IAccessRule> customRules)
+    {
+        ArgumentNullException.ThrowIfNull(customRules);
+        var names = new HashSet<string>(_rules.Select(r => r.Name), StringComparer.Ordinal);
+        for (int i = 0; i < customRules.Count; i++)
+        {
+            if (string.IsNullOrWhiteSpace(customRules[i].Name) || !names.Add(customRules[i].Name))
+            {
+                throw new RuleValidationException(_rules.Length + i, "name",
+                    $"the rule written in code ({customRules[i].GetType().Name}) needs a name of its own");
+            }
+        }
+        return new RuleSet(_rules, DefaultAction, [.. customRules]);
     }
 
     /// <summary>
@@ -90,6 +112,8 @@ public sealed class RuleSet
 
         return new SessionPolicy(this, [.. statementRules], maskRules, DefaultAction, protocol)
         {
+            CustomRules = _custom,
+            Identity = identity,
             Grants = grants,
             Subject = identity.Subject,
             Target = target,

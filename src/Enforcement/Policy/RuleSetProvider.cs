@@ -8,12 +8,22 @@ namespace Wire.Enforcement.Policy;
 public sealed class RuleSetProvider
 {
     private volatile RuleSet _current;
+    private readonly IReadOnlyList<IAccessRule> _custom;
 
     /// <summary>Starts with <paramref name="initial"/>.</summary>
     public RuleSetProvider(RuleSet initial)
+        : this(initial, [])
+    {
+    }
+
+    /// <summary>Starts with <paramref name="initial"/>; <paramref name="customRules"/> are judged with every snapshot put in force.</summary>
+    /// <exception cref="RuleValidationException">A custom rule has no name, or the name of another rule.</exception>
+    public RuleSetProvider(RuleSet initial, IReadOnlyList<IAccessRule> customRules)
     {
         ArgumentNullException.ThrowIfNull(initial);
-        _current = initial;
+        ArgumentNullException.ThrowIfNull(customRules);
+        _custom = customRules;
+        _current = customRules.Count == 0 ? initial : initial.WithCustomRules(customRules);
     }
 
     /// <summary>The rules in force.</summary>
@@ -23,6 +33,6 @@ public sealed class RuleSetProvider
     public void Update(RuleSet rules)
     {
         ArgumentNullException.ThrowIfNull(rules);
-        _current = rules;
+        _current = _custom.Count == 0 ? rules : rules.WithCustomRules(_custom);
     }
 }

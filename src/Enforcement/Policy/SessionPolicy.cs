@@ -23,10 +23,15 @@ public sealed class SessionPolicy
         _defaultAction = defaultAction;
     }
 
+    /// <summary>Rules written in code, judged for every session after the configured ones.</summary>
+    internal IAccessRule[] CustomRules { get; init; } = [];
+
     /// <summary>Where <c>requireGrant</c> rules look for a grant; null: nowhere (they deny what they match).</summary>
     internal Grants.GrantRegistry? Grants { get; init; }
 
     internal string Subject { get; init; } = "";
+
+    internal Identity.WireIdentity? Identity { get; init; }
 
     internal string Target { get; init; } = "";
 
@@ -40,7 +45,7 @@ public sealed class SessionPolicy
     /// Whether every execution is allowed without looking at it: no allow, deny or review rule applies and the
     /// default is allow. A session can then skip classifying what it forwards for policy (it may still record).
     /// </summary>
-    public bool AllowsEverything => _rules.Length == 0 && _defaultAction == PolicyAction.Allow;
+    public bool AllowsEverything => _rules.Length == 0 && CustomRules.Length == 0 && _defaultAction == PolicyAction.Allow;
 
     /// <summary>
     /// Decides one execution: deny if any deny rule matches; else review if any review rule matches (approvers are
@@ -127,9 +132,9 @@ public sealed class SessionPolicy
 
     private Verdict Decide(in AccessRequest request)
     {
-        RuleSet.CompiledRule? review = null;
-        List<RuleSet.CompiledRule>? moreReviews = null;
-        RuleSet.CompiledRule? allow = null;
+        Verdict? review = null;
+        List<Verdict>? moreReviews = null;
+        Verdict? allow = null;
         foreach (var rule in _rules)
         {
             if (!rule.MatchesExecution(request))
@@ -145,49 +150,81 @@ public sealed class SessionPolicy
             {
                 case PolicyAction.Deny:
                     return Verdict.Deny(rule.Name, rule.Definition.Message);
-                case PolicyAction.Review when review is null:
-                    review = rule;
-                    break;
                 case PolicyAction.Review:
-                    (moreReviews ??= []).Add(rule);
+                    AddReview(ref review, ref moreReviews, Verdict.Review(rule.Name, rule.Definition.Approvers!, rule.ReviewTimeout));
                     break;
                 default:
-                    allow ??= rule;
+                    allow ??= Verdict.Allow(rule.Name);
+                    break;
+            }
+        }
+        foreach (var rule in CustomRules)
+        {
+            Verdict? said;
+            try
+            {
+                said = rule.Evaluate(_protocol, Target, Identity!, request);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                return Verdict.Deny(rule.Name, "the rule failed; the execution is refused"); // fail closed
+            }
+            switch (said)
+            {
+                case null:
+                    break;
+                case { Action: PolicyAction.Deny } deny:
+                    return Verdict.Deny(rule.Name, deny.Message);
+                case { Action: PolicyAction.Review } asked:
+                    AddReview(ref review, ref moreReviews, Verdict.Review(rule.Name, asked.Approvers, asked.Timeout));
+                    break;
+                default:
+                    allow ??= Verdict.Allow(rule.Name);
                     break;
             }
         }
 
-        if (review is not null)
+        if (review is { } first)
         {
-            return moreReviews is null
-                ? Verdict.Review(review.Name, review.Definition.Approvers!, review.ReviewTimeout)
-                : CombineReviews(review, moreReviews);
+            return moreReviews is null ? first : CombineReviews(first, moreReviews);
         }
-        if (allow is not null)
+        if (allow is { } allowed)
         {
-            return Verdict.Allow(allow.Name);
+            return allowed;
         }
         return _defaultAction == PolicyAction.Deny ? Verdict.Deny(null, "no rule allows it (policy.defaultAction is deny)") : Verdict.Allow();
     }
 
-    private static Verdict CombineReviews(RuleSet.CompiledRule first, List<RuleSet.CompiledRule> more)
+    private static void AddReview(ref Verdict? first, ref List<Verdict>? more, Verdict review)
     {
-        var approvers = new List<string>(first.Definition.Approvers!);
-        var names = first.Name;
-        var timeout = first.ReviewTimeout;
-        foreach (var rule in more)
+        if (first is null)
         {
-            foreach (var group in rule.Definition.Approvers!)
+            first = review;
+        }
+        else
+        {
+            (more ??= []).Add(review);
+        }
+    }
+
+    private static Verdict CombineReviews(Verdict first, List<Verdict> more)
+    {
+        var approvers = new List<string>(first.Approvers);
+        var names = first.Rule!;
+        var timeout = first.Timeout;
+        foreach (var review in more)
+        {
+            foreach (var group in review.Approvers)
             {
                 if (!approvers.Contains(group))
                 {
                     approvers.Add(group);
                 }
             }
-            names += "," + rule.Name;
-            if (rule.ReviewTimeout < timeout)
+            names += "," + review.Rule;
+            if (review.Timeout < timeout)
             {
-                timeout = rule.ReviewTimeout;
+                timeout = review.Timeout;
             }
         }
         return Verdict.Review(names, approvers, timeout);

@@ -8,6 +8,8 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Wire.Enforcement.Approvals;
+using Wire.Enforcement.Identity;
+using Wire.Enforcement.Policy;
 using Wire.Enforcement.Recording;
 using Wire.Postgres.Tests.Infrastructure;
 
@@ -74,7 +76,8 @@ public sealed class AddWireTests(PostgresFixture pg)
         using var host = BuildHost(Settings(port), wire => wire
             .AddApprovalBroker<ApproveTruncateBroker>()
             .AddApprovalBroker<ApproveTruncateBroker>() // TryAddEnumerable: registered once
-            .AddRecorder<MemoryRecorderFactory>());
+            .AddRecorder<MemoryRecorderFactory>()
+            .AddRule<EngineersDoNotUpdate>());
         await host.StartAsync();
         try
         {
@@ -98,6 +101,16 @@ public sealed class AddWireTests(PostgresFixture pg)
             {
                 await create.ExecuteNonQueryAsync();
             }
+            // The host's own rule, judged beside the configured ones (at execution: the table exists).
+            var refused = await Assert.ThrowsAsync<PostgresException>(async () =>
+            {
+                await using var update = new NpgsqlCommand("UPDATE embed_reviewed SET id = 2", conn);
+                await update.ExecuteNonQueryAsync();
+            });
+            Assert.Equal("42501", refused.SqlState);
+            Assert.Contains("engineers-do-not-update", refused.MessageText, StringComparison.Ordinal);
+            Assert.Contains("engineers read here", refused.MessageText, StringComparison.Ordinal);
+
             await using (var truncate = new NpgsqlCommand("TRUNCATE embed_reviewed", conn))
             {
                 await truncate.ExecuteNonQueryAsync();
@@ -150,6 +163,15 @@ public sealed class AddWireTests(PostgresFixture pg)
         using var host = BuildHost(settings);
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
         Assert.Contains("postgres.allowCleartextWithoutTls: must be true or false", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A host's own rule: members of "eng" do not update.</summary>
+    private sealed class EngineersDoNotUpdate : IAccessRule
+    {
+        public string Name => "engineers-do-not-update";
+
+        public Verdict? Evaluate(WireProtocol protocol, string target, WireIdentity identity, in AccessRequest request) =>
+            identity.IsInGroup("eng") && request.Kinds.Contains(StatementKind.Update) ? Verdict.Deny(Name, "engineers read here") : null;
     }
 
     /// <summary>A host's own approver: approves TRUNCATE reviews at once.</summary>
