@@ -19,6 +19,7 @@ public static class FuzzTargets
         new SshTransportFuzzTarget(),
         new SshChannelsFuzzTarget(),
         new SshKeysFuzzTarget(),
+        new ProxyHeaderFuzzTarget(),
     ];
 
     /// <summary>The target called <paramref name="name"/>.</summary>

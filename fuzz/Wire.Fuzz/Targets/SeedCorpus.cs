@@ -28,8 +28,22 @@ public static class SeedCorpus
         "ssh-transport" => SshSeeds.Transport,
         "ssh-channels" => SshChannelSeeds.All,
         "ssh-keys" => SshSeeds.Keys,
+        "proxy-header" => ProxyHeaders,
         _ => throw new ArgumentException($"No seed corpus for '{targetName}'.", nameof(targetName)),
     };
+
+    /// <summary>PROXY protocol headers as load balancers send them (v1 TCP4/TCP6/UNKNOWN, v2 IPv4 with a TLV, LOCAL), each followed by a client's first bytes.</summary>
+    private static IReadOnlyList<byte[]> ProxyHeaders { get; } =
+    [
+        Encoding.ASCII.GetBytes("PROXY TCP4 203.0.113.7 10.0.0.1 40000 6432\r\n\0\0\0\x08\x04\xd2\x16\x2f"),
+        Encoding.ASCII.GetBytes("PROXY TCP6 2001:db8::7 2001:db8::1 40000 443\r\nGET / HTTP/1.1\r\n\r\n"),
+        Encoding.ASCII.GetBytes("PROXY UNKNOWN\r\nSSH-2.0-x\r\n"),
+        [0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A, 0x21, 0x11, 0x00, 0x11,
+            203, 0, 113, 7, 10, 0, 0, 1, 0x9C, 0x40, 0x19, 0x00, 0x04, 0x00, 0x02, 0xAB, 0xCD, (byte)'Q'],
+        [0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A, 0x20, 0x00, 0x00, 0x00],
+        Encoding.ASCII.GetBytes("GET / HTTP/1.1\r\n\r\n"),
+        Encoding.ASCII.GetBytes("PROXY TCP4 203.0.113.7 10.0.0.1 70000 6432\r\n"),
+    ];
 
     /// <summary>A tagged frame: type, length counting itself, body.</summary>
     public static byte[] Frame(byte type, params byte[][] bodyParts)
