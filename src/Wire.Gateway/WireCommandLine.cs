@@ -67,25 +67,37 @@ internal static class WireCommandLine
 
     private static async Task<int> RunAsync(FileInfo configFile, bool checkOnly, TextWriter output, TextWriter error, CancellationToken ct)
     {
-        GatewaySettings settings;
-        try
+        // What run builds before it listens is also what --check-config checks: a config it accepts starts.
+        if (await LoadAsync(configFile, error).ConfigureAwait(false) is not { } settings)
         {
-            // What run builds before it listens is also what --check-config checks: a config it accepts starts.
-            settings = GatewaySettings.From(GatewayConfig.Load(configFile.FullName));
-        }
-        catch (Exception ex) when (ex is ConfigException or InvalidOperationException or ArgumentException)
-        {
-            await error.WriteLineAsync($"wire: {configFile.Name}: {ex.Message}").ConfigureAwait(false);
             return 2;
         }
-
         if (checkOnly)
         {
             await output.WriteLineAsync($"wire: {configFile.Name} is valid").ConfigureAwait(false);
             return 0;
         }
-
         using var host = GatewayHost.Build(settings);
+        return await RunHostAsync(host, error, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The settings <paramref name="configFile"/> describes; null (the reason written to <paramref name="error"/>) when it is invalid.</summary>
+    internal static async Task<GatewaySettings?> LoadAsync(FileInfo configFile, TextWriter error)
+    {
+        try
+        {
+            return GatewaySettings.From(GatewayConfig.Load(configFile.FullName));
+        }
+        catch (Exception ex) when (ex is ConfigException or InvalidOperationException or ArgumentException)
+        {
+            await error.WriteLineAsync($"wire: {configFile.Name}: {ex.Message}").ConfigureAwait(false);
+            return null;
+        }
+    }
+
+    /// <summary>Runs a gateway host until it stops: 0, or 1 when a listener could not bind.</summary>
+    internal static async Task<int> RunHostAsync(IHost host, TextWriter error, CancellationToken ct)
+    {
         try
         {
             await host.RunAsync(ct).ConfigureAwait(false);
@@ -95,7 +107,6 @@ internal static class WireCommandLine
             await error.WriteLineAsync($"wire: cannot listen: {ex.Message}").ConfigureAwait(false);
             return 1;
         }
-
         return 0;
     }
 }

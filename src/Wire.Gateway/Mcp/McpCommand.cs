@@ -3,7 +3,6 @@ using Microsoft.Extensions.Hosting;
 using Wire.Enforcement.Identity;
 using Wire.Gateway.Hosting;
 using Wire.Hosting;
-using Wire.Hosting.Configuration;
 
 namespace Wire.Gateway.Mcp;
 
@@ -19,14 +18,8 @@ internal static class McpCommand
 
     public static async Task<int> RunAsync(FileInfo configFile, TextWriter error, CancellationToken ct)
     {
-        GatewaySettings settings;
-        try
+        if (await WireCommandLine.LoadAsync(configFile, error).ConfigureAwait(false) is not { } settings)
         {
-            settings = GatewaySettings.From(GatewayConfig.Load(configFile.FullName));
-        }
-        catch (Exception ex) when (ex is ConfigException or InvalidOperationException or ArgumentException)
-        {
-            await error.WriteLineAsync($"wire: {configFile.Name}: {ex.Message}").ConfigureAwait(false);
             return 2;
         }
         if (settings.Postgres is null)
@@ -56,16 +49,7 @@ internal static class McpCommand
             .AddMcpServer(o => o.ServerInfo = new() { Name = "wire", Version = typeof(McpCommand).Assembly.GetName().Version?.ToString() ?? "0" })
             .WithStdioServerTransport()
             .WithTools<WireMcpTools>());
-        try
-        {
-            await host.RunAsync(ct).ConfigureAwait(false);
-        }
-        catch (System.Net.Sockets.SocketException ex)
-        {
-            await error.WriteLineAsync($"wire: cannot listen: {ex.Message}").ConfigureAwait(false);
-            return 1;
-        }
-        return 0;
+        return await WireCommandLine.RunHostAsync(host, error, ct).ConfigureAwait(false);
     }
 }
 

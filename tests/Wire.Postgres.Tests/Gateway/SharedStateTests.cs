@@ -22,13 +22,6 @@ public sealed class SharedStateTests(PostgresFixture pg) : IDisposable
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     private string Config(int port, int admin) => $$"""
         {
           "identity": { "tokens": [
@@ -70,7 +63,7 @@ public sealed class SharedStateTests(PostgresFixture pg) : IDisposable
                 "DROP TABLE IF EXISTS shared_orders; CREATE TABLE shared_orders (id int); INSERT INTO shared_orders VALUES (1), (2)", setup);
             await create.ExecuteNonQueryAsync();
         }
-        int portA = FreePort(), adminA = FreePort(), portB = FreePort(), adminB = FreePort();
+        int portA = Ports.Free(), adminA = Ports.Free(), portB = Ports.Free(), adminB = Ports.Free();
         await using var a = await StartAsync("a", portA, adminA);
         await using var b = await StartAsync("b", portB, adminB);
 

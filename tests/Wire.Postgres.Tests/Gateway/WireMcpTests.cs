@@ -22,13 +22,6 @@ public sealed class WireMcpTests(PostgresFixture pg) : IDisposable
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     private string WriteConfig(int port, int admin)
     {
         File.WriteAllText(Path.Combine(_directory, "db-password"), pg.ScramPassword + "\n");
@@ -70,7 +63,7 @@ public sealed class WireMcpTests(PostgresFixture pg) : IDisposable
             await create.ExecuteNonQueryAsync();
         }
 
-        int port = FreePort(), admin = FreePort();
+        int port = Ports.Free(), admin = Ports.Free();
         var transport = new StdioClientTransport(new StdioClientTransportOptions
         {
             Name = "wire",
@@ -141,7 +134,7 @@ public sealed class WireMcpTests(PostgresFixture pg) : IDisposable
     [Fact]
     public async Task WithoutAValidTokenItExitsWithOneLine()
     {
-        string config = WriteConfig(FreePort(), FreePort());
+        string config = WriteConfig(Ports.Free(), Ports.Free());
         await using var wire = WireProcess.StartFrom(Path.Combine(AppContext.BaseDirectory, "wire.dll"),
             new Dictionary<string, string> { ["WIRE_TOKEN"] = "not-a-token" }, "mcp", "--config", config);
         Assert.Equal(2, await wire.WaitForExitAsync(TimeSpan.FromSeconds(30)));

@@ -12,6 +12,7 @@ using Wire.Enforcement.Identity;
 using Wire.Enforcement.Policy;
 using Wire.Enforcement.Recording;
 using Wire.Postgres.Tests.Infrastructure;
+using Wire.Testing;
 
 namespace Wire.Postgres.Tests.Hosting;
 
@@ -23,12 +24,6 @@ namespace Wire.Postgres.Tests.Hosting;
 [Collection(PostgresCollection.Name)]
 public sealed class AddWireTests(PostgresFixture pg)
 {
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     // The gateway's config format, as appsettings.json or environment variables would give it: every value a string.
     private Dictionary<string, string?> Settings(int port) => new()
@@ -72,7 +67,7 @@ public sealed class AddWireTests(PostgresFixture pg)
     [Fact]
     public async Task ListenerFromConfigurationEnforcesRulesWithTheHostsBrokerAndRecorder()
     {
-        int port = FreePort();
+        int port = Ports.Free();
         using var host = BuildHost(Settings(port), wire => wire
             .AddApprovalBroker<ApproveTruncateBroker>()
             .AddApprovalBroker<ApproveTruncateBroker>() // TryAddEnumerable: registered once
@@ -137,7 +132,7 @@ public sealed class AddWireTests(PostgresFixture pg)
     [Fact]
     public async Task InvalidConfigurationStopsTheStartNamingTheKey()
     {
-        var settings = Settings(FreePort());
+        var settings = Settings(Ports.Free());
         settings["Wire:postgres:targets:0:port"] = "70000";
         settings["Wire:postgres:colour"] = "blue";
         using var host = BuildHost(settings);
@@ -148,7 +143,7 @@ public sealed class AddWireTests(PostgresFixture pg)
     [Fact]
     public async Task AListenerWithoutItsSectionStopsTheStart()
     {
-        var settings = Settings(FreePort()).Where(s => !s.Key.StartsWith("Wire:postgres", StringComparison.Ordinal))
+        var settings = Settings(Ports.Free()).Where(s => !s.Key.StartsWith("Wire:postgres", StringComparison.Ordinal))
             .ToDictionary(s => s.Key, s => s.Value);
         using var host = BuildHost(settings);
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
@@ -158,7 +153,7 @@ public sealed class AddWireTests(PostgresFixture pg)
     [Fact]
     public async Task NumbersAndBooleansMustStillBeValid()
     {
-        var settings = Settings(FreePort());
+        var settings = Settings(Ports.Free());
         settings["Wire:postgres:allowCleartextWithoutTls"] = "maybe";
         using var host = BuildHost(settings);
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());

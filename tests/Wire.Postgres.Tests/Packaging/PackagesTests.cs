@@ -152,7 +152,7 @@ public sealed class PackagesTests(PostgresFixture pg) : IDisposable
         var build = await RunAsync("dotnet", ["build", sample, "-c", "Release", $"-p:WireVersion={_version}", "-nodeReuse:false", "-v", "q"], _work);
         Assert.True(build.ExitCode == 0, $"the sample did not build:\n{build.StandardOutput}\n{build.StandardError}");
 
-        int port = FreePort();
+        int port = Ports.Free();
         var environment = new Dictionary<string, string>
         {
             ["SAMPLE_TOKEN"] = "sample-token",
@@ -219,10 +219,4 @@ public sealed class PackagesTests(PostgresFixture pg) : IDisposable
         ToolProcess.RunAsync(fileName, arguments, null, directory, Limit, CancellationToken.None,
             new Dictionary<string, string> { ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1", ["DOTNET_NOLOGO"] = "1" });
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
