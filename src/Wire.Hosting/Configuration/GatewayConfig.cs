@@ -243,14 +243,18 @@ internal sealed partial class GatewayConfig
         }
         state.EnsureOnly("postgres");
         var connectionString = state.GetSecret("postgres") ?? throw state.Required("postgres");
+        string? host = null;
         try
         {
-            _ = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+            host = new Npgsql.NpgsqlConnectionStringBuilder(connectionString).Host;
         }
         catch (ArgumentException)
         {
             // Npgsql's message may quote the text, which holds a password: name the key only.
-            state.Fail("postgres", "is not a valid PostgreSQL connection string (Host=...;Username=...;Password=...;Database=...)");
+        }
+        if (string.IsNullOrEmpty(host))
+        {
+            state.Fail("postgres", "is not a PostgreSQL connection string with a Host (Host=...;Username=...;Password=...;Database=...)");
         }
         StatePostgres = connectionString;
     }

@@ -65,6 +65,14 @@ public sealed class GatewayConfigErrorTests : IDisposable
     [InlineData("{ 'postgres': { 'targets': {} } }", "postgres.targets: must be an array")]
     [InlineData("{ 'postgres': { 'limits': [], 'targets': [" + Target + "] } }", "postgres.limits: must be an object")]
     [InlineData("{ 'logging': 'debug' }", "logging: must be an object")]
+    [InlineData("{ 'postgres': { 'proxyProtocol': 'v2', 'targets': [" + Target + "] } }", "postgres.proxyProtocol: must be true or false")]
+    [InlineData("{ 'state': { 'redis': 'x' } }", "state.redis: unknown key")]
+    [InlineData("{ 'state': { } }", "state.postgres: required")]
+    [InlineData("{ 'state': { 'postgres': 42 } }", "state.postgres: must be a string (a literal, env:NAME or file:PATH)")]
+    [InlineData("{ 'state': { 'postgres': 'Username=wire;Password=secret-pw' } }",
+        "state.postgres: is not a PostgreSQL connection string with a Host (Host=...;Username=...;Password=...;Database=...)")]
+    [InlineData("{ 'state': { 'postgres': 'Host=db;Colour=blue;Password=secret-pw' } }",
+        "state.postgres: is not a PostgreSQL connection string with a Host (Host=...;Username=...;Password=...;Database=...)")]
     public void Wrong_types_are_named(string json, string message) => Assert.Equal(message, Fail(json).Message);
 
     [Theory]

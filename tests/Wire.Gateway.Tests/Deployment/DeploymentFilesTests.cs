@@ -642,14 +642,15 @@ public sealed class DeploymentFilesTests
             }
         }
 
-        /// <summary>Sets <paramref name="names"/> (each to its own value: tokens must differ, the recording key needs 32 bytes).</summary>
+        /// <summary>Sets <paramref name="names"/> (each to its own value: tokens must differ, the recording key needs 32 bytes, state.postgres is a connection string).</summary>
         public static TestSecrets Set(IEnumerable<string> names)
         {
             var list = names.ToList();
             var secrets = new TestSecrets(DeployConfig.Load(GatewayJsonPath).EnvSecrets.Union(list).ToList());
             foreach (var name in secrets._previous.Keys)
             {
-                Environment.SetEnvironmentVariable(name, list.Contains(name) ? $"test-only-{name}-0123456789abcdef0123456789abcdef" : null);
+                // One shape fits every secret: a token, a password, a 32-byte key and (state.postgres) a connection string.
+                Environment.SetEnvironmentVariable(name, list.Contains(name) ? $"Host=localhost;Password=test-only-{name}-0123456789abcdef0123456789abcdef" : null);
             }
             return secrets;
         }
