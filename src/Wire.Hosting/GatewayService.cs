@@ -240,6 +240,9 @@ internal sealed class GatewaySettings
     /// <summary>The database several gateway instances share reviews and cancel requests through; null: this process only.</summary>
     public State.PostgresState? State { get; init; }
 
+    /// <summary>The live sessions of every instance sharing <see cref="State"/>; null: <see cref="Sessions"/> only.</summary>
+    public State.PostgresSessionDirectory? SharedSessions { get; init; }
+
     /// <summary>A host's own approval brokers (embedding): asked beside <see cref="Approvals"/>, the first decision counts.</summary>
     public IReadOnlyList<Wire.Enforcement.Approvals.IApprovalBroker> ApprovalBrokers { get; init; } = [];
 
@@ -282,10 +285,13 @@ internal sealed class GatewaySettings
     public static GatewaySettings From(GatewayConfig config)
     {
         var state = config.StatePostgres is { } connectionString ? new State.PostgresState(connectionString) : null;
+        var sessions = new Wire.Enforcement.Sessions.SessionRegistry();
         return new GatewaySettings
         {
             IdentityValidator = new ReloadableIdentityValidator(CreateIdentityValidator(config)),
             State = state,
+            Sessions = sessions,
+            SharedSessions = state is null ? null : new State.PostgresSessionDirectory(state, sessions),
             Approvals = state is null ? new Wire.Enforcement.Approvals.InMemoryApprovalBroker() : new State.PostgresApprovalBroker(state),
             Config = config,
             Postgres = config.Postgres,

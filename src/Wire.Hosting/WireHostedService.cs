@@ -43,7 +43,8 @@ internal sealed class WireHostedService(
             Approvals = from.State is null ? approvals : from.Approvals,
             ApprovalBrokers = [.. brokers],
             Recorders = [.. recorders],
-            Sessions = sessions,
+            Sessions = from.State is null ? sessions : from.Sessions,
+            SharedSessions = from.SharedSessions,
             ShutdownTimeout = from.ShutdownTimeout,
         };
         _gateway = new GatewayService(settings, loggerFactory);

@@ -50,6 +50,7 @@ public sealed class SessionRegistry
                 Interlocked.Increment(ref _sequence));
             if (_sessions.TryAdd(session.Id, session))
             {
+                Added?.Invoke(session);
                 // Bound after it is listed: a grant that ends meanwhile either finds it listed or is seen as ended here.
                 if (grants is not null && !grants.Admit(session))
                 {
@@ -113,7 +114,19 @@ public sealed class SessionRegistry
         return count;
     }
 
-    internal void Remove(LiveSession session) => _sessions.TryRemove(new KeyValuePair<string, LiveSession>(session.Id, session));
+    internal void Remove(LiveSession session)
+    {
+        if (_sessions.TryRemove(new KeyValuePair<string, LiveSession>(session.Id, session)))
+        {
+            Removed?.Invoke(session);
+        }
+    }
+
+    /// <summary>Raised on the registering thread when a session is listed (shared state mirrors it).</summary>
+    internal event Action<LiveSession>? Added;
+
+    /// <summary>Raised once when a listed session leaves the list.</summary>
+    internal event Action<LiveSession>? Removed;
 
     private static string Prefix(WireProtocol protocol) => protocol switch
     {

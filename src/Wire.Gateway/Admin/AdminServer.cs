@@ -122,27 +122,45 @@ internal sealed partial class AdminServer : IHostedService, IAsyncDisposable
         app.MapPost("/api/approvals/{id}/approve", (HttpContext context, string id) => DecideAsync(context, id, approve: true));
         app.MapPost("/api/approvals/{id}/deny", (HttpContext context, string id) => DecideAsync(context, id, approve: false));
 
-        app.MapGet("/api/sessions", (HttpContext context) => !IsAdmin(context) ? NotAdmin() : Results.Json(_settings.Sessions.Active.Select(s => new
-        {
-            id = s.Id,
-            subject = s.Identity.Subject,
-            groups = s.Identity.Groups,
-            protocol = WireProtocolNames.Name(s.Protocol),
-            target = s.Target,
-            client = s.Client,
-            started = s.Started,
-            bytesFromClient = s.BytesFromClient,
-            bytesToClient = s.BytesToClient,
-            commands = s.Commands,
-        }), Json));
-        app.MapDelete("/api/sessions/{id}", (HttpContext context, string id) =>
+        app.MapGet("/api/sessions", async (HttpContext context, CancellationToken ct) => !IsAdmin(context) ? NotAdmin()
+            : _settings.SharedSessions is { } shared
+                ? Results.Json((await shared.ListAsync(ct).ConfigureAwait(false)).Select(s => new
+                {
+                    id = s.Id,
+                    subject = s.Subject,
+                    groups = s.Groups,
+                    protocol = s.Protocol,
+                    target = s.Target,
+                    client = s.Client,
+                    started = s.Started,
+                    instance = s.Instance,
+                    bytesFromClient = s.Local?.BytesFromClient,
+                    bytesToClient = s.Local?.BytesToClient,
+                    commands = s.Local?.Commands,
+                }), Json)
+                : Results.Json(_settings.Sessions.Active.Select(s => new
+                {
+                    id = s.Id,
+                    subject = s.Identity.Subject,
+                    groups = s.Identity.Groups,
+                    protocol = WireProtocolNames.Name(s.Protocol),
+                    target = s.Target,
+                    client = s.Client,
+                    started = s.Started,
+                    bytesFromClient = s.BytesFromClient,
+                    bytesToClient = s.BytesToClient,
+                    commands = s.Commands,
+                }), Json));
+        app.MapDelete("/api/sessions/{id}", async (HttpContext context, string id, CancellationToken ct) =>
         {
             if (!IsAdmin(context))
             {
                 return NotAdmin();
             }
             string reason = Caller(context).Subject;
-            bool ended = _settings.Sessions.TryTerminate(id, reason);
+            bool ended = _settings.SharedSessions is { } shared
+                ? await shared.TerminateAsync(id, reason, ct).ConfigureAwait(false)
+                : _settings.Sessions.TryTerminate(id, reason);
             Log.Terminated(_logger, Caller(context).Subject, id, ended);
             return ended ? Results.Json(new { id, outcome = "terminated" }, Json) : Problem(404, "no such live session");
         });

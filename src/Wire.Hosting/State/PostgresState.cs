@@ -20,6 +20,13 @@ internal sealed partial class PostgresState : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _listener;
+    private Task? _heartbeat;
+
+    /// <summary>How often an instance says it is alive; what other instances list of it is dropped after <see cref="InstanceLifetime"/> without.</summary>
+    public static TimeSpan HeartbeatInterval { get; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long an instance counts as alive after its last heartbeat (as an SQL interval).</summary>
+    public const string InstanceLifetime = "30 seconds";
 
     public PostgresState(string connectionString)
     {
@@ -76,11 +83,28 @@ internal sealed partial class PostgresState : IAsyncDisposable
                     decided_at timestamptz);
                 CREATE INDEX IF NOT EXISTS wire_approvals_pending ON wire_approvals (requested_at) WHERE outcome IS NULL;
                 DELETE FROM wire_approvals WHERE expires_at < now() - interval '7 days';
+                CREATE TABLE IF NOT EXISTS wire_instances (instance text PRIMARY KEY, seen timestamptz NOT NULL);
+                CREATE TABLE IF NOT EXISTS wire_sessions (
+                    id text NOT NULL,
+                    instance text NOT NULL,
+                    protocol text NOT NULL,
+                    target text NOT NULL,
+                    client text NOT NULL,
+                    subject text NOT NULL,
+                    groups text[] NOT NULL,
+                    started timestamptz NOT NULL,
+                    PRIMARY KEY (instance, id));
+                DELETE FROM wire_sessions WHERE instance IN (SELECT instance FROM wire_instances WHERE seen < now() - interval '2 minutes');
+                DELETE FROM wire_instances WHERE seen < now() - interval '2 minutes';
                 """, connection, transaction);
             await create.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            await using var join = new NpgsqlCommand(Beat, connection, transaction);
+            join.Parameters.AddWithValue(Instance);
+            await join.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
             await transaction.CommitAsync(ct).ConfigureAwait(false);
         }
         _listener = ListenAsync(_stopping.Token);
+        _heartbeat = HeartbeatAsync(_stopping.Token);
         await _listening.Task.WaitAsync(TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
         Log.Started(_logger, Instance);
     }
@@ -143,6 +167,32 @@ internal sealed partial class PostgresState : IAsyncDisposable
         }
     }
 
+    private const string Beat = "INSERT INTO wire_instances VALUES ($1, now()) ON CONFLICT (instance) DO UPDATE SET seen = now()";
+
+    private async Task HeartbeatAsync(CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(HeartbeatInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
+            {
+                try
+                {
+                    await using var beat = _dataSource.CreateCommand(Beat);
+                    beat.Parameters.AddWithValue(Instance);
+                    await beat.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is NpgsqlException or System.Net.Sockets.SocketException or IOException or TimeoutException)
+                {
+                    Log.HeartbeatFailed(_logger, ex.Message);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+    }
+
     private void Dispatch(string channel, string payload)
     {
         if (_channels.TryGetValue(channel, out var handler))
@@ -165,6 +215,27 @@ internal sealed partial class PostgresState : IAsyncDisposable
         {
             await _listener.ConfigureAwait(false);
         }
+        if (_heartbeat is not null)
+        {
+            await _heartbeat.ConfigureAwait(false);
+            // This instance's sessions are over: nobody lists them any longer.
+            try
+            {
+                using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                await using var leave = _dataSource.CreateBatch();
+                foreach (var table in (string[])["wire_sessions", "wire_instances"])
+                {
+                    var command = new NpgsqlBatchCommand($"DELETE FROM {table} WHERE instance = $1");
+                    command.Parameters.AddWithValue(Instance);
+                    leave.BatchCommands.Add(command);
+                }
+                await leave.ExecuteNonQueryAsync(limit.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is NpgsqlException or OperationCanceledException or System.Net.Sockets.SocketException or IOException)
+            {
+                Log.HeartbeatFailed(_logger, ex.Message); // the rows age out with the heartbeat
+            }
+        }
         _stopping.Dispose();
         await _dataSource.DisposeAsync().ConfigureAwait(false);
     }
@@ -179,6 +250,9 @@ internal sealed partial class PostgresState : IAsyncDisposable
 
         [LoggerMessage(6003, LogLevel.Information, "Shared state: listening again")]
         public static partial void Reconnected(ILogger logger);
+
+        [LoggerMessage(6005, LogLevel.Warning, "Shared state: this instance's heartbeat failed ({Reason})")]
+        public static partial void HeartbeatFailed(ILogger logger, string reason);
 
         [LoggerMessage(6004, LogLevel.Error, "Shared state: the handler of channel {Channel} failed")]
         public static partial void HandlerFailed(ILogger logger, string channel, Exception exception);

@@ -69,6 +69,42 @@ public sealed class SharedStateTests(PostgresFixture pg) : IDisposable
 
         await ReviewAsync(portA, adminA, adminB);
         await CancelAsync(portA, portB, a);
+        await SessionsAsync(portA, adminB);
+    }
+
+    private static async Task SessionsAsync(int portA, int adminB)
+    {
+        // A session on A is listed by B, and B ends it: A's client is told 57P01, as when A's own admin API ends it.
+        await using var conn = new NpgsqlConnection(ConnectionString(portA));
+        await conn.OpenAsync();
+        using var http = AdminApi.Client(adminB);
+        async Task<JsonElement?> ListedAsync()
+        {
+            using var response = await AdminApi.SendAsync(http, HttpMethod.Get, "/api/sessions", ApproverToken);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var list = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+            return list.EnumerateArray().Where(s => s.GetProperty("subject").GetString() == "agent").Select(s => (JsonElement?)s.Clone()).FirstOrDefault();
+        }
+        var listed = await AdminApi.WaitForAsync(ListedAsync);
+        Assert.Equal("postgres", listed.GetProperty("protocol").GetString());
+        Assert.Equal("app", listed.GetProperty("target").GetString());
+        Assert.Equal(JsonValueKind.Null, listed.GetProperty("commands").ValueKind); // counted where it runs, on A
+
+        using (var end = await AdminApi.SendAsync(http, HttpMethod.Delete, $"/api/sessions/{listed.GetProperty("id").GetString()}", ApproverToken))
+        {
+            Assert.Equal(HttpStatusCode.OK, end.StatusCode);
+        }
+        var ended = await Assert.ThrowsAsync<PostgresException>(async () =>
+        {
+            for (int i = 0; i < 100; i++)
+            {
+                await using var ping = new NpgsqlCommand("SELECT 1", conn);
+                await ping.ExecuteScalarAsync();
+                await Task.Delay(100);
+            }
+        });
+        Assert.Equal("57P01", ended.SqlState);
+        Assert.True(await Eventually.WaitAsync(() => ListedAsync().GetAwaiter().GetResult() is null), "the ended session is still listed");
     }
 
     private async Task ReviewAsync(int portA, int adminA, int adminB)
