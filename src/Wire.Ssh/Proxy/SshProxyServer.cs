@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
@@ -62,6 +63,32 @@ public sealed partial class SshProxyServer : IAsyncDisposable
 
     /// <summary>Stops at once, closing every connection.</summary>
     public ValueTask DisposeAsync() => _listener.DisposeAsync();
+
+    /// <summary>
+    /// Runs one session over connections the host owns, without the listener (which need not be started): the client's
+    /// handshake and login as on a socket, then, when a channel first needs the target, Wire logs in over
+    /// <paramref name="upstream"/> with the target's credential. Returns when the session ended; both pipes are then completed.
+    /// </summary>
+    /// <param name="client">The client's connection, from its first byte (the SSH version line).</param>
+    /// <param name="upstream">A connection to the SSH server of the target the client will name, not yet logged in.</param>
+    /// <param name="clientEndPoint">The client's address, for logs, recordings and rules; null when there is none.</param>
+    /// <param name="cancellationToken">Ends the session when cancelled.</param>
+    public async Task RunAsync(IDuplexPipe client, IDuplexPipe upstream, IPEndPoint? clientEndPoint = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(upstream);
+        using var lease = _gate.Enter();
+        if (!lease.Admitted)
+        {
+            Log.OverLimit(_logger, clientEndPoint?.ToString() ?? "", lease.Refuse());
+            WirePipes.FromPipe(client).Dispose();
+            WirePipes.FromPipe(upstream).Dispose();
+            return;
+        }
+        var session = new SshProxySession(_options, _authenticator, _enforcement, _logger, client, upstream, clientEndPoint,
+            Interlocked.Increment(ref _nextSessionId), lease);
+        await session.RunAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     private async Task RunSessionAsync(Socket socket, IPEndPoint? client, CancellationToken ct)
     {

@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net.Sockets;
@@ -28,7 +29,11 @@ internal sealed partial class SshProxySession
     private readonly SshProxyOptions _options;
     private readonly ISshUserAuthenticator _authenticator;
     private readonly ILogger _logger;
-    private readonly Socket _socket;
+    /// <summary>The client's socket; null when the host brought its own pipes.</summary>
+    private readonly Socket? _socket;
+
+    /// <summary>The connection to the target the host brought, used by the first channel that needs the target; null dials.</summary>
+    private IDuplexPipe? _upstreamTransport;
     /// <summary>The client: the socket's peer, or the one a PROXY protocol header declared.</summary>
     private readonly System.Net.IPEndPoint? _clientEndPoint;
     private readonly long _id;
@@ -54,7 +59,16 @@ internal sealed partial class SshProxySession
     /// </summary>
     private long _receivedAt;
 
-    public SshProxySession(SshProxyOptions options, ISshUserAuthenticator authenticator, WireEnforcement? enforcement, ILogger logger, Socket socket,
+    /// <summary>A session over pipes a host brought (<see cref="SshProxyServer.RunAsync"/>).</summary>
+    public SshProxySession(SshProxyOptions options, ISshUserAuthenticator authenticator, WireEnforcement? enforcement, ILogger logger,
+        IDuplexPipe client, IDuplexPipe upstream, System.Net.IPEndPoint? clientEndPoint, long id, ConnectionLease lease)
+        : this(options, authenticator, enforcement, logger, socket: null, clientEndPoint, id, lease)
+    {
+        _clientPipe = WirePipes.FromPipe(client);
+        _upstreamTransport = upstream;
+    }
+
+    public SshProxySession(SshProxyOptions options, ISshUserAuthenticator authenticator, WireEnforcement? enforcement, ILogger logger, Socket? socket,
         System.Net.IPEndPoint? client, long id, ConnectionLease? lease = null)
     {
         _clientEndPoint = client;
@@ -76,7 +90,7 @@ internal sealed partial class SshProxySession
         var token = linked.Token;
         // Packets of up to 32 KiB of channel data: 64 KiB receives keep most of them whole in one buffer segment (decrypted in
         // place, not copied out first) and halve the receive calls.
-        _clientPipe = WirePipes.FromSocket(_socket, "ssh-client", receiveBytes: 64 * 1024);
+        _clientPipe ??= WirePipes.FromSocket(_socket!, "ssh-client", receiveBytes: 64 * 1024);
         _client = new SshTransport(_clientPipe.Pipe, new SshTransportOptions
         {
             HostKeys = _options.HostKeys,
@@ -145,6 +159,11 @@ internal sealed partial class SshProxySession
             }
             await CloseAsync(_target, _targetPipe).ConfigureAwait(false);
             await CloseAsync(_client, _clientPipe).ConfigureAwait(false);
+            // A connection to the target the host brought but no channel needed: ended too, so the host's transport closes.
+            if (Interlocked.Exchange(ref _upstreamTransport, null) is { } unused)
+            {
+                WirePipes.FromPipe(unused).Dispose();
+            }
             foreach (var channel in _channels.Values)
             {
                 ReportMasked(channel);
@@ -286,8 +305,15 @@ internal sealed partial class SshProxySession
         WirePipe? pipe = null;
         try
         {
-            var (socket, _) = await WireConnector.ConnectAsync(target.Host, target.Port, _options.ConnectTimeout, timeout.Token).ConfigureAwait(false);
-            pipe = WirePipes.FromSocket(socket, "ssh-target", receiveBytes: 64 * 1024, near: _clientPipe);
+            if (Interlocked.Exchange(ref _upstreamTransport, null) is { } brought)
+            {
+                pipe = WirePipes.FromPipe(brought);
+            }
+            else
+            {
+                var (socket, _) = await WireConnector.ConnectAsync(target.Host, target.Port, _options.ConnectTimeout, timeout.Token).ConfigureAwait(false);
+                pipe = WirePipes.FromSocket(socket, "ssh-target", receiveBytes: 64 * 1024, near: _clientPipe);
+            }
             transport = new SshTransport(pipe.Pipe, new SshTransportOptions
             {
                 VerifyHostKey = key => target.KnownHosts.Check(target.Host, target.Port, key) == SshHostKeyCheck.Trusted,

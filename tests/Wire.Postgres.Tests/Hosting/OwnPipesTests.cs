@@ -1,4 +1,3 @@
-using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using Npgsql;
@@ -8,6 +7,7 @@ using Wire.Enforcement.Policy;
 using Wire.Postgres.Proxy;
 using Wire.Postgres.Tests.Infrastructure;
 using Wire.Postgres.Tests.Proxy;
+using Wire.Testing;
 
 namespace Wire.Postgres.Tests.Hosting;
 
@@ -18,13 +18,6 @@ namespace Wire.Postgres.Tests.Hosting;
 [Collection(PostgresCollection.Name)]
 public sealed class OwnPipesTests(PostgresFixture pg)
 {
-    private sealed class StreamPipe(Stream stream) : IDuplexPipe
-    {
-        public PipeReader Input { get; } = PipeReader.Create(stream);
-
-        public PipeWriter Output { get; } = PipeWriter.Create(stream);
-    }
-
     [Fact]
     public async Task SessionRunsOverTheHostsPipesWithRulesAndEndsThem()
     {
@@ -39,13 +32,15 @@ public sealed class OwnPipesTests(PostgresFixture pg)
         accept.Start();
         int port = ((IPEndPoint)accept.LocalEndpoint).Port;
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        // The host reaches the server through a relay of its own: Wire must log in over the host's connection.
+        await using var hostsRoute = TcpTap.Start(pg.Port);
 
         // The host's side: one accepted client, one connection of its own to the server, and Wire between them.
         var hosting = Task.Run(async () =>
         {
             using var client = await accept.AcceptSocketAsync(timeout.Token);
             using var upstream = new TcpClient();
-            await upstream.ConnectAsync(pg.Host, pg.Port, timeout.Token);
+            await upstream.ConnectAsync(System.Net.IPAddress.Loopback, hostsRoute.Port, timeout.Token);
             await server.RunAsync(new StreamPipe(new NetworkStream(client, ownsSocket: false)), new StreamPipe(upstream.GetStream()),
                 (IPEndPoint)client.RemoteEndPoint!, timeout.Token);
             // Wire completed the pipes, which closed the host's stream and with it the connection to the server.
@@ -80,5 +75,7 @@ public sealed class OwnPipesTests(PostgresFixture pg)
         }
 
         Assert.True(await hosting.WaitAsync(TimeSpan.FromSeconds(30)), "the upstream connection stayed open after the session ended");
+        Assert.True(hostsRoute.Connections >= 1, "the session did not go over the host's connection");
+        Assert.Contains(hostsRoute.ToClient, bytes => bytes.Length > 0 && bytes[0] == (byte)'R'); // the server's authentication request
     }
 }

@@ -65,6 +65,9 @@ internal sealed class WireSshHarness : IAsyncDisposable
 
     public int Port => _server.LocalEndPoint.Port;
 
+    /// <summary>The proxy server (for sessions over a test's own pipes).</summary>
+    public SshProxyServer Server => _server;
+
     /// <summary>Connections Wire has open now, handshakes included.</summary>
     public int ActiveConnections => _server.ActiveConnections;
 
