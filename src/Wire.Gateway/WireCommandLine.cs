@@ -1,10 +1,10 @@
-using Wire.Hosting;
 using System.CommandLine;
 using Microsoft.Extensions.Hosting;
-using Wire.Hosting.Configuration;
 using Wire.Gateway.Demo;
 using Wire.Gateway.Hosting;
 using Wire.Gateway.Recording;
+using Wire.Hosting;
+using Wire.Hosting.Configuration;
 
 namespace Wire.Gateway;
 

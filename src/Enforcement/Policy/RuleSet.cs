@@ -115,7 +115,6 @@ public sealed class RuleSet
             CustomRules = _custom,
             Identity = identity,
             Grants = grants,
-            Subject = identity.Subject,
             Target = target,
         };
     }

@@ -29,9 +29,10 @@ public sealed class SessionPolicy
     /// <summary>Where <c>requireGrant</c> rules look for a grant; null: nowhere (they deny what they match).</summary>
     internal Grants.GrantRegistry? Grants { get; init; }
 
-    internal string Subject { get; init; } = "";
-
+    /// <summary>Whose session it is.</summary>
     internal Identity.WireIdentity? Identity { get; init; }
+
+    internal string Subject => Identity?.Subject ?? "";
 
     internal string Target { get; init; } = "";
 

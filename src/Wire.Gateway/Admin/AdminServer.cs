@@ -1,4 +1,3 @@
-using Wire.Hosting;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json;
@@ -18,6 +17,8 @@ using Wire.Enforcement.Identity;
 using Wire.Enforcement.Policy;
 using Wire.Enforcement.Recording;
 using Wire.Gateway.Hosting;
+using Wire.Hosting;
+using Wire.Hosting.State;
 
 namespace Wire.Gateway.Admin;
 
@@ -122,35 +123,13 @@ internal sealed partial class AdminServer : IHostedService, IAsyncDisposable
         app.MapPost("/api/approvals/{id}/approve", (HttpContext context, string id) => DecideAsync(context, id, approve: true));
         app.MapPost("/api/approvals/{id}/deny", (HttpContext context, string id) => DecideAsync(context, id, approve: false));
 
+        // With shared state every live instance's sessions, each with its instance; else this process's.
         app.MapGet("/api/sessions", async (HttpContext context, CancellationToken ct) => !IsAdmin(context) ? NotAdmin()
-            : _settings.SharedSessions is { } shared
-                ? Results.Json((await shared.ListAsync(ct).ConfigureAwait(false)).Select(s => new
-                {
-                    id = s.Id,
-                    subject = s.Subject,
-                    groups = s.Groups,
-                    protocol = s.Protocol,
-                    target = s.Target,
-                    client = s.Client,
-                    started = s.Started,
-                    instance = s.Instance,
-                    bytesFromClient = s.Local?.BytesFromClient,
-                    bytesToClient = s.Local?.BytesToClient,
-                    commands = s.Local?.Commands,
-                }), Json)
-                : Results.Json(_settings.Sessions.Active.Select(s => new
-                {
-                    id = s.Id,
-                    subject = s.Identity.Subject,
-                    groups = s.Identity.Groups,
-                    protocol = WireProtocolNames.Name(s.Protocol),
-                    target = s.Target,
-                    client = s.Client,
-                    started = s.Started,
-                    bytesFromClient = s.BytesFromClient,
-                    bytesToClient = s.BytesToClient,
-                    commands = s.Commands,
-                }), Json));
+            : Results.Json((_settings.SharedSessions is { } shared
+                    ? await shared.ListAsync(ct).ConfigureAwait(false)
+                    : [.. _settings.Sessions.Active.Select(s => SharedSession.Of(s, instance: null))])
+                .Select(s => new SessionView(s.Id, s.Subject, s.Groups, s.Protocol, s.Target, s.Client, s.Started, s.Instance,
+                    s.Local?.BytesFromClient, s.Local?.BytesToClient, s.Local?.Commands)), Json));
         app.MapDelete("/api/sessions/{id}", async (HttpContext context, string id, CancellationToken ct) =>
         {
             if (!IsAdmin(context))
@@ -170,6 +149,12 @@ internal sealed partial class AdminServer : IHostedService, IAsyncDisposable
     }
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    /// <summary>One entry of <c>/api/sessions</c> (docs/admin-api.md); <c>instance</c> only with shared state, the counts null for another instance's.</summary>
+    private sealed record SessionView(string Id, string Subject, IReadOnlyList<string> Groups, string Protocol, string Target, string Client,
+        DateTimeOffset Started,
+        [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? Instance,
+        long? BytesFromClient, long? BytesToClient, long? Commands);
 
     private bool IsAdmin(HttpContext context) => _settings.AdminGroups.Any(Caller(context).IsInGroup);
 

@@ -1,10 +1,10 @@
-using Wire.Hosting;
 using System.Net;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Hosting;
 using Wire.Enforcement.Identity;
-using Wire.Gateway.Hosting;
 using Wire.Enforcement.Policy;
+using Wire.Gateway.Hosting;
+using Wire.Hosting;
 using Wire.Postgres.Proxy;
 
 namespace Wire.Gateway.Demo;

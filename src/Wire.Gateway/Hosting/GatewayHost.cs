@@ -1,9 +1,9 @@
-using Wire.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Wire.Enforcement.Identity;
 using Wire.Enforcement.Policy;
+using Wire.Hosting;
 using Wire.Hosting.Configuration;
 
 namespace Wire.Gateway.Hosting;

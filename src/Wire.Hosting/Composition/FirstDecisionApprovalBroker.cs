@@ -35,14 +35,14 @@ internal sealed class FirstDecisionApprovalBroker(IReadOnlyList<IApprovalBroker>
         finally
         {
             await others.CancelAsync().ConfigureAwait(false);
-            // The losers see the cancellation and end; their outcomes are not needed, but their faults must be observed.
+            // The losers see the cancellation and end. Their faults are observed here: one that came before the decision
+            // was already thrown by the await above (the review fails); one after it changes nothing.
             try
             {
                 await Task.WhenAll(all).ConfigureAwait(false);
             }
-            catch (Exception) when (!cancellationToken.IsCancellationRequested)
+            catch (Exception)
             {
-                // Already surfaced through the awaited task, or irrelevant after a decision.
             }
         }
     }

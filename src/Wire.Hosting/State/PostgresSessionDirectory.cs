@@ -7,8 +7,13 @@ using Wire.Enforcement.Sessions;
 namespace Wire.Hosting.State;
 
 /// <summary>One live session as every instance sees it; the byte and command counts only where it runs.</summary>
-internal sealed record SharedSession(string Id, string Instance, string Protocol, string Target, string Client, string Subject,
-    IReadOnlyList<string> Groups, DateTimeOffset Started, LiveSession? Local);
+internal sealed record SharedSession(string Id, string? Instance, string Protocol, string Target, string Client, string Subject,
+    IReadOnlyList<string> Groups, DateTimeOffset Started, LiveSession? Local)
+{
+    /// <summary>A session of this process, on <paramref name="instance"/> (null without shared state).</summary>
+    public static SharedSession Of(LiveSession session, string? instance) => new(session.Id, instance, WireProtocolNames.Name(session.Protocol),
+        session.Target, session.Client, session.Identity.Subject, session.Identity.Groups, session.Started, session);
+}
 
 /// <summary>
 /// The live sessions of every gateway instance on one database: this instance's are mirrored into <c>wire_sessions</c> as

@@ -10,8 +10,8 @@ using YamlDotNet.RepresentationModel;
 namespace Wire.Gateway.Tests.Deployment;
 
 /// <summary>
-/// Runs alone: the check-config tests set process environment variables (the config's <c>env:</c> secrets) and
-/// redirect <see cref="Console"/>, which other tests running at the same time would see.
+/// Runs alone: the check-config tests set process environment variables (the config's <c>env:</c> secrets), which other
+/// tests running at the same time would see.
 /// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class DeploymentCollection
@@ -38,7 +38,7 @@ public sealed class DeploymentFilesTests
         AllowTrailingCommas = true,
     };
 
-    private static readonly string RepoRoot = FindRepoRoot();
+    private static readonly string RepoRoot = Configuration.GatewayConfigTests.RepositoryRoot();
     private static readonly string DeployDir = Path.Combine(RepoRoot, "deploy");
     private static readonly string KubernetesDir = Path.Combine(DeployDir, "kubernetes");
     private static readonly string GatewayJsonPath = Path.Combine(DeployDir, "gateway.json");
@@ -548,28 +548,14 @@ public sealed class DeploymentFilesTests
         Assert.Contains("does not exist", error, StringComparison.Ordinal);
     }
 
-    /// <summary>
-    /// Runs <c>wire run --config PATH --check-config</c> in-process. The run command writes its result to
-    /// <see cref="Console"/> rather than to the writers it is given, so both are captured.
-    /// </summary>
+    /// <summary>Runs <c>wire run --config PATH --check-config</c> in-process, its output and errors captured.</summary>
     private static async Task<(int ExitCode, string Output, string Error)> CheckConfigAsync(string configPath)
     {
         using var output = new StringWriter { NewLine = "\n" };
         using var error = new StringWriter { NewLine = "\n" };
-        var (consoleOut, consoleError) = (Console.Out, Console.Error);
-        Console.SetOut(output);
-        Console.SetError(error);
-        try
-        {
-            var exitCode = await WireCommandLine.InvokeAsync(["run", "--config", configPath, "--check-config"], output, error)
-                .WaitAsync(CliTimeout);
-            return (exitCode, output.ToString(), error.ToString());
-        }
-        finally
-        {
-            Console.SetOut(consoleOut);
-            Console.SetError(consoleError);
-        }
+        var exitCode = await WireCommandLine.InvokeAsync(["run", "--config", configPath, "--check-config"], output, error)
+            .WaitAsync(CliTimeout);
+        return (exitCode, output.ToString(), error.ToString());
     }
 
     /// <summary>A copy of a config in a temp directory, with a throwaway TLS pair where it names certificate and key files.</summary>
@@ -928,18 +914,6 @@ public sealed class DeploymentFilesTests
     }
 
     // ---------------------------------------------------------------- helpers
-
-    private static string FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Wire.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new InvalidOperationException($"no Wire.sln above {AppContext.BaseDirectory}");
-    }
 
     private static List<YamlNode> LoadYaml(string path)
     {
