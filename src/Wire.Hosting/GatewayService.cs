@@ -35,10 +35,16 @@ internal sealed partial class GatewayService : IHostedService, IAsyncDisposable
         if (settings.AdminListen is not null)
         {
             Grants = new GrantRegistry(settings.Sessions, settings.Grants ?? new GrantOptions { Approvers = settings.AdminGroups },
-                settings.Recording is { } recording ? new FileSessionRecorderFactory(recording, TimeProvider.System, loggerFactory) : null,
+                settings.Recording is { } recording
+                    ? new FileSessionRecorderFactory(recording, TimeProvider.System, loggerFactory, settings.RecordingStore)
+                    : null,
                 TimeProvider.System, loggerFactory.CreateLogger("Wire.Grants"));
+            // Shared by the instances of one state: subscribed now, before the state starts listening; loaded once it has.
+            _grantStore = settings.State is { } state ? new State.PostgresGrantStore(state) : null;
         }
     }
+
+    private readonly State.PostgresGrantStore? _grantStore;
 
     /// <summary>The just-in-time grants of every listener; null without the admin API.</summary>
     public GrantRegistry? Grants { get; }
@@ -64,7 +70,7 @@ internal sealed partial class GatewayService : IHostedService, IAsyncDisposable
         List<ISessionRecorderFactory> recorders = [.. _settings.Recorders];
         if (_settings.Recording is { } recording)
         {
-            recorders.Insert(0, new FileSessionRecorderFactory(recording, TimeProvider.System, _loggerFactory));
+            recorders.Insert(0, new FileSessionRecorderFactory(recording, TimeProvider.System, _loggerFactory, _settings.RecordingStore));
         }
         return recorders.Count switch
         {
@@ -91,6 +97,10 @@ internal sealed partial class GatewayService : IHostedService, IAsyncDisposable
             state.LoggerFactory = _loggerFactory;
             state.Subscribe(CancelChannel, payload => _ = CancelHandedOverAsync(payload));
             await state.StartAsync(cancellationToken).ConfigureAwait(false);
+            if (_grantStore is not null)
+            {
+                _grantStore.Attach(Grants!);
+            }
         }
         if (_settings.Postgres is { } pg)
         {
@@ -171,7 +181,7 @@ internal sealed partial class GatewayService : IHostedService, IAsyncDisposable
         }
         await Task.WhenAll(draining).ConfigureAwait(false);
 
-        // Grants live in memory: they end with the process (a restarted gateway admits nobody until asked again).
+        // Grants in memory end with the process (a restarted gateway admits nobody until asked again); shared ones live on.
         if (Grants is not null)
         {
             await Grants.DisposeAsync().ConfigureAwait(false);

@@ -33,6 +33,13 @@ internal sealed class GatewaySettings
     /// <summary>Where sessions are recorded; null records nothing.</summary>
     public Wire.Enforcement.Recording.RecordingOptions? Recording { get; init; }
 
+    /// <summary>Where <see cref="Recording"/> keeps recordings: the shared state (<c>recording.store</c>) or its directory.</summary>
+    public RecordingStore? RecordingStore
+    {
+        get => field ?? (Recording is { } recording ? new DirectoryRecordingStore(recording.Directory) : null);
+        init;
+    }
+
     /// <summary>Where reviews go; one broker for every listener.</summary>
     public Wire.Enforcement.Approvals.IApprovalQueue Approvals { get; init; } = new Wire.Enforcement.Approvals.InMemoryApprovalBroker();
 
@@ -99,6 +106,7 @@ internal sealed class GatewaySettings
             Users = new ConfiguredUsers(config.Users, config.SshCertificateAuthorities),
             Rules = config.EnforcementEnabled ? new RuleSetProvider(config.Rules) : null,
             Recording = config.Recording,
+            RecordingStore = config.RecordingInState && state is not null ? new State.PostgresRecordingStore(state.DataSource) : null,
             AdminListen = config.AdminListen,
             AdminGroups = config.AdminGroups,
             Grants = config.Grants,

@@ -80,4 +80,7 @@ public enum GrantResult : byte
 
     /// <summary>The decision could not be recorded and <c>recording.onFailure</c> is <c>deny</c>: nothing changed.</summary>
     RecorderFailed,
+
+    /// <summary>The shared state of the gateway instances could not be reached: nothing changed.</summary>
+    Unavailable,
 }

@@ -12,8 +12,10 @@ namespace Wire.Enforcement.Grants;
 /// Just-in-time grants of one gateway (issue 9; DESIGN.md §1): an identity asks for a target for a while, an approver
 /// agrees, and until the grant expires the identity may reach targets and rules that require a grant. When a grant ends
 /// (expiry or revocation) the sessions it admitted are ended, unless another valid grant of the same identity for the
-/// same target takes them over. Every grant has its own recording (request, decision, end). Grants live in memory: a
-/// restart ends them all (fail closed). Thread-safe.
+/// same target takes them over. Every grant has its own recording (request, decision, end), kept by the instance it was
+/// asked through. Grants live in memory, where a restart ends them all (fail closed), or, for gateway instances that
+/// share state, in a store: each change is made there first (compare-and-set, so two instances never both decide a
+/// grant) and reaches the other instances, whose registries apply it to their own sessions. Thread-safe.
 /// </summary>
 public sealed partial class GrantRegistry : IAsyncDisposable
 {
@@ -24,6 +26,7 @@ public sealed partial class GrantRegistry : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private bool _stopped;
+    private IGrantStore? _store;
 
     /// <summary>Creates an empty registry.</summary>
     /// <param name="sessions">The live sessions; a grant's end ends the sessions it admitted.</param>
@@ -56,6 +59,23 @@ public sealed partial class GrantRegistry : IAsyncDisposable
 
     /// <summary>Who approves and how long a grant may last.</summary>
     public GrantOptions Options { get; }
+
+    /// <summary>
+    /// Where grants are shared with other gateway instances; null keeps them in this process. Set once, before the first
+    /// request; the store's grants are loaded then, and the store reports other instances' changes to <see cref="Apply"/>.
+    /// </summary>
+    internal IGrantStore? Store
+    {
+        get => _store;
+        set
+        {
+            _store = value ?? throw new ArgumentNullException(nameof(value));
+            foreach (var grant in value.Load())
+            {
+                ApplyChange(grant, recordedHere: false);
+            }
+        }
+    }
 
     /// <summary>Raised after every change (request, decision, end) with the grant's new state; never under a lock.</summary>
     public event Action<Grant>? Changed;
@@ -155,6 +175,19 @@ public sealed partial class GrantRegistry : IAsyncDisposable
         }
 
         var created = new Grant(id, requester, target, duration, reason, now) { Status = GrantStatus.Pending, Recording = recording?.SessionId };
+        if (_store is { } store)
+        {
+            try
+            {
+                store.Add(created);
+            }
+            catch (Exception e) when (IGrantStore.IsUnavailable(e))
+            {
+                _ = RecordingSessions.CompleteAsync(recording, "grant request refused: the shared state is unavailable");
+                Log.StoreFailed(_logger, id, e.Message);
+                return GrantResult.Unavailable;
+            }
+        }
         lock (_gate)
         {
             if (_stopped)
@@ -162,7 +195,8 @@ public sealed partial class GrantRegistry : IAsyncDisposable
                 _ = RecordingSessions.CompleteAsync(recording, "gateway stopped");
                 throw new InvalidOperationException("the grant registry is stopped");
             }
-            _grants.Add(id, new Entry(created, recording));
+            // Another instance may not have told of it yet, but the store may (this instance hears its own changes too).
+            _grants[id] = new Entry(created, recording);
         }
         grant = created;
         Log.Requested(_logger, requester.Subject, id, target, duration, reason);
@@ -195,32 +229,31 @@ public sealed partial class GrantRegistry : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(id);
         ArgumentNullException.ThrowIfNull(caller);
-        Entry? entry;
+        Grant current;
         lock (_gate)
         {
-            if (!_grants.TryGetValue(id, out entry))
+            if (!_grants.TryGetValue(id, out var entry))
             {
                 grant = null;
                 return GrantResult.NotFound;
             }
-            grant = entry.Grant;
-            if (!string.Equals(grant.Requester.Subject, caller.Subject, StringComparison.Ordinal) && !IsApprover(caller))
+            current = grant = entry.Grant;
+            if (!string.Equals(current.Requester.Subject, caller.Subject, StringComparison.Ordinal) && !IsApprover(caller))
             {
                 return GrantResult.NotAllowed;
             }
-            if (grant.Status is not (GrantStatus.Pending or GrantStatus.Active))
+            if (current.Status is not (GrantStatus.Pending or GrantStatus.Active))
             {
                 return GrantResult.Finished;
             }
-            // Ending access is never refused for want of a record (that would keep it open).
-            Record(entry, new GrantEvent(GrantEvent.Revoked, id) { By = caller.Subject });
-            grant = EndLocked(entry, GrantStatus.Revoked, caller.Subject,
-                $"ended because grant {id} for target \"{grant.Target}\" was revoked by {caller.Subject}");
         }
-        Log.Revoked(_logger, caller.Subject, id);
-        WireDiagnostics.Grants.Add(1, new KeyValuePair<string, object?>("wire.outcome", "revoked"));
-        Finish(entry, grant, "grant revoked by " + caller.Subject);
-        return GrantResult.Done;
+        // Ending access is never refused for want of a record (that would keep it open).
+        var result = Commit(current, current with { Status = GrantStatus.Revoked, EndedAt = _time.GetUtcNow(), Note = caller.Subject }, out grant);
+        if (result == GrantResult.Done)
+        {
+            Log.Revoked(_logger, caller.Subject, id);
+        }
+        return result;
     }
 
     /// <summary>
@@ -240,8 +273,8 @@ public sealed partial class GrantRegistry : IAsyncDisposable
     }
 
     /// <summary>
-    /// Stops the registry (the gateway is stopping): pending and active grants end with it, since they live in memory,
-    /// and their recordings are completed.
+    /// Stops the registry (the gateway is stopping) and completes the recordings it keeps. Grants in memory end with it;
+    /// grants in a shared store live on there for the other instances.
     /// </summary>
     public async ValueTask DisposeAsync()
     {
@@ -255,27 +288,36 @@ public sealed partial class GrantRegistry : IAsyncDisposable
                 entry.Timer?.Dispose();
             }
         }
+        string reason = _store is null
+            ? "gateway stopped: grants are not kept across restarts"
+            : "this gateway instance stopped: the grant lives on in the shared state";
         foreach (var entry in open)
         {
-            await RecordingSessions.CompleteAsync(entry.Recording, "gateway stopped: grants are not kept across restarts").ConfigureAwait(false);
+            await RecordingSessions.CompleteAsync(entry.Recording, reason).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// A change another gateway instance made (or this one, heard back through the store): applied when it moves the grant
+    /// forward (pending, then active, then ended; an ended grant never changes again), so late or repeated news is ignored.
+    /// </summary>
+    /// <param name="grant">The grant as stored.</param>
+    internal void Apply(Grant grant) => ApplyChange(grant, recordedHere: false);
 
     private GrantResult Decide(string id, WireIdentity approver, bool approve, string? note, out Grant? grant)
     {
         ArgumentNullException.ThrowIfNull(id);
         ArgumentNullException.ThrowIfNull(approver);
-        Entry? entry;
-        bool finished = false;
+        Grant current;
         lock (_gate)
         {
-            if (!_grants.TryGetValue(id, out entry))
+            if (!_grants.TryGetValue(id, out var entry))
             {
                 grant = null;
                 return GrantResult.NotFound;
             }
-            grant = entry.Grant;
-            if (string.Equals(grant.Requester.Subject, approver.Subject, StringComparison.Ordinal))
+            current = grant = entry.Grant;
+            if (string.Equals(current.Requester.Subject, approver.Subject, StringComparison.Ordinal))
             {
                 return GrantResult.OwnRequest;
             }
@@ -283,82 +325,224 @@ public sealed partial class GrantRegistry : IAsyncDisposable
             {
                 return GrantResult.NotAllowed;
             }
-            if (grant.Status != GrantStatus.Pending)
+            if (current.Status != GrantStatus.Pending)
             {
                 return GrantResult.Finished;
             }
-            var now = _time.GetUtcNow();
-            if (approve)
-            {
-                var expires = now + grant.Duration;
-                if (!Record(entry, new GrantEvent(GrantEvent.Approved, id) { By = approver.Subject, Expires = expires }))
-                {
-                    return GrantResult.RecorderFailed;
-                }
-                grant = grant with { Status = GrantStatus.Active, DecidedBy = approver.Subject, DecidedAt = now, ExpiresAt = expires };
-                entry.Grant = grant;
-                entry.Timer = _time.CreateTimer(static state =>
-                {
-                    var (registry, grantId) = ((GrantRegistry, string))state!;
-                    registry.Expire(grantId);
-                }, (this, id), grant.Duration, Timeout.InfiniteTimeSpan);
-            }
-            else
-            {
-                // A denial is never refused for want of a record (that would leave the request open).
-                Record(entry, new GrantEvent(GrantEvent.Denied, id) { By = approver.Subject, Reason = note });
-                grant = grant with { Status = GrantStatus.Denied, DecidedBy = approver.Subject, DecidedAt = now, EndedAt = now, Note = note };
-                entry.Grant = grant;
-                RememberEndedLocked(id);
-                finished = true;
-            }
         }
-        Log.Decided(_logger, approver.Subject, approve ? "approved" : "denied", id, grant.Requester.Subject, grant.Target);
-        WireDiagnostics.Grants.Add(1, new KeyValuePair<string, object?>("wire.outcome", approve ? "approved" : "denied"));
-        if (finished)
+        var now = _time.GetUtcNow();
+        var next = approve
+            ? current with { Status = GrantStatus.Active, DecidedBy = approver.Subject, DecidedAt = now, ExpiresAt = now + current.Duration }
+            : current with { Status = GrantStatus.Denied, DecidedBy = approver.Subject, DecidedAt = now, EndedAt = now, Note = note };
+        var result = Commit(current, next, out grant);
+        if (result == GrantResult.Done)
         {
-            Finish(entry, grant, "grant denied by " + approver.Subject);
+            Log.Decided(_logger, approver.Subject, approve ? "approved" : "denied", id, current.Requester.Subject, current.Target);
         }
-        else
-        {
-            Changed?.Invoke(grant);
-        }
-        return GrantResult.Done;
+        return result;
     }
 
     /// <summary>The timer of an active grant: it has run out.</summary>
     private void Expire(string id)
     {
-        Entry? entry;
-        Grant grant;
+        Grant current;
         lock (_gate)
         {
-            if (_stopped || !_grants.TryGetValue(id, out entry) || entry.Grant.Status != GrantStatus.Active)
+            if (_stopped || !_grants.TryGetValue(id, out var entry) || entry.Grant.Status != GrantStatus.Active)
             {
                 return;
             }
-            Record(entry, new GrantEvent(GrantEvent.Expired, id));
-            grant = EndLocked(entry, GrantStatus.Expired, null, $"ended because grant {id} for target \"{entry.Grant.Target}\" expired");
+            current = entry.Grant;
         }
-        Log.Expired(_logger, id, grant.Requester.Subject, grant.Target);
-        WireDiagnostics.Grants.Add(1, new KeyValuePair<string, object?>("wire.outcome", "expired"));
-        Finish(entry, grant, "grant expired");
+        if (Commit(current, current with { Status = GrantStatus.Expired, EndedAt = _time.GetUtcNow() }, out _) == GrantResult.Unavailable)
+        {
+            // The store is out of reach, but time is not: the grant ends here all the same (fail closed).
+            ApplyChange(current with { Status = GrantStatus.Expired, EndedAt = _time.GetUtcNow() }, recordedHere: false);
+        }
+        Log.Expired(_logger, id, current.Requester.Subject, current.Target);
     }
 
     /// <summary>
-    /// Marks the grant ended and ends the sessions it admitted: each moves to another valid grant of the same subject
-    /// and target when there is one, else it is terminated with <paramref name="sessionReason"/>. Under the lock, so that
-    /// <see cref="Admit"/> never binds a session to a grant that is ending.
+    /// Takes a grant from <paramref name="current"/> to <paramref name="next"/>: recorded first where its recording is kept
+    /// (a refused record refuses an approval, never an end), then stored (compare-and-set when shared: another instance may
+    /// have moved it first, and then its change wins and the call reports <see cref="GrantResult.Finished"/>), then applied.
     /// </summary>
-    private Grant EndLocked(Entry entry, GrantStatus status, string? by, string sessionReason)
+    private GrantResult Commit(Grant current, Grant next, out Grant? grant)
     {
-        var now = _time.GetUtcNow();
-        var grant = entry.Grant with { Status = status, EndedAt = now, Note = by ?? entry.Grant.Note };
-        entry.Grant = grant;
+        lock (_gate)
+        {
+            if (!_grants.TryGetValue(current.Id, out var entry) || entry.Grant.Status != current.Status)
+            {
+                grant = entry?.Grant;
+                return entry is null ? GrantResult.NotFound : GrantResult.Finished;
+            }
+            if (!Record(entry, EventFor(next)) && next.Status == GrantStatus.Active)
+            {
+                grant = current;
+                return GrantResult.RecorderFailed;
+            }
+        }
+        if (_store is { } store)
+        {
+            (bool Replaced, Grant? Stored) outcome;
+            try
+            {
+                outcome = store.Replace(next, current.Status);
+            }
+            catch (Exception e) when (IGrantStore.IsUnavailable(e))
+            {
+                Log.StoreFailed(_logger, current.Id, e.Message);
+                grant = current;
+                return GrantResult.Unavailable;
+            }
+            if (!outcome.Replaced)
+            {
+                // Another instance changed it first: its change is the grant's (and reaches this registry as news too).
+                if (outcome.Stored is { } stored)
+                {
+                    ApplyChange(stored, recordedHere: false);
+                }
+                grant = outcome.Stored;
+                return outcome.Stored is null ? GrantResult.NotFound : GrantResult.Finished;
+            }
+        }
+        ApplyChange(next, recordedHere: true);
+        grant = next;
+        return GrantResult.Done;
+    }
+
+    /// <summary>
+    /// Makes <paramref name="next"/> the grant's state when it moves the grant forward: arms the expiry of an active grant,
+    /// ends the sessions of an ended one, records the change where the grant's recording is kept (unless
+    /// <paramref name="recordedHere"/>), and tells listeners.
+    /// </summary>
+    private void ApplyChange(Grant next, bool recordedHere)
+    {
+        Entry? entry;
+        bool announce = false, unrecordedApproval = false;
+        lock (_gate)
+        {
+            if (_stopped)
+            {
+                return;
+            }
+            if (!_grants.TryGetValue(next.Id, out entry))
+            {
+                // News of a grant asked for through another instance (or loaded at start).
+                entry = new Entry(next with { Status = GrantStatus.Pending }, recording: null);
+                _grants.Add(next.Id, entry);
+                if (next.Status == GrantStatus.Pending)
+                {
+                    entry.Grant = next;
+                    announce = true;
+                }
+            }
+            else if (Rank(next.Status) <= Rank(entry.Grant.Status))
+            {
+                return; // old or repeated news
+            }
+        }
+        if (announce)
+        {
+            Changed?.Invoke(next);
+            return;
+        }
+        lock (_gate)
+        {
+            if (_stopped || Rank(next.Status) <= Rank(entry.Grant.Status))
+            {
+                return;
+            }
+            if (!recordedHere && !Record(entry, EventFor(next)) && next.Status == GrantStatus.Active)
+            {
+                unrecordedApproval = true;
+            }
+            entry.Grant = next;
+            if (next.Status == GrantStatus.Active)
+            {
+                var left = next.ExpiresAt!.Value - _time.GetUtcNow();
+                entry.Timer = _time.CreateTimer(static state =>
+                {
+                    var (registry, grantId) = ((GrantRegistry, string))state!;
+                    registry.Expire(grantId);
+                }, (this, next.Id), left > TimeSpan.Zero ? left : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+            }
+            else
+            {
+                EndLocked(entry, next);
+            }
+        }
+        if (recordedHere)
+        {
+            // Counted where the change was made, not again by every instance that hears of it.
+            WireDiagnostics.Grants.Add(1, new KeyValuePair<string, object?>("wire.outcome", Outcome(next.Status)));
+        }
+        if (next.Status == GrantStatus.Active)
+        {
+            Changed?.Invoke(next);
+        }
+        else
+        {
+            var recording = entry.Recording;
+            entry.Recording = null;
+            _ = RecordingSessions.CompleteAsync(recording, next.Status switch
+            {
+                GrantStatus.Denied => "grant denied by " + next.DecidedBy,
+                GrantStatus.Revoked => "grant revoked by " + next.Note,
+                _ => "grant expired",
+            });
+            Changed?.Invoke(next);
+        }
+        if (unrecordedApproval && _recorder!.OnFailure == RecordingFailureMode.Deny)
+        {
+            // Approved through another instance, but not recordable here where its recording is kept: ended at once.
+            Log.RecorderFailed(_logger, next.Requester.Subject, next.Target);
+            Commit(next, next with { Status = GrantStatus.Revoked, EndedAt = _time.GetUtcNow(), Note = "wire (the approval could not be recorded)" }, out _);
+        }
+    }
+
+    private static int Rank(GrantStatus status) => status switch
+    {
+        GrantStatus.Pending => 0,
+        GrantStatus.Active => 1,
+        _ => 2,
+    };
+
+    private static string Outcome(GrantStatus status) => status switch
+    {
+        GrantStatus.Active => "approved",
+        GrantStatus.Denied => "denied",
+        GrantStatus.Revoked => "revoked",
+        _ => "expired",
+    };
+
+    /// <summary>The record of the change that brought a grant to <paramref name="grant"/>'s state.</summary>
+    private static GrantEvent EventFor(Grant grant) => grant.Status switch
+    {
+        GrantStatus.Active => new GrantEvent(GrantEvent.Approved, grant.Id) { By = grant.DecidedBy, Expires = grant.ExpiresAt },
+        GrantStatus.Denied => new GrantEvent(GrantEvent.Denied, grant.Id) { By = grant.DecidedBy, Reason = grant.Note },
+        GrantStatus.Revoked => new GrantEvent(GrantEvent.Revoked, grant.Id) { By = grant.Note },
+        _ => new GrantEvent(GrantEvent.Expired, grant.Id),
+    };
+
+    /// <summary>
+    /// Ends the sessions an ended grant admitted: each moves to another valid grant of the same subject and target when
+    /// there is one, else it is terminated. Under the lock, so that <see cref="Admit"/> never binds a session to a grant
+    /// that is ending.
+    /// </summary>
+    private void EndLocked(Entry entry, Grant grant)
+    {
         entry.Timer?.Dispose();
         entry.Timer = null;
         RememberEndedLocked(grant.Id);
-        var successor = FindValidLocked(grant.Requester.Subject, grant.Target, now, except: grant.Id);
+        if (grant.Status == GrantStatus.Denied)
+        {
+            return; // never admitted anyone
+        }
+        string sessionReason = grant.Status == GrantStatus.Expired
+            ? $"ended because grant {grant.Id} for target \"{grant.Target}\" expired"
+            : $"ended because grant {grant.Id} for target \"{grant.Target}\" was revoked by {grant.Note}";
+        var successor = FindValidLocked(grant.Requester.Subject, grant.Target, _time.GetUtcNow(), except: grant.Id);
         int ended = 0;
         foreach (var session in Sessions.Active)
         {
@@ -379,7 +563,6 @@ public sealed partial class GrantRegistry : IAsyncDisposable
         {
             Log.SessionsEnded(_logger, grant.Id, ended);
         }
-        return grant;
     }
 
     private Grant? FindValidLocked(string subject, string target, DateTimeOffset now, string? except)
@@ -419,15 +602,6 @@ public sealed partial class GrantRegistry : IAsyncDisposable
         return _recorder!.OnFailure == RecordingFailureMode.Allow;
     }
 
-    /// <summary>After a grant's last event: completes its recording and tells listeners.</summary>
-    private void Finish(Entry entry, Grant grant, string reason)
-    {
-        var recording = entry.Recording;
-        entry.Recording = null;
-        _ = RecordingSessions.CompleteAsync(recording, reason);
-        Changed?.Invoke(grant);
-    }
-
     private sealed class Entry(Grant grant, ISessionRecorder? recording)
     {
         public Grant Grant { get; set; } = grant;
@@ -456,5 +630,8 @@ public sealed partial class GrantRegistry : IAsyncDisposable
 
         [LoggerMessage(Level = LogLevel.Error, Message = "grant of {Subject} for target {Target}: the recording failed; the change was refused (recording.onFailure is deny)")]
         public static partial void RecorderFailed(ILogger logger, string subject, string target);
+
+        [LoggerMessage(Level = LogLevel.Error, Message = "grant {Id}: the shared state is unavailable ({Reason}); nothing changed")]
+        public static partial void StoreFailed(ILogger logger, string id, string reason);
     }
 }

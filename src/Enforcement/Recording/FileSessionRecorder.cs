@@ -21,6 +21,7 @@ internal sealed partial class FileSessionRecorder : ISessionRecorder
     private const long PathCheckIntervalMs = 200;
 
     private readonly Stream? _stream;
+    private readonly RecordingStore _store;
     private readonly RecordLineWriter? _lines;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
@@ -41,11 +42,12 @@ internal sealed partial class FileSessionRecorder : ISessionRecorder
     private bool _uncheckedWrite;
     private long _lastPathCheck;
 
-    public FileSessionRecorder(string sessionId, string path, Stream? stream, Exception? openError, ReadOnlySpan<byte> key, int capacity,
-        TimeProvider timeProvider, ILogger logger)
+    public FileSessionRecorder(string sessionId, RecordingStore store, string fileName, Stream? stream, Exception? openError, ReadOnlySpan<byte> key,
+        int capacity, TimeProvider timeProvider, ILogger logger)
     {
         SessionId = sessionId;
-        FilePath = path;
+        _store = store;
+        FilePath = store.Locate(fileName);
         _timeProvider = timeProvider;
         _logger = logger;
         _capacity = capacity;
@@ -54,7 +56,7 @@ internal sealed partial class FileSessionRecorder : ISessionRecorder
             _failed = true;
             _completion = Task.CompletedTask;
             RecordingMetrics.Failures.Add(1);
-            Log.StartFailed(_logger, sessionId, path, openError);
+            Log.StartFailed(_logger, sessionId, FilePath, openError);
             return;
         }
         _stream = stream;
@@ -66,7 +68,7 @@ internal sealed partial class FileSessionRecorder : ISessionRecorder
     /// <inheritdoc />
     public string SessionId { get; }
 
-    /// <summary>The recording's file.</summary>
+    /// <summary>The recording's file (a path, or how the store names it).</summary>
     public string FilePath { get; }
 
     /// <inheritdoc />
@@ -179,15 +181,9 @@ internal sealed partial class FileSessionRecorder : ISessionRecorder
             {
                 return null;
             }
-            string path = Path.Combine(Path.GetDirectoryName(FilePath) ?? ".", SessionId + "." + name);
             try
             {
-                var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.Read, BufferSize = 64 * 1024 };
-                if (!OperatingSystem.IsWindows())
-                {
-                    options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-                }
-                var attachment = new RecordingAttachment(name, new FileStream(path, options), Fail);
+                var attachment = new RecordingAttachment(name, _store.Create(SessionId + "." + name, attachment: true), Fail);
                 _attachments.Add(attachment);
                 return attachment;
             }

@@ -12,7 +12,10 @@ public sealed class RecordingOptions
     /// <summary>The largest accepted <see cref="QueueCapacity"/>.</summary>
     public const int MaxQueueCapacity = 1_000_000;
 
-    /// <summary>The absolute directory that holds one <c>SESSION.jsonl</c> file per session; created if missing.</summary>
+    /// <summary>
+    /// The absolute directory that holds one <c>SESSION.jsonl</c> file per session; created if missing. Empty when the
+    /// gateway keeps recordings in its shared PostgreSQL state (<c>recording.store</c>).
+    /// </summary>
     public required string Directory { get; init; }
 
     /// <summary>The HMAC-SHA256 key that signs every record; at least <see cref="MinKeyBytes"/> bytes.</summary>
@@ -28,10 +31,11 @@ public sealed class RecordingOptions
     public int QueueCapacity { get; init; } = DefaultQueueCapacity;
 
     /// <summary>Throws when a value is out of range.</summary>
+    /// <param name="directory">Whether recordings go to <see cref="Directory"/> (not to another store).</param>
     /// <exception cref="ArgumentException">The directory is not absolute, the key too short or the capacity out of range.</exception>
-    internal void Validate()
+    internal void Validate(bool directory = true)
     {
-        if (string.IsNullOrEmpty(Directory) || !Path.IsPathFullyQualified(Directory))
+        if (directory && (string.IsNullOrEmpty(Directory) || !Path.IsPathFullyQualified(Directory)))
         {
             throw new ArgumentException("The recording directory must be an absolute path.", nameof(Directory));
         }

@@ -33,7 +33,15 @@ public static class RecordingReplay
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(output);
-        using var reader = RecordingLineReader.Open(path);
+        return Write(RecordingLineReader.Open(path), output);
+    }
+
+    /// <summary>Writes the transcript of the recording read from <paramref name="recording"/>, which it disposes.</summary>
+    internal static long Write(Stream recording, TextWriter output) => Write(new RecordingLineReader(recording), output);
+
+    private static long Write(RecordingLineReader lines, TextWriter output)
+    {
+        using var reader = lines;
         DateTimeOffset? start = null;
         long records = 0;
         while (reader.TryReadLine(out var line, out var status))

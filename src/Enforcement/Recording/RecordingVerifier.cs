@@ -55,12 +55,24 @@ public static class RecordingVerifier
     public static RecordingVerification VerifyFile(string path, ReadOnlySpan<byte> key)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        string directory = Path.GetDirectoryName(path) ?? ".";
         using var reader = RecordingLineReader.Open(path);
         using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, key);
-        return Verify(path, reader, hmac);
+        return Verify(path, reader, hmac, attachment => File.OpenRead(Path.Combine(directory, attachment)));
     }
 
-    private static RecordingVerification Verify(string path, RecordingLineReader reader, IncrementalHash hmac)
+    /// <summary>Verifies recording <paramref name="id"/> of <paramref name="store"/>, its attachments read from the same store.</summary>
+    /// <exception cref="FileNotFoundException">The store has no such recording.</exception>
+    /// <exception cref="IOException">The store cannot be read.</exception>
+    internal static RecordingVerification Verify(RecordingStore store, string id, ReadOnlySpan<byte> key)
+    {
+        string fileName = id + RecordingFormat.Extension;
+        using var reader = new RecordingLineReader(store.OpenRead(fileName));
+        using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, key);
+        return Verify(store.Locate(fileName), reader, hmac, store.OpenRead);
+    }
+
+    private static RecordingVerification Verify(string path, RecordingLineReader reader, IncrementalHash hmac, Func<string, Stream> openAttachment)
     {
         Span<byte> previousHash = stackalloc byte[SHA256.HashSizeInBytes];
         previousHash.Clear();
@@ -130,7 +142,7 @@ public static class RecordingVerifier
                     return Bad(path, records - 1, lost, number, RecordingDefect.Truncated,
                         $"session.end counts {record.Records} records, the file has {records}");
                 }
-                if (AttachmentDefect(path, session!, record.Attachments) is { } attachmentDefect)
+                if (AttachmentDefect(session!, record.Attachments, openAttachment) is { } attachmentDefect)
                 {
                     return Bad(path, records, lost, number, RecordingDefect.Edited, attachmentDefect);
                 }
@@ -315,7 +327,7 @@ public static class RecordingVerifier
     }
 
     /// <summary>What is wrong with the files session.end lists next to the recording (<c>{session}.{name}</c>); null when nothing.</summary>
-    private static string? AttachmentDefect(string path, string session, List<(string Name, string Sha256)>? attachments)
+    private static string? AttachmentDefect(string session, List<(string Name, string Sha256)>? attachments, Func<string, Stream> openAttachment)
     {
         foreach (var (name, sha256) in attachments ?? [])
         {
@@ -323,11 +335,10 @@ public static class RecordingVerifier
             {
                 return $"session.end names an attachment '{name}' a recorder would not write";
             }
-            string file = Path.Combine(Path.GetDirectoryName(path) ?? ".", session + "." + name);
             byte[] actual;
             try
             {
-                using var stream = File.OpenRead(file);
+                using var stream = openAttachment(session + "." + name);
                 actual = SHA256.HashData(stream);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -86,7 +86,9 @@ internal sealed partial class AdminServer
         var result = _grants.Request(caller, target, duration, reason, context.Connection.RemoteIpAddress?.ToString() ?? "", out var grant);
         if (result != GrantResult.Done)
         {
-            return Problem(503, "the grant could not be recorded, so it was not asked for (recording.onFailure is deny)");
+            return Problem(503, result == GrantResult.Unavailable
+                ? "the shared state is unavailable, so the grant was not asked for"
+                : "the grant could not be recorded, so it was not asked for (recording.onFailure is deny)");
         }
         return Results.Json(DescribeGrant(grant!, caller), Json, statusCode: StatusCodes.Status201Created);
     }
@@ -111,6 +113,7 @@ internal sealed partial class AdminServer
                 : $"only members of {string.Join(", ", _grants.Options.Approvers)} (grants.approvers) may decide grants"),
             GrantResult.Finished => Problem(409, $"the grant is {Name(grant!.Status)}: there is nothing to {action}"),
             GrantResult.RecorderFailed => Problem(503, "the decision could not be recorded, so it was not taken (recording.onFailure is deny)"),
+            GrantResult.Unavailable => Problem(503, "the shared state is unavailable, so nothing changed"),
             _ => Problem(404, "no such grant"),
         };
     }

@@ -233,21 +233,27 @@ internal sealed partial class AdminServer : IHostedService, IAsyncDisposable
 
     private IResult ListRecordings()
     {
-        if (_settings.Recording is not { } recording)
+        if (_settings.Recording is not { } recording || _settings.RecordingStore is not { } store)
         {
             return Results.Json(Array.Empty<object>(), Json);
         }
-        var files = Directory.Exists(recording.Directory)
-            ? new DirectoryInfo(recording.Directory).EnumerateFiles("*" + RecordingFormat.Extension).OrderByDescending(f => f.LastWriteTimeUtc).ToList()
-            : [];
-        return Results.Json(files.Select(f =>
+        IReadOnlyList<StoredRecording> stored;
+        try
         {
-            var verification = RecordingVerifier.VerifyFile(f.FullName, recording.Key.Span);
+            stored = store.List();
+        }
+        catch (IOException e)
+        {
+            return Problem(503, $"the recordings cannot be listed: {e.Message}");
+        }
+        return Results.Json(stored.Select(r =>
+        {
+            var verification = VerifyStored(store, r.Id, recording);
             return new
             {
-                id = Path.GetFileNameWithoutExtension(f.Name),
-                bytes = f.Length,
-                modified = f.LastWriteTimeUtc,
+                id = r.Id,
+                bytes = r.Bytes,
+                modified = r.Modified,
                 records = verification.Records,
                 status = verification.IsValid ? "ok" : verification.DefectName,
             };
@@ -257,27 +263,35 @@ internal sealed partial class AdminServer : IHostedService, IAsyncDisposable
     /// <summary>One recording as JSON: its verification and its records (stored masked, so returned as stored).</summary>
     private IResult GetRecording(string id)
     {
-        if (_settings.Recording is not { } recording || !RecordingFormat.IsValidSessionId(id))
+        if (_settings.Recording is not { } recording || _settings.RecordingStore is not { } store || !RecordingFormat.IsValidSessionId(id))
         {
             return Problem(404, "no such recording");
         }
-        string path = Path.Combine(recording.Directory, id + RecordingFormat.Extension);
-        if (!File.Exists(path))
-        {
-            return Problem(404, "no such recording");
-        }
-        var verification = RecordingVerifier.VerifyFile(path, recording.Key.Span);
+        RecordingVerification verification;
         var records = new List<JsonElement>();
-        foreach (var line in File.ReadLines(path))
+        try
         {
-            try
+            verification = RecordingVerifier.Verify(store, id, recording.Key.Span);
+            using var reader = new StreamReader(store.OpenRead(id + RecordingFormat.Extension));
+            while (reader.ReadLine() is { } line)
             {
-                records.Add(JsonDocument.Parse(line).RootElement.Clone());
+                try
+                {
+                    records.Add(JsonDocument.Parse(line).RootElement.Clone());
+                }
+                catch (JsonException)
+                {
+                    break;
+                }
             }
-            catch (JsonException)
-            {
-                break;
-            }
+        }
+        catch (FileNotFoundException)
+        {
+            return Problem(404, "no such recording");
+        }
+        catch (IOException e)
+        {
+            return Problem(503, $"the recording cannot be read: {e.Message}");
         }
         return Results.Json(new
         {
@@ -286,6 +300,19 @@ internal sealed partial class AdminServer : IHostedService, IAsyncDisposable
             detail = verification.Detail,
             records,
         }, Json);
+    }
+
+    /// <summary>A listed recording's verification; one that went away or cannot be read since it was listed says so.</summary>
+    private static RecordingVerification VerifyStored(RecordingStore store, string id, RecordingOptions recording)
+    {
+        try
+        {
+            return RecordingVerifier.Verify(store, id, recording.Key.Span);
+        }
+        catch (IOException e)
+        {
+            return new RecordingVerification(store.Locate(id + RecordingFormat.Extension), 0, 0, 1, RecordingDefect.Truncated, e.Message);
+        }
     }
 
     private static partial class Log

@@ -235,11 +235,13 @@ internal sealed partial class GatewayConfig
     /// </summary>
     public string? StatePostgres { get; private set; }
 
-    private void ReadState(ConfigReader root)
+    private void ReadState(ConfigReader root) => StatePostgres = ReadStatePostgres(root);
+
+    private static string? ReadStatePostgres(ConfigReader root)
     {
         if (root.GetObject("state") is not { } state)
         {
-            return;
+            return null;
         }
         state.EnsureOnly("postgres");
         var connectionString = state.GetSecret("postgres") ?? throw state.Required("postgres");
@@ -256,7 +258,7 @@ internal sealed partial class GatewayConfig
         {
             state.Fail("postgres", "is not a PostgreSQL connection string with a Host (Host=...;Username=...;Password=...;Database=...)");
         }
-        StatePostgres = connectionString;
+        return connectionString;
     }
 
     /// <summary>Who approves grants (<c>grants.approvers</c>, default the admin groups) and their longest duration.</summary>

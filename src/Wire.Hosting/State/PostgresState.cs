@@ -96,6 +96,8 @@ internal sealed partial class PostgresState : IAsyncDisposable
                     PRIMARY KEY (instance, id));
                 DELETE FROM wire_sessions WHERE instance IN (SELECT instance FROM wire_instances WHERE seen < now() - interval '2 minutes');
                 DELETE FROM wire_instances WHERE seen < now() - interval '2 minutes';
+                {PostgresRecordingStore.Schema}
+                {PostgresGrantStore.Schema}
                 """, connection, transaction);
             await create.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
             await using var join = new NpgsqlCommand(Beat, connection, transaction);
@@ -108,6 +110,9 @@ internal sealed partial class PostgresState : IAsyncDisposable
         await _listening.Task.WaitAsync(TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
         Log.Started(_logger, Instance);
     }
+
+    /// <summary>The pool of connections to the shared database.</summary>
+    public NpgsqlDataSource DataSource => _dataSource;
 
     /// <summary>A connection from the pool, for one unit of work.</summary>
     public ValueTask<NpgsqlConnection> OpenAsync(CancellationToken ct) => _dataSource.OpenConnectionAsync(ct);

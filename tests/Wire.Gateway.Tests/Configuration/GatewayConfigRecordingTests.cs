@@ -135,11 +135,33 @@ public sealed class GatewayConfigRecordingTests : IDisposable
             "{ 'postgres': { 'targets': [ { 'name': 'db', 'host': 'h', 'username': 'u', 'password': 'env:UNSET_PASSWORD' } ] }, 'future': 1,"
             + " 'recording': { 'directory': 'recordings', 'key': 'env:WIRE_RECORDING_KEY' } }"));
 
-        var recording = GatewayConfig.LoadRecording(path, RecordingEnv);
+        var (recording, state) = GatewayConfig.LoadRecording(path, RecordingEnv)!.Value;
 
-        Assert.NotNull(recording);
         Assert.Equal(Path.Combine(_dir.Path, "recordings"), recording.Directory);
         Assert.Equal(Encoding.UTF8.GetBytes(Key), recording.Key.ToArray());
+        Assert.Null(state);
+    }
+
+    [Fact]
+    public void Recordings_in_the_shared_state_need_it_and_no_directory()
+    {
+        var path = _dir.Write("shared.json", Json(
+            "{ 'state': { 'postgres': 'Host=db;Username=wire;Password=pw' }, 'postgres': { 'targets': [ { 'name': 'db', 'host': 'h', 'username': 'u', 'password': 'env:UNSET' } ] },"
+            + " 'recording': { 'store': 'postgres', 'key': 'env:WIRE_RECORDING_KEY' } }"));
+        var (recording, state) = GatewayConfig.LoadRecording(path, RecordingEnv)!.Value;
+        Assert.Equal("Host=db;Username=wire;Password=pw", state);
+        Assert.Equal(string.Empty, recording.Directory);
+
+        Assert.Contains("recording.store: \"postgres\" keeps recordings in the shared state: it needs state.postgres",
+            Assert.Throws<ConfigException>(() => GatewayConfig.LoadRecording(_dir.Write("nostate.json",
+                Json("{ 'recording': { 'store': 'postgres', 'key': 'env:WIRE_RECORDING_KEY' } }")), RecordingEnv)).Message, StringComparison.Ordinal);
+        Assert.Contains("recording.directory: not used",
+            Assert.Throws<ConfigException>(() => GatewayConfig.LoadRecording(_dir.Write("both.json", Json(
+                "{ 'state': { 'postgres': 'Host=db' }, 'recording': { 'store': 'postgres', 'directory': 'r', 'key': 'env:WIRE_RECORDING_KEY' } }")),
+                RecordingEnv)).Message, StringComparison.Ordinal);
+        Assert.Contains("recording.store",
+            Assert.Throws<ConfigException>(() => GatewayConfig.LoadRecording(_dir.Write("unknown.json", Json(
+                "{ 'recording': { 'store': 's3', 'directory': 'r', 'key': 'env:WIRE_RECORDING_KEY' } }")), RecordingEnv)).Message, StringComparison.Ordinal);
     }
 
     [Fact]
