@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
@@ -98,6 +99,35 @@ public sealed class HttpProxyServer : IAsyncDisposable
         {
             pool.Dispose();
         }
+    }
+
+    /// <summary>
+    /// Runs one client connection over connections the host owns, without the listener (which need not be started): each
+    /// request is authenticated, routed, judged, masked and recorded as on a socket, and forwarded with the target's
+    /// credential over <paramref name="upstream"/>. A request that routes to another target is answered 421 (its credential
+    /// never goes over the host's connection); after the target closes that connection, requests are answered 502 and the
+    /// client connection closes. Returns when the client connection ended; both pipes are then completed.
+    /// </summary>
+    /// <param name="client">The client's connection, from its first request byte (TLS, if any, already terminated by the host).</param>
+    /// <param name="upstream">A connection to target <paramref name="target"/>'s server (TLS to it, if any, is the host's).</param>
+    /// <param name="target">The name of the target <paramref name="upstream"/> reaches.</param>
+    /// <param name="clientEndPoint">The client's address, for logs, recordings and X-Forwarded-For; null when there is none.</param>
+    /// <param name="cancellationToken">Ends the session when cancelled.</param>
+    /// <exception cref="ArgumentException"><paramref name="target"/> names no target of the options.</exception>
+    public Task RunAsync(IDuplexPipe client, IDuplexPipe upstream, string target, IPEndPoint? clientEndPoint = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(upstream);
+        ArgumentNullException.ThrowIfNull(target);
+        int index = Options.Targets.Select(t => t.Name).ToList().IndexOf(target);
+        if (index < 0)
+        {
+            throw new ArgumentException($"No target is named \"{target}\".", nameof(target));
+        }
+        var session = new HttpProxySession(this, WirePipes.FromPipe(client), clientEndPoint, WirePipes.FromPipe(upstream), index,
+            Interlocked.Increment(ref _nextSessionId));
+        return session.RunAsync(cancellationToken);
     }
 
     private Task RunSessionAsync(Socket socket, IPEndPoint? client, CancellationToken ct)

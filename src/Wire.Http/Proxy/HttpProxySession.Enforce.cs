@@ -105,7 +105,7 @@ internal sealed partial class HttpProxySession
         var key = (policy.Source, identity.Subject, target.Name, secrets);
         if (_maskPlanKey != key)
         {
-            _maskPlan = HttpMaskPlan.Create(policy.MaskRules, secrets, enforcement.MaskingKey.Span, target.CredentialValue);
+            _maskPlan = HttpMaskPlan.Create(policy.MaskRules, policy.Source.Masking, secrets, enforcement.MaskingKey.Span, target.CredentialValue);
             _maskPlanKey = key;
         }
         return _maskPlan;

@@ -610,6 +610,7 @@ internal sealed partial class HttpProxySession
         403 => "Forbidden",
         404 => "Not Found",
         417 => "Expectation Failed",
+        421 => "Misdirected Request",
         429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",
         501 => "Not Implemented",

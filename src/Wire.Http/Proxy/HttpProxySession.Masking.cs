@@ -118,7 +118,8 @@ internal sealed partial class HttpProxySession
                         {
                             maskedText += scanner.MaskInPlace(window.AsSpan(0, length));
                         }
-                        ready = final ? length : Math.Max(0, length - TextHoldBack);
+                        // A host's detector may declare longer matches than the built-in ones: hold back enough to see them whole.
+                        ready = final ? length : Math.Max(0, length - Math.Max(TextHoldBack, scanner?.CustomMaxLength ?? 0));
                     }
                     if (ready > 0)
                     {

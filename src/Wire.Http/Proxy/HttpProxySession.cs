@@ -29,7 +29,7 @@ internal sealed partial class HttpProxySession
     private static readonly List<SslApplicationProtocol> Http11 = [SslApplicationProtocol.Http11];
 
     private readonly HttpProxyServer _server;
-    private readonly Socket _socket;
+    private readonly Socket? _socket;
     private readonly long _id;
     private readonly ILogger _logger;
     private readonly HttpHeadCapture _request = new();
@@ -51,6 +51,20 @@ internal sealed partial class HttpProxySession
         _clientAddress = client?.Address.ToString() ?? "unknown";
         _clientEndPoint = client?.ToString() ?? "unknown";
     }
+
+    /// <summary>A session over connections a host owns: every request it forwards goes to target <paramref name="targetIndex"/> over <paramref name="upstream"/>.</summary>
+    public HttpProxySession(HttpProxyServer server, WirePipe client, IPEndPoint? clientEndPoint, WirePipe upstream, int targetIndex, long id)
+        : this(server, socket: null!, clientEndPoint, id)
+    {
+        _hostClient = client;
+        _hostUpstream = upstream;
+        _hostTarget = targetIndex;
+    }
+
+    // A host's own connections (RunAsync): the client's, and the one to its one target (null once it closed).
+    private readonly WirePipe? _hostClient;
+    private WirePipe? _hostUpstream;
+    private readonly int _hostTarget = -1;
 
     private Http1Limits Limits => _server.Options.Limits;
 
@@ -111,7 +125,13 @@ internal sealed partial class HttpProxySession
             }
             else
             {
-                _socket.Dispose();
+                _socket?.Dispose();
+            }
+            if (_hostUpstream is { } upstream)
+            {
+                await upstream.Pipe.Output.CompleteAsync().ConfigureAwait(false);
+                await upstream.Pipe.Input.CompleteAsync().ConfigureAwait(false);
+                upstream.Dispose();
             }
         }
     }
@@ -138,14 +158,18 @@ internal sealed partial class HttpProxySession
 
     private async ValueTask<WirePipe?> AcceptAsync(CancellationToken ct)
     {
+        if (_hostClient is not null)
+        {
+            return _hostClient; // TLS, if any, is the host's
+        }
         if (_server.CertificateContext is not { } certificate)
         {
             // A request's work is a parse, a judgement and a copy: run it where the data arrives (no thread hop).
-            var plain = WirePipes.FromSocket(_socket, "http-client", bufferBytes: _server.Options.BufferBytes);
+            var plain = WirePipes.FromSocket(_socket!, "http-client", bufferBytes: _server.Options.BufferBytes);
             plain.RunReaderInline();
             return plain;
         }
-        var stream = new SslStream(new NetworkStream(_socket, ownsSocket: true), leaveInnerStreamOpen: false);
+        var stream = new SslStream(new NetworkStream(_socket!, ownsSocket: true), leaveInnerStreamOpen: false);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(_server.Options.HeadTimeout);
         try
@@ -220,6 +244,12 @@ internal sealed partial class HttpProxySession
         }
         var target = _server.Options.Targets[targetIndex];
         _kubernetesAnswers = target.Kind == HttpTargetKind.Kubernetes;
+        if (_hostTarget >= 0 && targetIndex != _hostTarget)
+        {
+            // The host's connection reaches one target: another's request (and credential) never goes over it.
+            return await RefuseAsync(head, 421, $"this connection reaches target {_server.Options.Targets[_hostTarget].Name} only", ct)
+                .ConfigureAwait(false);
+        }
         if (target.RequireGrant && _server.Enforcement?.Grants?.FindValid(identity.Subject, target.Name) is null)
         {
             Log.NoGrant(_logger, _id, identity.Subject, target.Name);
@@ -270,7 +300,9 @@ internal sealed partial class HttpProxySession
         WirePipe upstream;
         try
         {
-            upstream = await pool.RentAsync(ct).ConfigureAwait(false);
+            upstream = _hostTarget < 0
+                ? await pool.RentAsync(ct).ConfigureAwait(false)
+                : _hostUpstream ?? throw new HttpUpstreamException("the host's connection to it closed", new IOException("closed"));
         }
         catch (HttpUpstreamException e)
         {
@@ -380,7 +412,18 @@ internal sealed partial class HttpProxySession
         }
         finally
         {
-            if (reusable)
+            if (_hostTarget >= 0)
+            {
+                if (!reusable)
+                {
+                    // The host's connection cannot carry another exchange: later requests are answered 502.
+                    _hostUpstream = null;
+                    await upstream.Pipe.Output.CompleteAsync().ConfigureAwait(false);
+                    await upstream.Pipe.Input.CompleteAsync().ConfigureAwait(false);
+                    upstream.Dispose();
+                }
+            }
+            else if (reusable)
             {
                 pool.Return(upstream);
             }
