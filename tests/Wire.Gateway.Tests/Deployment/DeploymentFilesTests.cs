@@ -114,17 +114,37 @@ public sealed class DeploymentFilesTests
     }
 
     [Fact]
-    public void Compose_keeps_recordings_in_a_named_volume()
+    public void Compose_keeps_recordings_where_they_outlive_the_container()
     {
         var compose = ComposeRoot();
+        var gateway = ComposeService("gateway");
         var config = DeployConfig.Load(GatewayJsonPath);
-        Assert.NotNull(config.RecordingDirectory);
+        var mounts = ComposeMounts(gateway);
 
-        var mount = Assert.Single(ComposeMounts(ComposeService("gateway")), m => Covers(m.Target, config.RecordingDirectory!));
-        Assert.Equal("volume", mount.Type);
-        Assert.False(mount.ReadOnly);
-        var volumes = Assert.IsType<YamlMappingNode>(Get(compose, "volumes"));
-        Assert.Contains(volumes.Children.Keys, k => ((YamlScalarNode)k).Value == mount.Source);
+        AssertRecordingsShared(config, ComposeReplicas(gateway), "compose service gateway");
+        if (config.RecordingsInState)
+        {
+            // Rows of wire_recordings in the state.postgres database: the container writes nothing to keep.
+            var writable = mounts.Where(m => !m.ReadOnly).Select(m => m.Target).ToList();
+            Assert.True(writable.Count == 0,
+                $"recordings are in the shared store, yet the gateway mounts {string.Join(", ", writable)} writable");
+        }
+        else
+        {
+            // A directory: a named volume, so that recordings survive the container.
+            var mount = Assert.Single(mounts, m => Covers(m.Target, config.RecordingDirectory!));
+            Assert.Equal("volume", mount.Type);
+            Assert.False(mount.ReadOnly);
+        }
+
+        // No named volume is left over (the former recordings volume): each is mounted by a service.
+        var used = Assert.IsType<YamlMappingNode>(Get(compose, "services")).Children.Values
+            .SelectMany(service => ComposeMounts(service)).Where(m => m.Type == "volume").Select(m => m.Source).ToHashSet();
+        var declared = Get(compose, "volumes") is YamlMappingNode volumes
+            ? volumes.Children.Keys.Select(k => ((YamlScalarNode)k).Value!).ToList()
+            : [];
+        Assert.All(declared, name => Assert.True(used.Contains(name), $"compose volume {name} is declared but no service mounts it"));
+        Assert.All(used, name => Assert.True(name is null || declared.Contains(name), $"compose volume {name} is mounted but not declared"));
     }
 
     [Fact]
@@ -323,7 +343,7 @@ public sealed class DeploymentFilesTests
     }
 
     [Fact]
-    public void Deployment_has_resources_a_writable_recording_volume_and_a_grace_period_over_shutdownTimeout()
+    public void Deployment_has_resources_shared_recordings_and_a_grace_period_over_shutdownTimeout()
     {
         var config = DeployConfig.Load(GatewayJsonPath);
         var deployment = KubernetesObject("Deployment");
@@ -337,15 +357,74 @@ public sealed class DeploymentFilesTests
         Assert.True(TimeSpan.FromSeconds(grace) > config.ShutdownTimeout,
             $"terminationGracePeriodSeconds {grace} must exceed shutdownTimeout {config.ShutdownTimeout}");
 
-        Assert.NotNull(config.RecordingDirectory);
-        var mount = Assert.Single(VolumeMounts(container), m => Covers(m.MountPath, config.RecordingDirectory!));
-        Assert.False(mount.ReadOnly);
-        var volume = Volume(deployment, mount.Volume);
-        Assert.True(Get(volume, "emptyDir") is not null || Get(volume, "persistentVolumeClaim") is not null,
-            $"recordings volume {mount.Volume} should be an emptyDir or a PersistentVolumeClaim");
+        // Several replicas each with a volume of their own would split the audit trail between pods (and lose it
+        // with an emptyDir): with more than one, recordings must be in the shared store.
+        var replicas = int.Parse(Str(deployment, "spec", "replicas") ?? "1", CultureInfo.InvariantCulture);
+        AssertRecordingsShared(config, replicas, "the Deployment");
+        var mounts = VolumeMounts(container);
+        if (config.RecordingsInState)
+        {
+            // Nothing of the gateway's is kept on the pod's disk: /tmp is the only writable mount.
+            var writable = mounts.Where(m => !m.ReadOnly && m.MountPath != "/tmp").Select(m => $"{m.Volume} at {m.MountPath}").ToList();
+            Assert.True(writable.Count == 0,
+                $"recordings are in the shared store, yet the wire container mounts {string.Join(", ", writable)} writable");
+        }
+        else
+        {
+            var mount = Assert.Single(mounts, m => Covers(m.MountPath, config.RecordingDirectory!));
+            Assert.False(mount.ReadOnly);
+            var volume = Volume(deployment, mount.Volume);
+            Assert.True(Get(volume, "emptyDir") is not null || Get(volume, "persistentVolumeClaim") is not null,
+                $"recordings volume {mount.Volume} should be an emptyDir or a PersistentVolumeClaim");
+        }
+
+        // No volume is left over (the former recordings volume): each is mounted by the container.
+        var volumes = Assert.IsType<YamlSequenceNode>(Get(deployment, "spec", "template", "spec", "volumes")).Children.Select(v => Str(v, "name")!);
+        Assert.All(volumes, name => Assert.True(mounts.Exists(m => m.Volume == name), $"volume {name} is not mounted"));
 
         // The root file system is read-only, so /tmp (the runtime's diagnostics socket) needs a volume.
-        Assert.Contains(VolumeMounts(container), m => m.MountPath == "/tmp");
+        Assert.Contains(mounts, m => m.MountPath == "/tmp");
+    }
+
+    [Fact]
+    public void Shared_recordings_rule_fails_per_pod_recordings_with_several_replicas()
+    {
+        // What the two tests above guard against: recordings back in a per-pod directory with 2 replicas.
+        var node = JsonNode.Parse(File.ReadAllText(GatewayJsonPath), documentOptions: ConfigJsonOptions)!;
+        node["recording"] = new JsonObject { ["directory"] = "/var/lib/wire/recordings", ["key"] = "env:WIRE_RECORDING_KEY" };
+        using var temp = new TempDeployment(node.ToJsonString());
+
+        Assert.False(temp.Config.RecordingsInState);
+        Assert.NotNull(temp.Config.StatePostgres);
+        Assert.ThrowsAny<Xunit.Sdk.XunitException>(() => AssertRecordingsShared(temp.Config, 2, "test"));
+        AssertRecordingsShared(temp.Config, 1, "test");
+        AssertRecordingsShared(DeployConfig.Load(GatewayJsonPath), 2, "test");
+    }
+
+    /// <summary>
+    /// Recordings of several gateway instances are in the shared store (<c>recording.store: "postgres"</c>, in the
+    /// <c>state.postgres</c> database), not in a directory of each instance; a single instance may keep a directory.
+    /// </summary>
+    private static void AssertRecordingsShared(DeployConfig config, int replicas, string what)
+    {
+        if (config.RecordingStore is null)
+        {
+            return; // no recording section: nothing is recorded
+        }
+        if (replicas > 1)
+        {
+            Assert.True(config.RecordingsInState,
+                $"{what} runs {replicas} replicas: recording.store must be \"postgres\" (the shared state), not \"{config.RecordingStore}\"");
+        }
+        if (config.RecordingsInState)
+        {
+            Assert.True(config.StatePostgres is not null, "recording.store \"postgres\" needs state.postgres");
+            Assert.True(config.RecordingDirectory is null, "recording.directory must be absent with recording.store \"postgres\"");
+        }
+        else
+        {
+            Assert.True(config.RecordingDirectory is not null, "recording.store \"directory\" needs recording.directory");
+        }
     }
 
     [Fact]
@@ -483,15 +562,34 @@ public sealed class DeploymentFilesTests
         using var temp = new TempDeployment(File.ReadAllText(GatewayJsonPath));
         using var env = TestSecrets.Set(temp.Config.EnvSecrets);
 
-        var recordings = temp.Config.RecordingDirectory!;
-        var recordingsExisted = Directory.Exists(recordings);
+        // Recordings go to the shared state: no directory in the config, nothing for the deployment to mount.
+        Assert.True(temp.Config.RecordingsInState, "deploy/gateway.json should keep recordings in the shared store");
+        Assert.Null(temp.Config.RecordingDirectory);
+        var before = temp.Snapshot();
 
         var (exitCode, output, error) = await CheckConfigAsync(temp.ConfigPath);
 
         Assert.True(exitCode == 0, $"exit {exitCode}: {error}");
         Assert.Contains("gateway.json is valid", output, StringComparison.Ordinal);
-        // Checking changes nothing on disk: the recording directory need not exist, the recorder creates it at run time.
-        Assert.Equal(recordingsExisted, Directory.Exists(recordings));
+        // A dry run changes nothing on disk: no file or directory appears next to the config (nor a recording directory).
+        Assert.Equal(before, temp.Snapshot());
+    }
+
+    [Fact]
+    public async Task Check_config_rejects_a_recording_directory_with_the_shared_store()
+    {
+        var node = JsonNode.Parse(File.ReadAllText(GatewayJsonPath), documentOptions: ConfigJsonOptions)!;
+        node["recording"]!["directory"] = "recordings";
+        using var temp = new TempDeployment(node.ToJsonString());
+        using var env = TestSecrets.Set(temp.Config.EnvSecrets);
+        var before = temp.Snapshot();
+
+        var (exitCode, output, error) = await CheckConfigAsync(temp.ConfigPath);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("recording.directory", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("is valid", output, StringComparison.Ordinal);
+        Assert.Equal(before, temp.Snapshot());
     }
 
     [Fact]
@@ -578,6 +676,22 @@ public sealed class DeploymentFilesTests
 
         public DeployConfig Config { get; }
 
+        /// <summary>Every file and directory under the config's directory, and whether the recording directory exists.</summary>
+        public List<string> Snapshot()
+        {
+            List<string> entries =
+            [
+                .. Directory.EnumerateFileSystemEntries(_root, "*", SearchOption.AllDirectories)
+                    .Select(e => Path.GetRelativePath(_root, e))
+                    .Order(StringComparer.Ordinal),
+            ];
+            if (Config.RecordingDirectory is { } recordings)
+            {
+                entries.Add($"{recordings}: {(Directory.Exists(Path.GetFullPath(recordings, _root)) ? "exists" : "absent")}");
+            }
+            return entries;
+        }
+
         private void WriteFiles()
         {
             foreach (var pair in Config.Files.GroupBy(f => f.Key[..f.Key.LastIndexOf('.')]))
@@ -657,10 +771,15 @@ public sealed class DeploymentFilesTests
         IReadOnlyList<Listener> Listeners,
         IReadOnlyList<string> EnvSecrets,
         IReadOnlyList<ConfigFile> Files,
+        string? RecordingStore,
         string? RecordingDirectory,
+        string? StatePostgres,
         TimeSpan ShutdownTimeout,
         IReadOnlyList<PgTarget> PostgresTargets)
     {
+        /// <summary>Whether recordings are rows of <c>wire_recordings</c> in the shared state (<c>recording.store: "postgres"</c>).</summary>
+        public bool RecordingsInState => RecordingStore == "postgres";
+
         // docs/configuration.md: the default listen addresses of each section.
         private static readonly (string Section, string Default)[] ListenerSections =
             [("postgres", "127.0.0.1:6432"), ("http", "127.0.0.1:8443"), ("ssh", "127.0.0.1:2222"), ("admin", "127.0.0.1:8080")];
@@ -713,7 +832,10 @@ public sealed class DeploymentFilesTests
             var shutdown = root.TryGetProperty("shutdownTimeout", out var s)
                 ? TimeSpan.ParseExact(s.GetString()!, "c", CultureInfo.InvariantCulture)
                 : TimeSpan.FromSeconds(30);
-            return new DeployConfig(listeners, env, files, Find(root, "recording", "directory")?.GetString(), shutdown, targets);
+            // docs/configuration.md: recording.store defaults to "directory"; null when there is no recording section.
+            var recordingStore = Find(root, "recording") is null ? null : Find(root, "recording", "store")?.GetString() ?? "directory";
+            return new DeployConfig(listeners, env, files, recordingStore, Find(root, "recording", "directory")?.GetString(),
+                Find(root, "state", "postgres")?.GetString(), shutdown, targets);
         }
 
         private static JsonElement? Find(JsonElement element, params string[] path)
@@ -999,6 +1121,10 @@ public sealed class DeploymentFilesTests
         Assert.IsType<YamlMappingNode>(Get(ComposeRoot(), "services", name));
 
     private sealed record ComposeMount(string Type, string? Source, string Target, bool ReadOnly);
+
+    /// <summary>How many containers compose runs for a service: <c>deploy.replicas</c> or <c>scale</c>, 1 by default.</summary>
+    private static int ComposeReplicas(YamlNode service) =>
+        int.Parse(Str(service, "deploy", "replicas") ?? Str(service, "scale") ?? "1", CultureInfo.InvariantCulture);
 
     private static List<ComposeMount> ComposeMounts(YamlNode service)
     {
