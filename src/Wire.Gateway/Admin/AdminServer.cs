@@ -129,7 +129,7 @@ internal sealed partial class AdminServer : IHostedService, IAsyncDisposable
                     ? await shared.ListAsync(ct).ConfigureAwait(false)
                     : [.. _settings.Sessions.Active.Select(s => SharedSession.Of(s, instance: null))])
                 .Select(s => new SessionView(s.Id, s.Subject, s.Groups, s.Protocol, s.Target, s.Client, s.Started, s.Instance,
-                    s.Local?.BytesFromClient, s.Local?.BytesToClient, s.Local?.Commands)), Json));
+                    s.BytesFromClient, s.BytesToClient, s.Commands)), Json));
         app.MapDelete("/api/sessions/{id}", async (HttpContext context, string id, CancellationToken ct) =>
         {
             if (!IsAdmin(context))
@@ -154,7 +154,7 @@ internal sealed partial class AdminServer : IHostedService, IAsyncDisposable
     private sealed record SessionView(string Id, string Subject, IReadOnlyList<string> Groups, string Protocol, string Target, string Client,
         DateTimeOffset Started,
         [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? Instance,
-        long? BytesFromClient, long? BytesToClient, long? Commands);
+        long BytesFromClient, long BytesToClient, long Commands);
 
     private bool IsAdmin(HttpContext context) => _settings.AdminGroups.Any(Caller(context).IsInGroup);
 

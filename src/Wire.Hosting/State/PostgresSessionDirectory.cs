@@ -6,13 +6,25 @@ using Wire.Enforcement.Sessions;
 
 namespace Wire.Hosting.State;
 
-/// <summary>One live session as every instance sees it; the byte and command counts only where it runs.</summary>
+/// <summary>
+/// One live session as every instance sees it. Its byte and command counts are live where it runs (<see cref="Local"/>),
+/// and as of its instance's last heartbeat elsewhere.
+/// </summary>
 internal sealed record SharedSession(string Id, string? Instance, string Protocol, string Target, string Client, string Subject,
     IReadOnlyList<string> Groups, DateTimeOffset Started, LiveSession? Local)
 {
     /// <summary>A session of this process, on <paramref name="instance"/> (null without shared state).</summary>
     public static SharedSession Of(LiveSession session, string? instance) => new(session.Id, instance, WireProtocolNames.Name(session.Protocol),
         session.Target, session.Client, session.Identity.Subject, session.Identity.Groups, session.Started, session);
+
+    /// <summary>Bytes from the client: live here, as last reported by its instance otherwise.</summary>
+    public long BytesFromClient { get => Local?.BytesFromClient ?? field; init; }
+
+    /// <summary>Bytes to the client.</summary>
+    public long BytesToClient { get => Local?.BytesToClient ?? field; init; }
+
+    /// <summary>Executions judged.</summary>
+    public long Commands { get => Local?.Commands ?? field; init; }
 }
 
 /// <summary>
@@ -38,6 +50,45 @@ internal sealed partial class PostgresSessionDirectory
         local.Added += session => _mirrored[session.Id] = MirrorAsync(session);
         local.Removed += session => _ = ForgetAsync(session);
         state.Subscribe(Channel, TerminateHere);
+        state.OnHeartbeat(ReportCountsAsync);
+    }
+
+    /// <summary>The table, for <see cref="PostgresState"/>'s schema.</summary>
+    public const string Schema = """
+        CREATE TABLE IF NOT EXISTS wire_sessions (
+            id text NOT NULL,
+            instance text NOT NULL,
+            protocol text NOT NULL,
+            target text NOT NULL,
+            client text NOT NULL,
+            subject text NOT NULL,
+            groups text[] NOT NULL,
+            started timestamptz NOT NULL,
+            PRIMARY KEY (instance, id));
+        ALTER TABLE wire_sessions ADD COLUMN IF NOT EXISTS bytes_from_client bigint NOT NULL DEFAULT 0;
+        ALTER TABLE wire_sessions ADD COLUMN IF NOT EXISTS bytes_to_client bigint NOT NULL DEFAULT 0;
+        ALTER TABLE wire_sessions ADD COLUMN IF NOT EXISTS commands bigint NOT NULL DEFAULT 0;
+        """;
+
+    /// <summary>With each heartbeat: this instance's sessions' counts, for the other instances' lists.</summary>
+    private async Task ReportCountsAsync(CancellationToken ct)
+    {
+        var sessions = _local.Active;
+        if (sessions.Count == 0)
+        {
+            return;
+        }
+        await using var command = _state.DataSource.CreateCommand("""
+            UPDATE wire_sessions s SET bytes_from_client = u.f, bytes_to_client = u.t, commands = u.c
+            FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::bigint[]) AS u(id, f, t, c)
+            WHERE s.instance = $1 AND s.id = u.id
+            """);
+        command.Parameters.AddWithValue(_state.Instance);
+        command.Parameters.AddWithValue(sessions.Select(s => s.Id).ToArray());
+        command.Parameters.AddWithValue(sessions.Select(s => s.BytesFromClient).ToArray());
+        command.Parameters.AddWithValue(sessions.Select(s => s.BytesToClient).ToArray());
+        command.Parameters.AddWithValue(sessions.Select(s => s.Commands).ToArray());
+        await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
     private ILogger Logger => _state.LoggerFactory.CreateLogger("Wire.Sessions");
@@ -46,7 +97,8 @@ internal sealed partial class PostgresSessionDirectory
     {
         await using var connection = await _state.OpenAsync(ct).ConfigureAwait(false);
         await using var list = new NpgsqlCommand($"""
-            SELECT s.id, s.instance, s.protocol, s.target, s.client, s.subject, s.groups, s.started
+            SELECT s.id, s.instance, s.protocol, s.target, s.client, s.subject, s.groups, s.started,
+                   s.bytes_from_client, s.bytes_to_client, s.commands
             FROM wire_sessions s JOIN wire_instances i ON i.instance = s.instance
             WHERE i.seen > now() - interval '{PostgresState.InstanceLifetime}' ORDER BY s.started
             """, connection);
@@ -58,7 +110,12 @@ internal sealed partial class PostgresSessionDirectory
             string id = reader.GetString(0), instance = reader.GetString(1);
             sessions.Add(new SharedSession(id, instance, reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetString(5),
                 reader.GetFieldValue<string[]>(6), reader.GetFieldValue<DateTimeOffset>(7),
-                instance == _state.Instance ? local.GetValueOrDefault(id) : null));
+                instance == _state.Instance ? local.GetValueOrDefault(id) : null)
+            {
+                BytesFromClient = reader.GetInt64(8),
+                BytesToClient = reader.GetInt64(9),
+                Commands = reader.GetInt64(10),
+            });
         }
         return sessions;
     }

@@ -51,6 +51,11 @@ internal sealed partial class PostgresState : IAsyncDisposable
     /// <summary>Raised after the listening connection was lost and is back: notifications may have been missed.</summary>
     public event Action? Reconnected;
 
+    /// <summary>Runs <paramref name="work"/> after each heartbeat (its failure is logged like the heartbeat's).</summary>
+    public void OnHeartbeat(Func<CancellationToken, Task> work) => _beats.Add(work);
+
+    private readonly List<Func<CancellationToken, Task>> _beats = [];
+
     /// <summary>Calls <paramref name="handler"/> with the payload of every NOTIFY on <paramref name="channel"/>.</summary>
     public void Subscribe(string channel, Action<string> handler) => _channels[channel] = handler;
 
@@ -84,16 +89,7 @@ internal sealed partial class PostgresState : IAsyncDisposable
                 CREATE INDEX IF NOT EXISTS wire_approvals_pending ON wire_approvals (requested_at) WHERE outcome IS NULL;
                 DELETE FROM wire_approvals WHERE expires_at < now() - interval '7 days';
                 CREATE TABLE IF NOT EXISTS wire_instances (instance text PRIMARY KEY, seen timestamptz NOT NULL);
-                CREATE TABLE IF NOT EXISTS wire_sessions (
-                    id text NOT NULL,
-                    instance text NOT NULL,
-                    protocol text NOT NULL,
-                    target text NOT NULL,
-                    client text NOT NULL,
-                    subject text NOT NULL,
-                    groups text[] NOT NULL,
-                    started timestamptz NOT NULL,
-                    PRIMARY KEY (instance, id));
+                {PostgresSessionDirectory.Schema}
                 DELETE FROM wire_sessions WHERE instance IN (SELECT instance FROM wire_instances WHERE seen < now() - interval '2 minutes');
                 DELETE FROM wire_instances WHERE seen < now() - interval '2 minutes';
                 {PostgresRecordingStore.Schema}
@@ -186,6 +182,10 @@ internal sealed partial class PostgresState : IAsyncDisposable
                     await using var beat = _dataSource.CreateCommand(Beat);
                     beat.Parameters.AddWithValue(Instance);
                     await beat.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                    foreach (var work in _beats)
+                    {
+                        await work(ct).ConfigureAwait(false);
+                    }
                 }
                 catch (Exception ex) when (ex is NpgsqlException or System.Net.Sockets.SocketException or IOException or TimeoutException)
                 {

@@ -222,10 +222,16 @@ public sealed class SharedStateTests(PostgresFixture pg) : IDisposable
             var list = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
             return list.EnumerateArray().Where(s => s.GetProperty("subject").GetString() == "agent").Select(s => (JsonElement?)s.Clone()).FirstOrDefault();
         }
-        var listed = await AdminApi.WaitForAsync(ListedAsync);
+        await using (var select = new NpgsqlCommand("SELECT 1", conn))
+        {
+            await select.ExecuteScalarAsync();
+        }
+        // Counted where it runs, on A, and reported with A's heartbeat.
+        var listed = await AdminApi.WaitForAsync(async () =>
+            await ListedAsync() is { } s && s.GetProperty("commands").GetInt64() >= 1 ? s : null);
         Assert.Equal("postgres", listed.GetProperty("protocol").GetString());
         Assert.Equal("app", listed.GetProperty("target").GetString());
-        Assert.Equal(JsonValueKind.Null, listed.GetProperty("commands").ValueKind); // counted where it runs, on A
+        Assert.True(listed.GetProperty("bytesToClient").GetInt64() > 0);
 
         using (var end = await AdminApi.SendAsync(http, HttpMethod.Delete, $"/api/sessions/{listed.GetProperty("id").GetString()}", ApproverToken))
         {
