@@ -72,7 +72,7 @@ public sealed partial class GrantRegistry : IAsyncDisposable
             _store = value ?? throw new ArgumentNullException(nameof(value));
             foreach (var grant in value.Load())
             {
-                ApplyChange(grant, recordedHere: false);
+                ApplyChange(grant, madeHere: false);
             }
         }
     }
@@ -302,7 +302,7 @@ public sealed partial class GrantRegistry : IAsyncDisposable
     /// forward (pending, then active, then ended; an ended grant never changes again), so late or repeated news is ignored.
     /// </summary>
     /// <param name="grant">The grant as stored.</param>
-    internal void Apply(Grant grant) => ApplyChange(grant, recordedHere: false);
+    internal void Apply(Grant grant) => ApplyChange(grant, madeHere: false);
 
     private GrantResult Decide(string id, WireIdentity approver, bool approve, string? note, out Grant? grant)
     {
@@ -357,15 +357,15 @@ public sealed partial class GrantRegistry : IAsyncDisposable
         if (Commit(current, current with { Status = GrantStatus.Expired, EndedAt = _time.GetUtcNow() }, out _) == GrantResult.Unavailable)
         {
             // The store is out of reach, but time is not: the grant ends here all the same (fail closed).
-            ApplyChange(current with { Status = GrantStatus.Expired, EndedAt = _time.GetUtcNow() }, recordedHere: false);
+            ApplyChange(current with { Status = GrantStatus.Expired, EndedAt = _time.GetUtcNow() }, madeHere: true);
         }
         Log.Expired(_logger, id, current.Requester.Subject, current.Target);
     }
 
     /// <summary>
-    /// Takes a grant from <paramref name="current"/> to <paramref name="next"/>: recorded first where its recording is kept
-    /// (a refused record refuses an approval, never an end), then stored (compare-and-set when shared: another instance may
-    /// have moved it first, and then its change wins and the call reports <see cref="GrantResult.Finished"/>), then applied.
+    /// Takes a grant from <paramref name="current"/> to <paramref name="next"/>: stored (compare-and-set when shared: another
+    /// instance may have moved it first, and then its change wins and the call reports <see cref="GrantResult.Finished"/>),
+    /// applied, and recorded where its recording is kept (a refused record refuses an approval, never an end).
     /// </summary>
     private GrantResult Commit(Grant current, Grant next, out Grant? grant)
     {
@@ -376,7 +376,10 @@ public sealed partial class GrantRegistry : IAsyncDisposable
                 grant = entry?.Grant;
                 return entry is null ? GrantResult.NotFound : GrantResult.Finished;
             }
-            if (!Record(entry, EventFor(next)) && next.Status == GrantStatus.Active)
+            // In this process alone, a change is recorded before it is made, so an approval that cannot be recorded is not
+            // made. In the shared state it is recorded as it is applied (where its recording is kept, which may be another
+            // instance), and an approval that cannot be recorded is revoked there.
+            if (_store is null && !Record(entry, next) && next.Status == GrantStatus.Active)
             {
                 grant = current;
                 return GrantResult.RecorderFailed;
@@ -400,23 +403,23 @@ public sealed partial class GrantRegistry : IAsyncDisposable
                 // Another instance changed it first: its change is the grant's (and reaches this registry as news too).
                 if (outcome.Stored is { } stored)
                 {
-                    ApplyChange(stored, recordedHere: false);
+                    ApplyChange(stored, madeHere: false);
                 }
                 grant = outcome.Stored;
                 return outcome.Stored is null ? GrantResult.NotFound : GrantResult.Finished;
             }
         }
-        ApplyChange(next, recordedHere: true);
-        grant = next;
-        return GrantResult.Done;
+        ApplyChange(next, madeHere: true);
+        grant = Find(next.Id) ?? next;
+        return grant.Status == next.Status ? GrantResult.Done : GrantResult.RecorderFailed;
     }
 
     /// <summary>
     /// Makes <paramref name="next"/> the grant's state when it moves the grant forward: arms the expiry of an active grant,
-    /// ends the sessions of an ended one, records the change where the grant's recording is kept (unless
-    /// <paramref name="recordedHere"/>), and tells listeners.
+    /// ends the sessions of an ended one, records the change where the grant's recording is kept (once, whichever way it
+    /// arrives first), and tells listeners. <paramref name="madeHere"/>: this instance made the change (it is counted here).
     /// </summary>
-    private void ApplyChange(Grant next, bool recordedHere)
+    private void ApplyChange(Grant next, bool madeHere)
     {
         Entry? entry;
         bool announce = false, unrecordedApproval = false;
@@ -453,7 +456,7 @@ public sealed partial class GrantRegistry : IAsyncDisposable
             {
                 return;
             }
-            if (!recordedHere && !Record(entry, EventFor(next)) && next.Status == GrantStatus.Active)
+            if (!Record(entry, next) && next.Status == GrantStatus.Active)
             {
                 unrecordedApproval = true;
             }
@@ -472,7 +475,7 @@ public sealed partial class GrantRegistry : IAsyncDisposable
                 EndLocked(entry, next);
             }
         }
-        if (recordedHere)
+        if (madeHere)
         {
             // Counted where the change was made, not again by every instance that hears of it.
             WireDiagnostics.Grants.Add(1, new KeyValuePair<string, object?>("wire.outcome", Outcome(next.Status)));
@@ -591,11 +594,20 @@ public sealed partial class GrantRegistry : IAsyncDisposable
         }
     }
 
-    /// <summary>Records an event of the grant; false when it could not be and <c>recording.onFailure</c> is <c>deny</c>.</summary>
-    private bool Record(Entry entry, GrantEvent grantEvent)
+    /// <summary>
+    /// Records the change that brought the grant to <paramref name="next"/>'s state, unless it was recorded already (a
+    /// change made here is recorded before it is stored, and then heard of again from the store); false when it could not
+    /// be and <c>recording.onFailure</c> is <c>deny</c>.
+    /// </summary>
+    private bool Record(Entry entry, Grant next)
     {
-        if (entry.Recording is null || entry.Recording.TryRecord(grantEvent))
+        if (entry.Recording is null || Rank(next.Status) <= Rank(entry.Recorded))
         {
+            return true;
+        }
+        if (entry.Recording.TryRecord(EventFor(next)))
+        {
+            entry.Recorded = next.Status;
             return true;
         }
         Log.RecorderFailed(_logger, entry.Grant.Requester.Subject, entry.Grant.Target);
@@ -609,6 +621,9 @@ public sealed partial class GrantRegistry : IAsyncDisposable
         public ISessionRecorder? Recording { get; set; } = recording;
 
         public ITimer? Timer { get; set; }
+
+        /// <summary>The last state whose change is in the recording (its request: pending).</summary>
+        public GrantStatus Recorded { get; set; } = GrantStatus.Pending;
     }
 
     private static partial class Log
