@@ -8,6 +8,8 @@ var builder = Host.CreateApplicationBuilder(args);
 builder.Services.AddWire(builder.Configuration.GetSection("Wire"))
     .AddPostgres()
     .AddRule<ReplicaIsReadOnly>()
+    .AddDetector<EmployeeIdDetector>()
+    .AddMasker<KeepPrefixMasker>()
     .AddApprovalBroker<SlackLikeApprovalBroker>()
     .AddRecorder<ConsoleRecorderFactory>();
 await builder.Build().RunAsync();

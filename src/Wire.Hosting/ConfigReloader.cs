@@ -8,9 +8,10 @@ using Wire.Hosting.Configuration;
 namespace Wire.Hosting;
 
 /// <summary>
-/// Reloads the parts of the config that hot-reload (DESIGN.md §4: <c>identity</c>, later <c>rules</c>) when
-/// the file changes or on SIGHUP. An invalid file keeps the running config and logs the error; changes to
-/// other sections log "restart required".
+/// Reloads the parts of the config that hot-reload (DESIGN.md §4: <c>identity</c> and <c>rules</c>) when the file changes
+/// or on SIGHUP, or, in a host that reads Wire's options from its <c>IConfiguration</c>, when that configuration reloads
+/// (<see cref="Apply"/>). An invalid config keeps the running one and logs the error; changes to other sections log
+/// "restart required".
 /// </summary>
 internal sealed partial class ConfigReloader : IHostedService, IDisposable
 {
@@ -21,6 +22,7 @@ internal sealed partial class ConfigReloader : IHostedService, IDisposable
     private readonly ConfiguredUsers? _users;
     private readonly RuleSetProvider? _rules;
     private readonly bool _enforcementEnabled;
+    private readonly bool _watchFile;
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private string _fingerprint;
@@ -28,9 +30,11 @@ internal sealed partial class ConfigReloader : IHostedService, IDisposable
     private PosixSignalRegistration? _sighup;
     private Timer? _timer;
 
+    // watchFile: whether to watch the config file and SIGHUP; false when the host's own configuration calls Apply.
     public ConfigReloader(GatewayConfig initial, ReloadableIdentityValidator identity, RuleSetProvider? rules, ILoggerFactory loggerFactory,
-        ConfiguredUsers? users = null)
+        ConfiguredUsers? users = null, bool watchFile = true)
     {
+        _watchFile = watchFile;
         _rules = rules;
         _users = users;
         _enforcementEnabled = initial.EnforcementEnabled;
@@ -45,6 +49,10 @@ internal sealed partial class ConfigReloader : IHostedService, IDisposable
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        if (!_watchFile)
+        {
+            return Task.CompletedTask;
+        }
         _timer = new Timer(_ => Reload(), null, Timeout.Infinite, Timeout.Infinite);
         _watcher = new FileSystemWatcher(Path.GetDirectoryName(_path)!, Path.GetFileName(_path))
         {
@@ -77,20 +85,31 @@ internal sealed partial class ConfigReloader : IHostedService, IDisposable
 
     internal void Reload()
     {
+        GatewayConfig next;
+        try
+        {
+            next = GatewayConfig.Load(_path);
+        }
+        catch (ConfigException ex)
+        {
+            Failed(ex.Message);
+            return;
+        }
+        Apply(next);
+    }
+
+    /// <summary>A reload that could not be read: the running config stays.</summary>
+    internal void Failed(string reason)
+    {
+        Log.ReloadFailed(_logger, reason);
+        Reloaded?.Invoke(false);
+    }
+
+    /// <summary>Puts <paramref name="next"/>'s identity and rules in force; logs what needs a restart.</summary>
+    internal void Apply(GatewayConfig next)
+    {
         lock (_gate)
         {
-            GatewayConfig next;
-            try
-            {
-                next = GatewayConfig.Load(_path);
-            }
-            catch (ConfigException ex)
-            {
-                Log.ReloadFailed(_logger, ex.Message);
-                Reloaded?.Invoke(false);
-                return;
-            }
-
             IIdentityValidator validator;
             try
             {

@@ -1,10 +1,13 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
 using Wire.Enforcement.Approvals;
+using Wire.Enforcement.Identity;
 using Wire.Enforcement.Policy;
 using Wire.Enforcement.Recording;
 using Wire.Enforcement.Sessions;
+using Wire.Hosting.Configuration;
 
 namespace Wire.Hosting;
 
@@ -22,6 +25,8 @@ internal sealed class WireHostedService(
     IEnumerable<IAccessRule> rules) : IHostedService, IAsyncDisposable
 {
     private GatewayService? _gateway;
+    private ConfigReloader? _reloader;
+    private IDisposable? _reloads;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -39,6 +44,7 @@ internal sealed class WireHostedService(
                 ? new RuleSetProvider(from.Rules?.Current ?? RuleSet.AllowAll, custom)
                 : from.Rules,
             Recording = from.Recording,
+            RecordingStore = from.RecordingStore,
             State = from.State,
             Approvals = from.State is null ? approvals : from.Approvals,
             ApprovalBrokers = [.. brokers],
@@ -48,11 +54,31 @@ internal sealed class WireHostedService(
             ShutdownTimeout = from.ShutdownTimeout,
         };
         _gateway = new GatewayService(settings, loggerFactory);
+        if (wire.Source is var (configuration, contentRoot) && settings.IdentityValidator is ReloadableIdentityValidator identity)
+        {
+            // Identity and rules follow the host's configuration when it reloads, read with the same detectors and styles.
+            _reloader = new ConfigReloader(wire.Config!, identity, settings.Rules, loggerFactory, settings.Users, watchFile: false);
+            _reloads = ChangeToken.OnChange(configuration.GetReloadToken, () =>
+            {
+                GatewayConfig next;
+                try
+                {
+                    next = GatewayConfig.FromConfiguration(configuration, contentRoot, masking: wire.Masking);
+                }
+                catch (ConfigException ex)
+                {
+                    _reloader.Failed(ex.Message);
+                    return;
+                }
+                _reloader.Apply(next);
+            });
+        }
         return _gateway.StartAsync(cancellationToken);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        _reloads?.Dispose();
         if (_gateway is null)
         {
             return;

@@ -1,8 +1,10 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Wire.Enforcement.Approvals;
+using Wire.Enforcement.Masking;
 using Wire.Enforcement.Policy;
 using Wire.Enforcement.Recording;
 using Wire.Enforcement.Sessions;
@@ -21,7 +23,9 @@ public static class WireHostingExtensions
     /// Adds Wire's enforcement (identity, rules, approvals, recording) read from <paramref name="configuration"/>, whose keys
     /// are those of the gateway's config file (docs/configuration.md), and a hosted service that runs the listeners added
     /// with <see cref="AddPostgres"/>, <see cref="AddHttp"/> and <see cref="AddSsh"/>. The configuration is validated when
-    /// the host starts. Relative paths resolve against the host's content root.
+    /// the host starts. Relative paths resolve against the host's content root. When the configuration reloads (a JSON file
+    /// with <c>reloadOnChange</c>, for example), <c>identity</c> and <c>rules</c> take effect as <c>wire run</c>'s do; an
+    /// invalid change is logged and the running ones stay.
     /// </summary>
     /// <param name="services">The host's services.</param>
     /// <param name="configuration">The section that stands for the config file's root object, e.g. <c>configuration.GetSection("Wire")</c>.</param>
@@ -100,6 +104,37 @@ public static class WireHostingExtensions
         return builder;
     }
 
+    /// <summary>
+    /// Adds <typeparamref name="TDetector"/>, a content detector written in code (registered with <c>TryAddEnumerable</c>,
+    /// so once): mask rules name it in <c>detectors</c> by its <see cref="IContentDetector.Name"/>, and it then runs
+    /// wherever the built-in detectors do. A rule that names a detector no host added stops the start, as an unknown
+    /// built-in name does.
+    /// </summary>
+    /// <typeparam name="TDetector">The detector, a singleton built by the container.</typeparam>
+    /// <param name="builder">The builder <see cref="AddWire"/> returned.</param>
+    public static IWireBuilder AddDetector<TDetector>(this IWireBuilder builder)
+        where TDetector : class, IContentDetector
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IContentDetector, TDetector>());
+        return builder;
+    }
+
+    /// <summary>
+    /// Adds <typeparamref name="TMasker"/>, a mask style written in code (registered with <c>TryAddEnumerable</c>, so
+    /// once): mask rules name it as their <c>style</c> by its <see cref="IMasker.Name"/>. A value it breaks or throws on
+    /// is masked with <c>full</c> instead (see <see cref="IMasker"/>).
+    /// </summary>
+    /// <typeparam name="TMasker">The masker, a singleton built by the container.</typeparam>
+    /// <param name="builder">The builder <see cref="AddWire"/> returned.</param>
+    public static IWireBuilder AddMasker<TMasker>(this IWireBuilder builder)
+        where TMasker : class, IMasker
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IMasker, TMasker>());
+        return builder;
+    }
+
     private static IWireBuilder AddProtocol(IWireBuilder builder, string section, Action<WireOptions>? configure)
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -128,9 +163,23 @@ public static class WireHostingExtensions
     private static void Load(WireOptions options, IConfiguration configuration, IServiceProvider provider)
     {
         var root = provider.GetService<IHostEnvironment>()?.ContentRootPath ?? Directory.GetCurrentDirectory();
+        CustomMasking masking;
         try
         {
-            options.Config = GatewayConfig.FromConfiguration(configuration, root);
+            // The host's detectors and styles are checked first: the rules are validated against their names.
+            masking = new CustomMasking(provider.GetServices<IContentDetector>(), provider.GetServices<IMasker>(),
+                provider.GetService<ILoggerFactory>()?.CreateLogger("Wire.Masking"));
+        }
+        catch (ArgumentException ex)
+        {
+            options.Error = ex.Message;
+            return;
+        }
+        options.Masking = masking;
+        options.Source = (configuration, root);
+        try
+        {
+            options.Config = GatewayConfig.FromConfiguration(configuration, root, masking: masking);
         }
         catch (ConfigException ex)
         {

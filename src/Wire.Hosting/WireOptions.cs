@@ -16,6 +16,16 @@ public sealed class WireOptions
 
     internal string? Error { get; set; }
 
+    /// <summary>
+    /// The host's own detectors and mask styles (<c>AddDetector</c>, <c>AddMasker</c>) the rules of <see cref="Config"/>
+    /// were validated against and carry (<see cref="Wire.Enforcement.Policy.RuleSet.Masking"/>); a config read again
+    /// (a reload) must be read with them.
+    /// </summary>
+    internal Wire.Enforcement.Masking.CustomMasking Masking { get; set; } = Wire.Enforcement.Masking.CustomMasking.None;
+
+    /// <summary>Where <see cref="Config"/> was read from, and what its relative paths resolve against: read again when it reloads.</summary>
+    internal (Microsoft.Extensions.Configuration.IConfiguration Configuration, string ContentRoot)? Source { get; set; }
+
     internal HashSet<string> Protocols { get; } = new(StringComparer.Ordinal);
 
     /// <summary>The PostgreSQL listener read from the <c>postgres</c> section; null until <c>AddPostgres</c> asked for it.</summary>

@@ -12,6 +12,8 @@ namespace Wire.Enforcement.Masking;
 /// <c>-BEG</c>. Only those are verified, in order; matches that overlap are merged and masked as one
 /// range. Text that contains none of them is passed over at well over 1 GB/s per core. The span is the
 /// whole world: its edges count as boundaries, so a value cut out of a larger buffer is scanned as it stands.
+/// A scanner built from rules that name a host's own detectors (<see cref="IContentDetector"/>) runs them
+/// too, block by block with the built-in ones; their matches merge with the others.
 /// </remarks>
 public sealed partial class ContentScanner
 {
@@ -27,10 +29,19 @@ public sealed partial class ContentScanner
     /// <summary>Held matches are disjoint, at least 6 bytes long and end within <see cref="DeliveryLag"/>.</summary>
     private const int HeldCapacity = 24;
 
+    /// <summary>
+    /// Held matches with a host's detectors: disjoint, at least 1 byte long, ending past the last block's start less
+    /// <see cref="DeliveryLag"/> and starting before the next block's end (at most 208), and the block's own.
+    /// </summary>
+    private const int CustomHeldCapacity = 320;
+
     private const DetectorKinds NumberKinds = DetectorKinds.Card | DetectorKinds.Ssn | DetectorKinds.Phone;
 
     private readonly ValueMasker _masker;
     private readonly TriggerKinds _triggers;
+
+    /// <summary>The host's detectors the rules name; null when none (the built-in path then runs alone).</summary>
+    private readonly CustomDetector[]? _custom;
 
     /// <summary>Creates a scanner for <paramref name="detectors"/> that masks with <paramref name="style"/>.</summary>
     /// <param name="detectors">The detectors to run.</param>
@@ -57,8 +68,22 @@ public sealed partial class ContentScanner
         _triggers = TriggersFor(detectors);
     }
 
-    /// <summary>The detectors this scanner runs.</summary>
+    /// <summary>Creates a scanner for built-in <paramref name="detectors"/> and a host's <paramref name="custom"/> ones.</summary>
+    internal ContentScanner(DetectorKinds detectors, ValueMasker masker, CustomDetector[] custom)
+        : this(detectors, masker)
+    {
+        if (custom.Length > 0)
+        {
+            _custom = custom;
+            CustomMaxLength = custom.Max(c => c.MaxLength);
+        }
+    }
+
+    /// <summary>The built-in detectors this scanner runs.</summary>
     public DetectorKinds Detectors { get; }
+
+    /// <summary>The longest match the host's detectors of this scanner declare; 0 without any. Streams hold back at least this much.</summary>
+    internal int CustomMaxLength { get; }
 
     /// <summary>The style found ranges are masked with.</summary>
     public MaskStyle Style => _masker.Style;
@@ -67,6 +92,11 @@ public sealed partial class ContentScanner
     /// <returns>The number of masked ranges (overlapping matches count once).</returns>
     public int MaskInPlace(Span<byte> utf8)
     {
+        if (_custom is not null)
+        {
+            return ScanWithCustom(utf8, utf8, _masker, default);
+        }
+
         Span<DetectorHit> held = stackalloc DetectorHit[HeldCapacity];
         var hits = new HitCollector(utf8, _masker, default, held);
         Scan(utf8, ref hits);
@@ -80,6 +110,11 @@ public sealed partial class ContentScanner
     /// <returns>The number of masked ranges, which may exceed <c>hits.Length</c>.</returns>
     public int MaskInPlace(Span<byte> utf8, Span<DetectorHit> hits)
     {
+        if (_custom is not null)
+        {
+            return ScanWithCustom(utf8, utf8, _masker, hits);
+        }
+
         Span<DetectorHit> held = stackalloc DetectorHit[HeldCapacity];
         var collector = new HitCollector(utf8, _masker, hits, held);
         Scan(utf8, ref collector);
@@ -93,6 +128,11 @@ public sealed partial class ContentScanner
     /// <returns>The number of ranges, which may exceed <c>hits.Length</c>.</returns>
     public int FindHits(ReadOnlySpan<byte> utf8, Span<DetectorHit> hits)
     {
+        if (_custom is not null)
+        {
+            return ScanWithCustom(utf8, default, null, hits);
+        }
+
         Span<DetectorHit> held = stackalloc DetectorHit[HeldCapacity];
         var collector = new HitCollector(default, null, hits, held);
         Scan(utf8, ref collector);
@@ -127,6 +167,76 @@ public sealed partial class ContentScanner
         }
 
         hits.DeliverAll();
+    }
+
+    /// <summary>
+    /// <see cref="Scan"/> with the host's detectors too. Before each block, every pending custom match that starts
+    /// before the block's end is held (merged like any other) and its detector asked for its next match, from that
+    /// match's end; held matches are delivered with the same lag as the built-in ones. A detector is only ever asked
+    /// about text past every delivered (masked) range: a match it is asked after starts past the previous block's end,
+    /// and what was delivered by then ends before that block's start.
+    /// </summary>
+    private int ScanWithCustom(ReadOnlySpan<byte> text, Span<byte> target, ValueMasker? masker, Span<DetectorHit> report)
+    {
+        Span<DetectorHit> held = stackalloc DetectorHit[CustomHeldCapacity];
+        var hits = new HitCollector(target, masker, report, held);
+        var custom = _custom!;
+        Span<(int Start, int End)> pending = stackalloc (int, int)[custom.Length];
+        for (int i = 0; i < custom.Length; i++)
+        {
+            pending[i] = custom[i].TryFind(text, 0, out int start, out int end) ? (start, end) : (int.MaxValue, int.MaxValue);
+        }
+
+        var cursor = new ScanCursor();
+        TriggerKinds triggers = _triggers;
+        Span<byte> tail = stackalloc byte[BlockSize + TriggerLookAhead];
+        int block = 0;
+        while (block < text.Length)
+        {
+            HoldCustom(text, block + BlockSize, pending, ref hits);
+            hits.DeliverEndingBy(block - DeliveryLag);
+            if (triggers == TriggerKinds.None)
+            {
+                block += BlockSize;
+                continue;
+            }
+
+            ulong bits;
+            if (block <= text.Length - (BlockSize + TriggerLookAhead))
+            {
+                bits = Triggers(text.Slice(block, BlockSize + TriggerLookAhead), triggers, block > 0 ? text[block - 1] : (byte)0);
+            }
+            else
+            {
+                int length = Math.Min(text.Length - block, BlockSize);
+                tail.Clear();
+                text[block..].CopyTo(tail);
+                bits = Triggers(tail, triggers, block > 0 ? text[block - 1] : (byte)0);
+                bits = length == BlockSize ? bits : bits & ((1ul << length) - 1);
+            }
+
+            block = OnTriggers(text, block, bits, ref cursor, ref hits);
+        }
+
+        // A long built-in match may have moved the scan past the end: hold what starts inside it.
+        HoldCustom(text, int.MaxValue, pending, ref hits);
+        hits.DeliverAll();
+        return hits.Count;
+    }
+
+    /// <summary>Holds every pending custom match that starts before <paramref name="limit"/>, asking for the next ones.</summary>
+    private void HoldCustom(ReadOnlySpan<byte> text, int limit, Span<(int Start, int End)> pending, ref HitCollector hits)
+    {
+        var custom = _custom!;
+        for (int i = 0; i < pending.Length; i++)
+        {
+            while (pending[i].Start < limit)
+            {
+                var (start, end) = pending[i];
+                hits.Add(start, end, DetectorKinds.None);
+                pending[i] = custom[i].TryFind(text, end, out start, out end) ? (start, end) : (int.MaxValue, int.MaxValue);
+            }
+        }
     }
 
     /// <summary>Verifies the triggers marked in one block; returns where the next block starts.</summary>

@@ -6,7 +6,7 @@ namespace Wire.Enforcement.Masking;
 /// </summary>
 /// <param name="Start">Offset of the first byte.</param>
 /// <param name="Length">Length in bytes (at least 1).</param>
-/// <param name="Kinds">The detectors whose matches make up the range.</param>
+/// <param name="Kinds">The built-in detectors whose matches make up the range (<see cref="DetectorKinds.None"/> when only a host's own detectors matched there).</param>
 public readonly record struct DetectorHit(int Start, int Length, DetectorKinds Kinds)
 {
     /// <summary>Offset just past the last byte.</summary>

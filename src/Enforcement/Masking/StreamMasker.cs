@@ -118,7 +118,8 @@ public sealed class StreamMasker
     /// <param name="scanner">The detectors and mask style; continuation applies to its PEM, JWT and AWS key detectors.</param>
     /// <param name="holdBack">
     /// Bytes held back at the end of each window until more text or a flush decides them (up to 3 more so
-    /// a UTF-8 character is not cut); values at most this long are always seen whole.
+    /// a UTF-8 character is not cut); values at most this long are always seen whole. Raised to the longest
+    /// match the scanner's own detectors of a host declare (<see cref="IContentDetector.MaxLength"/>).
     /// </param>
     /// <exception cref="ArgumentNullException"><paramref name="scanner"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="holdBack"/> is negative.</exception>
@@ -127,7 +128,7 @@ public sealed class StreamMasker
         ArgumentNullException.ThrowIfNull(scanner);
         ArgumentOutOfRangeException.ThrowIfNegative(holdBack);
         _scanner = scanner;
-        _holdBack = holdBack;
+        _holdBack = Math.Max(holdBack, scanner.CustomMaxLength);
         _pem = (scanner.Detectors & DetectorKinds.Pem) != 0;
         _jwt = (scanner.Detectors & DetectorKinds.Jwt) != 0;
         _awsKey = (scanner.Detectors & DetectorKinds.AwsKey) != 0;
@@ -141,7 +142,7 @@ public sealed class StreamMasker
         AwsKey,
     }
 
-    /// <summary>The bytes held back at the end of each window (see the constructor).</summary>
+    /// <summary>The bytes held back at the end of each window (see the constructor; never less than the host's detectors' longest match).</summary>
     public int HoldBack => _holdBack;
 
     /// <summary>Bytes appended and not yet taken: those held back and those released but not taken.</summary>

@@ -5,7 +5,8 @@ namespace Wire.Enforcement.Masking;
 
 /// <summary>
 /// Masks whole values in place with one <see cref="MaskStyle"/> (the columns a rule names, and each
-/// range a <see cref="ContentScanner"/> finds). Immutable and thread-safe; build it once per rule set.
+/// range a <see cref="ContentScanner"/> finds), or with a host's own <see cref="IMasker"/> (made by
+/// <see cref="CustomMasking"/>). Immutable and thread-safe; build it once per rule set.
 /// </summary>
 /// <remarks>
 /// Every style keeps the length in bytes and only ever writes <c>*</c> or an ASCII digit over the bytes
@@ -22,6 +23,7 @@ public sealed class ValueMasker
     private const int HashLength = HMACSHA256.HashSizeInBytes;
 
     private readonly byte[] _key;
+    private readonly CustomMasker? _custom;
 
     /// <summary>Creates a masker for <paramref name="style"/>.</summary>
     /// <param name="style">The style every value is masked with.</param>
@@ -44,8 +46,22 @@ public sealed class ValueMasker
         _key = style == MaskStyle.Digits ? key.ToArray() : [];
     }
 
-    /// <summary>The style this masker applies.</summary>
+    /// <summary>A masker that runs a host's style, checked (see <see cref="IMasker"/>).</summary>
+    internal ValueMasker(CustomMasker custom)
+    {
+        Style = MaskStyle.Full;
+        _key = [];
+        _custom = custom;
+    }
+
+    /// <summary>
+    /// The style this masker applies; <see cref="MaskStyle.Full"/> for a host's own style (what a type-aware mask falls
+    /// back to for it).
+    /// </summary>
     public MaskStyle Style { get; }
+
+    /// <summary>The name of the host's style this masker runs; null for a built-in style.</summary>
+    internal string? CustomName => _custom?.Name;
 
     /// <summary>Masks the whole of <paramref name="value"/> (UTF-8) in place, keeping its length.</summary>
     public void Mask(Span<byte> value)
@@ -62,7 +78,15 @@ public sealed class ValueMasker
                 MaskDigits(value);
                 break;
             default:
-                value.Fill((byte)'*');
+                if (_custom is { } custom)
+                {
+                    custom.Mask(value);
+                }
+                else
+                {
+                    value.Fill((byte)'*');
+                }
+
                 break;
         }
     }

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Wire.Enforcement.Identity;
+using Wire.Enforcement.Masking;
 
 namespace Wire.Enforcement.Policy;
 
@@ -12,15 +13,22 @@ public sealed class RuleSet
     private readonly CompiledRule[] _rules;
     private readonly IAccessRule[] _custom;
 
-    private RuleSet(CompiledRule[] rules, PolicyAction defaultAction, IAccessRule[] custom)
+    private RuleSet(CompiledRule[] rules, PolicyAction defaultAction, IAccessRule[] custom, CustomMasking masking)
     {
         _rules = rules;
         DefaultAction = defaultAction;
         _custom = custom;
+        Masking = masking;
     }
 
     /// <summary>No rules, everything allowed: what a gateway without a <c>rules</c> key runs.</summary>
-    public static RuleSet AllowAll { get; } = new([], PolicyAction.Allow, []);
+    public static RuleSet AllowAll { get; } = new([], PolicyAction.Allow, [], CustomMasking.None);
+
+    /// <summary>
+    /// The detectors and mask styles of the host's own that the mask rules may name (<see cref="Create"/>);
+    /// every scanner and masker built from these rules runs them.
+    /// </summary>
+    public CustomMasking Masking { get; }
 
     /// <summary>What happens when no allow, deny or review rule matches (<c>policy.defaultAction</c>).</summary>
     public PolicyAction DefaultAction { get; }
@@ -28,11 +36,18 @@ public sealed class RuleSet
     /// <summary>The rules, as configured.</summary>
     public IEnumerable<RuleDefinition> Rules => _rules.Select(r => r.Definition);
 
-    /// <summary>Validates and compiles <paramref name="rules"/>.</summary>
+    /// <summary>
+    /// Validates and compiles <paramref name="rules"/>; their mask rules may name the detectors and styles of
+    /// <paramref name="masking"/> beside the built-in ones.
+    /// </summary>
+    /// <param name="rules">The rules, as configured.</param>
+    /// <param name="defaultAction">What happens when no allow, deny or review rule matches.</param>
+    /// <param name="masking">A host's own detectors and mask styles; null: none.</param>
     /// <exception cref="RuleValidationException">A rule is invalid; the exception names it and the key.</exception>
-    public static RuleSet Create(IReadOnlyList<RuleDefinition> rules, PolicyAction defaultAction = PolicyAction.Allow)
+    public static RuleSet Create(IReadOnlyList<RuleDefinition> rules, PolicyAction defaultAction = PolicyAction.Allow, CustomMasking? masking = null)
     {
         ArgumentNullException.ThrowIfNull(rules);
+        masking ??= CustomMasking.None;
         if (defaultAction is not (PolicyAction.Allow or PolicyAction.Deny))
         {
             throw new ArgumentOutOfRangeException(nameof(defaultAction), defaultAction, "the default action is allow or deny");
@@ -51,10 +66,10 @@ public sealed class RuleSet
             {
                 throw new RuleValidationException(i, "name", $"another rule is already named '{rule.Name}'");
             }
-            compiled[i] = CompiledRule.Create(i, rule);
+            compiled[i] = CompiledRule.Create(i, rule, masking);
         }
 
-        return new RuleSet(compiled, defaultAction, []);
+        return new RuleSet(compiled, defaultAction, [], masking);
     }
 
     /// <summary>The rules written in code that are judged with the configured ones.</summary>
@@ -74,7 +89,7 @@ public sealed class RuleSet
                     $"the rule written in code ({customRules[i].GetType().Name}) needs a name of its own");
             }
         }
-        return new RuleSet(_rules, DefaultAction, [.. customRules]);
+        return new RuleSet(_rules, DefaultAction, [.. customRules], Masking);
     }
 
     /// <summary>
@@ -139,7 +154,7 @@ public sealed class RuleSet
 
         public TimeSpan ReviewTimeout => Definition.Timeout ?? DefaultReviewTimeout;
 
-        public static CompiledRule Create(int index, RuleDefinition rule)
+        public static CompiledRule Create(int index, RuleDefinition rule, CustomMasking masking)
         {
             switch (rule.Action)
             {
@@ -160,22 +175,23 @@ public sealed class RuleSet
                     }
                     for (int f = 0; f < (rule.Fields?.Count ?? 0); f++)
                     {
-                        if (!Masking.JsonFieldPattern.TryParse(rule.Fields![f], out _, out var fieldError))
+                        if (!Wire.Enforcement.Masking.JsonFieldPattern.TryParse(rule.Fields![f], out _, out var fieldError))
                         {
                             throw new RuleValidationException(index, $"fields[{f}]", $"'{rule.Fields[f]}' is not a JSON path glob: {fieldError}");
                         }
                     }
                     for (int d = 0; d < (rule.Detectors?.Count ?? 0); d++)
                     {
-                        if (!Masking.DetectorNames.TryParse(rule.Detectors![d], out _))
+                        if (!Wire.Enforcement.Masking.DetectorNames.TryParse(rule.Detectors![d], out _) && masking.FindDetector(rule.Detectors[d]) is null)
                         {
                             throw new RuleValidationException(index, $"detectors[{d}]",
-                                $"must be one of {string.Join(", ", Masking.DetectorNames.All)}");
+                                $"must be one of {string.Join(", ", Wire.Enforcement.Masking.DetectorNames.All.Concat(masking.CustomDetectorNames))}");
                         }
                     }
-                    if (rule.Style is { } style && !Masking.MaskStyles.TryParse(style, out _))
+                    if (rule.Style is { } style && !Wire.Enforcement.Masking.MaskStyles.TryParse(style, out _) && masking.FindMasker(style) is null)
                     {
-                        throw new RuleValidationException(index, "style", $"must be one of {string.Join(", ", Masking.MaskStyles.All)}");
+                        throw new RuleValidationException(index, "style",
+                            $"must be one of {string.Join(", ", Wire.Enforcement.Masking.MaskStyles.All.Concat(masking.CustomStyleNames))}");
                     }
                     if (rule.HasStatementKeys)
                     {

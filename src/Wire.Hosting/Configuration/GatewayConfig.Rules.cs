@@ -37,6 +37,12 @@ internal sealed partial class GatewayConfig
         ["http"] = WireProtocol.Http,
     };
 
+    /// <summary>
+    /// The detectors and mask styles of an embedding host's own that mask rules may name (<c>AddDetector</c>,
+    /// <c>AddMasker</c>); null for the <c>wire</c> gateway, whose rules name built-in ones only.
+    /// </summary>
+    private Wire.Enforcement.Masking.CustomMasking? Masking { get; init; }
+
     /// <summary>The compiled rules (<c>rules</c>) with <c>policy.defaultAction</c>; allow-all when both are absent.</summary>
     public RuleSet Rules { get; private set; } = RuleSet.AllowAll;
 
@@ -69,7 +75,7 @@ internal sealed partial class GatewayConfig
 
         try
         {
-            Rules = RuleSet.Create(definitions, defaultAction);
+            Rules = RuleSet.Create(definitions, defaultAction, Masking);
         }
         catch (RuleValidationException e)
         {

@@ -117,18 +117,19 @@ internal sealed partial class GatewayConfig
     /// <param name="configuration">The section that stands for the config file's root object.</param>
     /// <param name="baseDirectory">What relative paths resolve against.</param>
     /// <param name="environment">Resolves <c>env:NAME</c> secrets; defaults to the process environment.</param>
+    /// <param name="masking">The embedding host's own detectors and mask styles, which mask rules may name; null: none.</param>
     /// <exception cref="ConfigException">The section is invalid.</exception>
     public static GatewayConfig FromConfiguration(Microsoft.Extensions.Configuration.IConfiguration configuration, string baseDirectory,
-        Func<string, string?>? environment = null)
+        Func<string, string?>? environment = null, Wire.Enforcement.Masking.CustomMasking? masking = null)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         ArgumentException.ThrowIfNullOrEmpty(baseDirectory);
         return ParseCore(ConfigurationJson.ToJson(configuration), configPath: string.Empty, Path.GetFullPath(baseDirectory), environment,
-            textScalars: true);
+            textScalars: true, masking);
     }
 
     private static GatewayConfig ParseCore(string json, string configPath, string baseDirectory, Func<string, string?>? environment,
-        bool textScalars = false)
+        bool textScalars = false, Wire.Enforcement.Masking.CustomMasking? masking = null)
     {
         JsonDocument document;
         try
@@ -146,7 +147,7 @@ internal sealed partial class GatewayConfig
 
         using (document)
         {
-            var config = new GatewayConfig(configPath, baseDirectory);
+            var config = new GatewayConfig(configPath, baseDirectory) { Masking = masking };
             config.RestartFingerprint = Fingerprint(document.RootElement);
             var certificates = new List<X509Certificate2>();
             try

@@ -56,10 +56,12 @@ internal sealed class HttpMaskPlan
 
     /// <summary>The plan for <paramref name="maskRules"/>, or null when none of them has fields or detectors.</summary>
     /// <param name="maskRules">The mask rules that apply to the request's session.</param>
+    /// <param name="masking">The host's own detectors and styles the rules may name.</param>
     /// <param name="kubernetesSecrets">Whether the request reads Secrets of a Kubernetes target.</param>
     /// <param name="key">The masking key (for the <c>digits</c> style).</param>
     /// <param name="credential">Wire's credential value for the target, if any.</param>
-    public static HttpMaskPlan? Create(IReadOnlyList<RuleDefinition> maskRules, bool kubernetesSecrets, ReadOnlySpan<byte> key, string? credential)
+    public static HttpMaskPlan? Create(IReadOnlyList<RuleDefinition> maskRules, CustomMasking masking, bool kubernetesSecrets, ReadOnlySpan<byte> key,
+        string? credential)
     {
         // Only rules that say something about HTTP bodies count: a PostgreSQL column rule without `protocols` must not
         // turn every HTTP route into a masked one (which refuses binary bodies).
@@ -73,28 +75,19 @@ internal sealed class HttpMaskPlan
         {
             fields.AddRange(SecretFields);
         }
-        var detectors = DetectorKinds.None;
-        MaskStyle? style = null;
         foreach (var rule in maskRules)
         {
             foreach (var field in rule.Fields ?? [])
             {
                 fields.Add(Pattern(field, JsonFieldMask.Full));
             }
-            foreach (var name in rule.Detectors ?? [])
-            {
-                if (DetectorNames.TryParse(name, out var kind))
-                {
-                    detectors |= kind;
-                    var ruleStyle = rule.Style is { } text && MaskStyles.TryParse(text, out var parsed) ? parsed : MaskStyle.Full;
-                    style = style is { } current ? MaskStyles.Strictest(current, ruleStyle) : ruleStyle;
-                }
-            }
         }
         // Wherever a mask rule applies on a Kubernetes target, kubectl's copy of the last applied object (which holds
         // the Secret's data in clear) is masked too.
         fields.Add(LastApplied);
-        var scanner = detectors == DetectorKinds.None ? null : new ContentScanner(detectors, new ValueMasker(style ?? MaskStyle.Full, key));
+        var scanner = DetectorRules.Select(maskRules, masking, out var detectors, out var custom, out var style)
+            ? new ContentScanner(detectors, style.CreateMasker(key), custom)
+            : null;
         var credentials = new List<byte[]>();
         if (!string.IsNullOrEmpty(credential) && credential.Length >= 8)
         {

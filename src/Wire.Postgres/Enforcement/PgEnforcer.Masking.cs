@@ -37,7 +37,7 @@ internal sealed partial class PgEnforcer
             var state = Volatile.Read(ref _mask);
             if (state is null || !ReferenceEquals(state.Source, policy))
             {
-                state = new MaskState(policy, new PgMaskPolicy(policy.MaskRules, _maskKey));
+                state = new MaskState(policy, new PgMaskPolicy(policy.MaskRules, policy.Source.Masking, _maskKey));
                 Volatile.Write(ref _mask, state);
             }
             return state.Mask;

@@ -5,36 +5,26 @@ namespace Wire.Postgres.Enforcement;
 
 /// <summary>
 /// The mask rules of one session, compiled: column globs with their styles, and the content detectors with theirs
-/// (DESIGN.md §3-§4: every matching mask rule applies, union of columns, strictest style).
+/// (DESIGN.md §3-§4: every matching mask rule applies, union of columns, strictest style). Styles and detectors may be
+/// a host's own (<see cref="CustomMasking"/>); a host's style on a binary value of a non-text type gets what
+/// <c>full</c> gives that type (<see cref="PgValueMask"/>).
 /// </summary>
 internal sealed class PgMaskPolicy
 {
-    private readonly (string Glob, MaskStyle Style)[] _columns;
+    private readonly (string Glob, MaskChoice Style)[] _columns;
     private readonly Dictionary<MaskStyle, ValueMasker> _maskers = [];
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<PgRelationInfo, RelationStyles> _styles = [];
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<PgRelationInfo, RelationStyles>.CreateValueCallback _compute;
 
-    public PgMaskPolicy(IReadOnlyList<RuleDefinition> maskRules, ReadOnlySpan<byte> key)
+    public PgMaskPolicy(IReadOnlyList<RuleDefinition> maskRules, CustomMasking masking, ReadOnlySpan<byte> key)
     {
-        var columns = new List<(string, MaskStyle)>();
-        var detectors = DetectorKinds.None;
-        var detectorStyle = MaskStyle.Partial;
-        bool anyDetector = false;
+        var columns = new List<(string, MaskChoice)>();
         foreach (var rule in maskRules)
         {
-            var style = rule.Style is { } name && MaskStyles.TryParse(name, out var parsed) ? parsed : MaskStyle.Full;
+            var style = masking.StyleOf(rule.Style);
             foreach (var glob in rule.Columns ?? [])
             {
                 columns.Add((glob, style));
-            }
-            foreach (var detector in rule.Detectors ?? [])
-            {
-                if (DetectorNames.TryParse(detector, out var kind))
-                {
-                    detectors |= kind;
-                    detectorStyle = anyDetector ? MaskStyles.Strictest(detectorStyle, style) : style;
-                    anyDetector = true;
-                }
             }
             ScanAllText |= rule.DetectorScope == DetectorScope.All && rule.Detectors is { Count: > 0 };
             RefuseExpressions |= rule.Expressions == ExpressionHandling.Refuse && rule.Columns is { Count: > 0 };
@@ -47,7 +37,9 @@ internal sealed class PgMaskPolicy
             _maskers[style] = new ValueMasker(style, key);
         }
         Full = _maskers[MaskStyle.Full];
-        Scanner = anyDetector ? new ContentScanner(detectors, _maskers[detectorStyle]) : null;
+        Scanner = DetectorRules.Select(maskRules, masking, out var detectors, out var custom, out var detectorStyle)
+            ? new ContentScanner(detectors, Masker(detectorStyle), custom)
+            : null;
 
         // Column names the rules name (the last part of each glob, unless it is a wildcard): a statement that mentions
         // one may be computing with a masked value.
@@ -76,18 +68,18 @@ internal sealed class PgMaskPolicy
     /// <summary>Column names the rules name explicitly.</summary>
     public IReadOnlyList<string> ColumnNames { get; }
 
-    public ValueMasker Masker(MaskStyle style) => _maskers[style];
+    public ValueMasker Masker(MaskChoice style) => style.Custom ?? _maskers[style.Style];
 
     /// <summary>
     /// The style for a column of <paramref name="relation"/>, or null when no rule masks it. A column is masked when a
     /// glob names it, its column in an ancestor (partitions, inheritance), or — for a view — any table column the view
     /// reads (a view column may be computed from any of them). A relation the catalog cannot see is masked whole.
     /// </summary>
-    public MaskStyle? StyleFor(PgRelationInfo relation, short attribute)
+    public MaskChoice? StyleFor(PgRelationInfo relation, short attribute)
     {
         if (!relation.Exists)
         {
-            return MaskStyle.Full;
+            return MaskChoice.Full;
         }
         if (_columns.Length == 0)
         {
@@ -106,16 +98,16 @@ internal sealed class PgMaskPolicy
 
     private RelationStyles Compute(PgRelationInfo relation)
     {
-        MaskStyle? viewStyle = null;
+        MaskChoice? viewStyle = null;
         foreach (var dependency in relation.ViewDependencies)
         {
             Match(dependency, ref viewStyle);
         }
-        var columns = new Dictionary<short, MaskStyle?>(relation.Columns.Count);
+        var columns = new Dictionary<short, MaskChoice?>(relation.Columns.Count);
         bool any = viewStyle is not null;
         foreach (var (attribute, column) in relation.Columns)
         {
-            MaskStyle? style = null;
+            MaskChoice? style = null;
             Match(relation.Schema + "." + relation.Name + "." + column, ref style);
             foreach (var ancestor in relation.Ancestors)
             {
@@ -123,7 +115,7 @@ internal sealed class PgMaskPolicy
             }
             if (viewStyle is { } view)
             {
-                style = style is { } current ? MaskStyles.Strictest(current, view) : view;
+                style = style is { } current ? MaskChoice.Strictest(current, view) : view;
             }
             columns[attribute] = style;
             any |= style is not null;
@@ -131,15 +123,15 @@ internal sealed class PgMaskPolicy
         return new RelationStyles(columns, viewStyle, any);
     }
 
-    private sealed record RelationStyles(Dictionary<short, MaskStyle?> Columns, MaskStyle? ViewStyle, bool Any);
+    private sealed record RelationStyles(Dictionary<short, MaskChoice?> Columns, MaskChoice? ViewStyle, bool Any);
 
-    private void Match(string qualifiedColumn, ref MaskStyle? style)
+    private void Match(string qualifiedColumn, ref MaskChoice? style)
     {
         foreach (var (glob, ruleStyle) in _columns)
         {
             if (Glob.IsQualifiedMatch(glob, qualifiedColumn))
             {
-                style = style is { } current ? MaskStyles.Strictest(current, ruleStyle) : ruleStyle;
+                style = style is { } current ? MaskChoice.Strictest(current, ruleStyle) : ruleStyle;
             }
         }
     }

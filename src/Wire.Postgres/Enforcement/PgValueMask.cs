@@ -7,7 +7,8 @@ namespace Wire.Postgres.Enforcement;
 /// Masks one column value in place, length kept (DESIGN.md §3). Text format: the style's own mask. Binary format:
 /// text-like types get the style's mask over their characters; numeric becomes a valid zero of the same length; every
 /// other type is zero-filled (0, false, the epoch, the nil UUID), which a client may refuse to decode but which never
-/// carries the value.
+/// carries the value. A host's own style (<see cref="IMasker"/>) masks text format and binary text-like values; binary
+/// values of other types, jsonb included, get what <c>full</c> gives them.
 /// </summary>
 internal static class PgValueMask
 {
@@ -22,8 +23,15 @@ internal static class PgValueMask
         switch (typeOid)
         {
             case PgTypes.Jsonb when value.Length > 1:
-                // Version byte, then the JSON text.
-                masker.Mask(value[1..]);
+                // Version byte, then the JSON text; a host's style gets what full gives (its output need not be JSON).
+                if (masker.CustomName is null)
+                {
+                    masker.Mask(value[1..]);
+                }
+                else
+                {
+                    value[1..].Fill((byte)'*');
+                }
                 break;
             case PgTypes.Numeric when value.Length >= 8:
                 // ndigits kept (it fixes the length), weight 0, sign positive, dscale 0, every digit 0: the number 0.

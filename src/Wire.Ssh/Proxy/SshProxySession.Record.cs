@@ -36,7 +36,7 @@ internal sealed partial class SshProxySession
             return;
         }
         var policy = _enforcement.Rules.Current.ForSession(WireProtocol.Ssh, _targetOptions!.Name, Identity!, _enforcement.Grants);
-        _scanner = DetectorRules.Scanner(policy.MaskRules, _enforcement.MaskingKey.Span);
+        _scanner = DetectorRules.Scanner(policy, _enforcement.MaskingKey.Span);
         if (_enforcement.Recorder is { } factory)
         {
             string client = _clientEndPoint?.ToString() ?? "";

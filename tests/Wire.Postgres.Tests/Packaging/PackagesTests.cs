@@ -189,6 +189,11 @@ public sealed class PackagesTests(PostgresFixture pg) : IDisposable
             {
                 await truncate.ExecuteNonQueryAsync();
             }
+            // The sample's own detector finds the employee id and its own mask style keeps the prefix (rule "employee-ids").
+            await using (var badge = new NpgsqlCommand("SELECT 'badge EMP-123456, room 12'", conn))
+            {
+                Assert.Equal("badge EMP-******, room 12", await badge.ExecuteScalarAsync());
+            }
         }
 
         // The sample's own recorder printed each command with its outcome.
