@@ -1,15 +1,11 @@
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Wire.Enforcement;
 using Wire.Enforcement.Grants;
 using Wire.Enforcement.Identity;
 using Wire.Enforcement.Policy;
 using Wire.Enforcement.Recording;
 using Wire.Hosting.Configuration;
-using Wire.Hosting.Ssh;
 using Wire.Http.Proxy;
 using Wire.Postgres.Proxy;
-using Wire.Ssh.Proxy;
 
 namespace Wire.Hosting;
 

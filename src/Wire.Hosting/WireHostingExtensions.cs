@@ -69,12 +69,7 @@ public static class WireHostingExtensions
     /// <typeparam name="TBroker">The broker, a singleton built by the container.</typeparam>
     /// <param name="builder">The builder <see cref="AddWire"/> returned.</param>
     public static IWireBuilder AddApprovalBroker<TBroker>(this IWireBuilder builder)
-        where TBroker : class, IApprovalBroker
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IApprovalBroker, TBroker>());
-        return builder;
-    }
+        where TBroker : class, IApprovalBroker => Plug<IApprovalBroker, TBroker>(builder);
 
     /// <summary>
     /// Judges every execution with <typeparamref name="TRule"/> as well, a rule written in code (registered with
@@ -83,12 +78,7 @@ public static class WireHostingExtensions
     /// <typeparam name="TRule">The rule, a singleton built by the container.</typeparam>
     /// <param name="builder">The builder <see cref="AddWire"/> returned.</param>
     public static IWireBuilder AddRule<TRule>(this IWireBuilder builder)
-        where TRule : class, IAccessRule
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IAccessRule, TRule>());
-        return builder;
-    }
+        where TRule : class, IAccessRule => Plug<IAccessRule, TRule>(builder);
 
     /// <summary>
     /// Records every session with <typeparamref name="TRecorder"/> as well (registered with <c>TryAddEnumerable</c>, so
@@ -97,12 +87,7 @@ public static class WireHostingExtensions
     /// <typeparam name="TRecorder">The recorder factory, a singleton built by the container.</typeparam>
     /// <param name="builder">The builder <see cref="AddWire"/> returned.</param>
     public static IWireBuilder AddRecorder<TRecorder>(this IWireBuilder builder)
-        where TRecorder : class, ISessionRecorderFactory
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<ISessionRecorderFactory, TRecorder>());
-        return builder;
-    }
+        where TRecorder : class, ISessionRecorderFactory => Plug<ISessionRecorderFactory, TRecorder>(builder);
 
     /// <summary>
     /// Adds <typeparamref name="TDetector"/>, a content detector written in code (registered with <c>TryAddEnumerable</c>,
@@ -113,12 +98,7 @@ public static class WireHostingExtensions
     /// <typeparam name="TDetector">The detector, a singleton built by the container.</typeparam>
     /// <param name="builder">The builder <see cref="AddWire"/> returned.</param>
     public static IWireBuilder AddDetector<TDetector>(this IWireBuilder builder)
-        where TDetector : class, IContentDetector
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IContentDetector, TDetector>());
-        return builder;
-    }
+        where TDetector : class, IContentDetector => Plug<IContentDetector, TDetector>(builder);
 
     /// <summary>
     /// Adds <typeparamref name="TMasker"/>, a mask style written in code (registered with <c>TryAddEnumerable</c>, so
@@ -128,10 +108,15 @@ public static class WireHostingExtensions
     /// <typeparam name="TMasker">The masker, a singleton built by the container.</typeparam>
     /// <param name="builder">The builder <see cref="AddWire"/> returned.</param>
     public static IWireBuilder AddMasker<TMasker>(this IWireBuilder builder)
-        where TMasker : class, IMasker
+        where TMasker : class, IMasker => Plug<IMasker, TMasker>(builder);
+
+    /// <summary>A host's own piece, one singleton per implementation however often it is added.</summary>
+    private static IWireBuilder Plug<TService, TImplementation>(IWireBuilder builder)
+        where TService : class
+        where TImplementation : class, TService
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IMasker, TMasker>());
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<TService, TImplementation>());
         return builder;
     }
 

@@ -60,6 +60,28 @@ public enum GrantStatus : byte
     Revoked,
 }
 
+/// <summary>How the admin API and the shared state write a <see cref="GrantStatus"/>: <c>pending</c>, <c>active</c>, ...</summary>
+internal static class GrantStatusNames
+{
+    public static string Name(GrantStatus status) => status switch
+    {
+        GrantStatus.Pending => "pending",
+        GrantStatus.Active => "active",
+        GrantStatus.Denied => "denied",
+        GrantStatus.Expired => "expired",
+        _ => "revoked",
+    };
+
+    public static GrantStatus Parse(string name) => name switch
+    {
+        "pending" => GrantStatus.Pending,
+        "active" => GrantStatus.Active,
+        "denied" => GrantStatus.Denied,
+        "expired" => GrantStatus.Expired,
+        _ => GrantStatus.Revoked, // a status this version does not know admits nobody
+    };
+}
+
 /// <summary>What happened to a call that decides or ends a <see cref="Grant"/>.</summary>
 public enum GrantResult : byte
 {

@@ -139,14 +139,7 @@ internal sealed partial class AdminServer
     private static string? StringOf(JsonElement body, string name) =>
         body.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
-    private static string Name(GrantStatus status) => status switch
-    {
-        GrantStatus.Pending => "pending",
-        GrantStatus.Active => "active",
-        GrantStatus.Denied => "denied",
-        GrantStatus.Expired => "expired",
-        _ => "revoked",
-    };
+    private static string Name(GrantStatus status) => GrantStatusNames.Name(status);
 
     private object DescribeGrant(Grant grant, WireIdentity caller)
     {

@@ -106,7 +106,7 @@ internal sealed partial class PostgresGrantStore : IGrantStore
             """);
         AddState(update.Parameters, next);
         update.Parameters.AddWithValue(next.Id);
-        update.Parameters.AddWithValue(Name(expected));
+        update.Parameters.AddWithValue(GrantStatusNames.Name(expected));
         var read = new NpgsqlBatchCommand($"SELECT {Columns} FROM wire_grants WHERE id = $1");
         read.Parameters.AddWithValue(next.Id);
         batch.BatchCommands.Add(update);
@@ -161,7 +161,7 @@ internal sealed partial class PostgresGrantStore : IGrantStore
 
     private static void AddState(NpgsqlParameterCollection p, Grant grant)
     {
-        p.AddWithValue(Name(grant.Status));
+        p.AddWithValue(GrantStatusNames.Name(grant.Status));
         p.AddWithValue((object?)grant.DecidedBy ?? DBNull.Value);
         p.AddWithValue(grant.DecidedAt is { } decided ? decided.ToUniversalTime() : DBNull.Value);
         p.AddWithValue(grant.ExpiresAt is { } expires ? expires.ToUniversalTime() : DBNull.Value);
@@ -174,7 +174,7 @@ internal sealed partial class PostgresGrantStore : IGrantStore
         new(r.GetString(0), new WireIdentity(r.GetString(1), r.GetFieldValue<string[]>(2), r.GetString(3)), r.GetString(4),
             TimeSpan.FromMilliseconds(r.GetInt64(5)), r.GetString(6), r.GetFieldValue<DateTimeOffset>(7))
         {
-            Status = Parse(r.GetString(8)),
+            Status = GrantStatusNames.Parse(r.GetString(8)),
             DecidedBy = r.IsDBNull(9) ? null : r.GetString(9),
             DecidedAt = r.IsDBNull(10) ? null : r.GetFieldValue<DateTimeOffset>(10),
             ExpiresAt = r.IsDBNull(11) ? null : r.GetFieldValue<DateTimeOffset>(11),
@@ -182,24 +182,6 @@ internal sealed partial class PostgresGrantStore : IGrantStore
             Note = r.IsDBNull(13) ? null : r.GetString(13),
             Recording = r.IsDBNull(14) ? null : r.GetString(14),
         };
-
-    private static string Name(GrantStatus status) => status switch
-    {
-        GrantStatus.Pending => "pending",
-        GrantStatus.Active => "active",
-        GrantStatus.Denied => "denied",
-        GrantStatus.Expired => "expired",
-        _ => "revoked",
-    };
-
-    private static GrantStatus Parse(string status) => status switch
-    {
-        "pending" => GrantStatus.Pending,
-        "active" => GrantStatus.Active,
-        "denied" => GrantStatus.Denied,
-        "expired" => GrantStatus.Expired,
-        _ => GrantStatus.Revoked,
-    };
 
     private static partial class Log
     {
