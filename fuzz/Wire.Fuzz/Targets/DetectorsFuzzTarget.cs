@@ -19,7 +19,7 @@ public sealed class DetectorsFuzzTarget : IFuzzTarget
     private static readonly byte[] _key = "wire-fuzz-digits-key-0123456789!"u8.ToArray();
 
     /// <summary>One scanner per style, least strict first, all detectors on.</summary>
-    public static IReadOnlyList<ContentScanner> Scanners { get; } =
+    internal static IReadOnlyList<ContentScanner> Scanners { get; } =
         [.. Enum.GetValues<MaskStyle>().Select(style => new ContentScanner(DetectorKinds.All, style, _key))];
 
     public string Name => "detectors";
@@ -52,7 +52,7 @@ public sealed class DetectorsFuzzTarget : IFuzzTarget
     /// of the masking against the original; also masks the middle third as a slice and checks that
     /// nothing outside it changes. Returns the masked copy.
     /// </summary>
-    public static byte[] CheckMasking(ContentScanner scanner, byte[] text)
+    internal static byte[] CheckMasking(ContentScanner scanner, byte[] text)
     {
         // Every range is at least 6 bytes long, so this many always fit.
         var hits = new DetectorHit[(text.Length / 6) + 1];
@@ -80,7 +80,7 @@ public sealed class DetectorsFuzzTarget : IFuzzTarget
     }
 
     /// <summary>The invariants of one masking: <paramref name="masked"/> is <paramref name="original"/> masked in <paramref name="ranges"/>.</summary>
-    public static void CheckMasked(ReadOnlySpan<byte> original, ReadOnlySpan<byte> masked, ReadOnlySpan<DetectorHit> ranges, MaskStyle style)
+    internal static void CheckMasked(ReadOnlySpan<byte> original, ReadOnlySpan<byte> masked, ReadOnlySpan<DetectorHit> ranges, MaskStyle style)
     {
         Require(masked.Length == original.Length, "masking changed the length");
         int previousEnd = 0;

@@ -5,7 +5,7 @@ using Wire.Enforcement.Policy;
 namespace Wire.Enforcement.Approvals;
 
 /// <summary>How sessions wait for a review: through the broker, measured (<c>wire.approval.wait</c>) whatever the broker is.</summary>
-public static class ApprovalWaits
+internal static class ApprovalWaits
 {
     /// <summary>
     /// <see cref="IApprovalBroker.RequestAsync"/>, with the wait and its outcome recorded on the <c>Wire</c> meter. A

@@ -9,7 +9,7 @@ namespace Wire.Enforcement.Diagnostics;
 /// <c>network.protocol.name</c>: <c>postgresql</c>, <c>ssh</c>, <c>http</c>) and a <c>wire.</c> name where none does;
 /// docs/admin-api.md ("Telemetry") lists them all.
 /// </summary>
-public static class WireDiagnostics
+internal static class WireDiagnostics
 {
     /// <summary>The name shared by the meter and the activity source.</summary>
     public const string Name = "Wire";

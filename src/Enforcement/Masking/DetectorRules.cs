@@ -3,7 +3,7 @@ using Wire.Enforcement.Policy;
 namespace Wire.Enforcement.Masking;
 
 /// <summary>The content detectors a session's mask rules ask for, as one scanner (DESIGN.md §4: every matching mask rule applies, strictest style).</summary>
-public static class DetectorRules
+internal static class DetectorRules
 {
     /// <summary>A scanner for the union of the rules' <c>detectors</c> with the strictest of their styles; null when no rule names a detector.</summary>
     /// <param name="maskRules">The mask rules that apply to a session.</param>

@@ -5,7 +5,7 @@ namespace Wire.Enforcement.Masking;
 /// member or element, <c>[*]</c> any element, <c>..name</c> / <c>..*</c> at any depth below. Examples:
 /// <c>$..password</c>, <c>$.items[*].data.*</c>, <c>$..annotations['kubectl.kubernetes.io/last-applied-configuration']</c>.
 /// </summary>
-public sealed class JsonFieldPattern
+internal sealed class JsonFieldPattern
 {
     private readonly Step[] _steps;
 

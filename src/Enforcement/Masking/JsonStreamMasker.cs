@@ -4,7 +4,7 @@ using System.Text;
 namespace Wire.Enforcement.Masking;
 
 /// <summary>How a masked JSON field's string value is rewritten (length always kept, the JSON always valid).</summary>
-public enum JsonFieldMask : byte
+internal enum JsonFieldMask : byte
 {
     /// <summary>Every byte between the quotes becomes <c>*</c> (escape sequences included).</summary>
     Full,
@@ -25,7 +25,7 @@ public enum JsonFieldMask : byte
 /// <see cref="MaxHeldBytes"/> that the detectors would have to see whole is masked whole instead (fail closed).
 /// Malformed JSON throws <see cref="ProtocolViolationException"/>.
 /// </remarks>
-public sealed class JsonStreamMasker
+internal sealed class JsonStreamMasker
 {
     /// <summary>The longest string value held back for the detectors, and the longest property name.</summary>
     public const int MaxHeldBytes = 1 << 20;

@@ -103,7 +103,7 @@ public sealed class RuleSet
     /// Where rules with <c>requireGrant</c> look for the identity's grant at each execution; null: no grants, so such
     /// rules deny whatever they match.
     /// </param>
-    public SessionPolicy ForSession(WireProtocol protocol, string target, WireIdentity identity, Grants.GrantRegistry? grants = null)
+    internal SessionPolicy ForSession(WireProtocol protocol, string target, WireIdentity identity, Grants.GrantRegistry? grants = null)
     {
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(identity);

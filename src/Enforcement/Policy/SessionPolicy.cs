@@ -4,7 +4,7 @@ namespace Wire.Enforcement.Policy;
 /// The rules of one <see cref="RuleSet"/> that apply to one session (its protocol, target and identity), ready to
 /// decide each execution. Immutable; a session swaps it for a new one when the rules reload.
 /// </summary>
-public sealed class SessionPolicy
+internal sealed class SessionPolicy
 {
     private readonly RuleSet.CompiledRule[] _rules;
     private readonly PolicyAction _defaultAction;

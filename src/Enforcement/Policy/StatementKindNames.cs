@@ -1,7 +1,7 @@
 namespace Wire.Enforcement.Policy;
 
 /// <summary>The config names of <see cref="StatementKind"/> (DESIGN.md §4): <c>select</c>, <c>copy-to</c>, ...</summary>
-public static class StatementKindNames
+internal static class StatementKindNames
 {
     private static readonly string[] Names =
     [

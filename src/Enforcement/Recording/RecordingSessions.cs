@@ -4,7 +4,7 @@ using System.Security.Cryptography;
 namespace Wire.Enforcement.Recording;
 
 /// <summary>What every protocol's session does with its recording at the start and the end.</summary>
-public static class RecordingSessions
+internal static class RecordingSessions
 {
     /// <summary>A new recording id: unique across restarts and sortable by start time (<c>20261123T021500-a1b2c3d4e5f6</c>).</summary>
     public static string NewId() =>

@@ -27,7 +27,7 @@ public sealed class ConnectionLimits
 /// connection holds a <see cref="ConnectionLease"/>; a refusal is counted in <c>wire.connections.refused</c> and
 /// explained in words that name the config key.
 /// </summary>
-public sealed class ConnectionGate
+internal sealed class ConnectionGate
 {
     private readonly Dictionary<string, int> _perIdentity = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
@@ -148,7 +148,7 @@ public sealed class ConnectionGate
 /// One connection's place in a <see cref="ConnectionGate"/>: in the total if it was admitted, and for at most one identity
 /// at a time. Not thread-safe (one session uses it); dispose it when the connection ends.
 /// </summary>
-public sealed class ConnectionLease : IDisposable
+internal sealed class ConnectionLease : IDisposable
 {
     private readonly ConnectionGate _gate;
     private bool _disposed;
@@ -226,7 +226,7 @@ public sealed class ConnectionLease : IDisposable
 /// and a quarter timeouts after its last byte. While Wire itself keeps the session waiting (a review, a connection to
 /// the target) it is not idle: <see cref="Hold"/> stops the clock until the returned scope is disposed.
 /// </summary>
-public sealed class IdleWatch : IDisposable
+internal sealed class IdleWatch : IDisposable
 {
     private readonly ITimer _timer;
     private readonly Action _onIdle;

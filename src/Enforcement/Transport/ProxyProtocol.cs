@@ -11,7 +11,7 @@ namespace Wire.Enforcement.Transport;
 /// missing or malformed is refused (a listener that expects it must never take the client's first bytes as a header, nor a
 /// header as the client's bytes).
 /// </summary>
-public static class ProxyProtocol
+internal static class ProxyProtocol
 {
     /// <summary>The longest version 1 header, CRLF included.</summary>
     public const int MaxV1Bytes = 107;

@@ -4,7 +4,7 @@ using System.Net.Sockets;
 namespace Wire.Enforcement.Transport;
 
 /// <summary>Outgoing TCP connections for Wire's upstream legs.</summary>
-public static class WireConnector
+internal static class WireConnector
 {
     /// <summary>
     /// Connects to <paramref name="host"/> (a name or an IP literal; each address in turn) within <paramref name="timeout"/>.

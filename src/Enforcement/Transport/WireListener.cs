@@ -8,7 +8,7 @@ namespace Wire.Enforcement.Transport;
 /// Accepts TCP connections and runs one handler task per connection, tracking them so that a stop can
 /// drain (wait) and then abort what is left. No thread per connection: handlers are async.
 /// </summary>
-public sealed partial class WireListener : IAsyncDisposable
+internal sealed partial class WireListener : IAsyncDisposable
 {
     private readonly Socket _socket;
     private readonly Func<Socket, IPEndPoint?, CancellationToken, Task> _handler;

@@ -9,7 +9,7 @@ namespace Wire.Enforcement.Transport;
 /// Turns an established connection (a socket, or a TLS stream over one) into an
 /// <see cref="IDuplexPipe"/> for a session pump, with Wire's buffer thresholds.
 /// </summary>
-public static class WirePipes
+internal static class WirePipes
 {
     /// <summary>
     /// The default of the unread bytes at which a pipe stops taking more (config <c>limits.bufferBytes</c>): a receive pipe
@@ -126,7 +126,7 @@ internal sealed class PipeCompletion(IDuplexPipe pipe) : IDisposable
 /// <summary>A duplex pipe over a connection and the resource that closes the connection.</summary>
 /// <param name="Pipe">The pipe pair: <c>Input</c> reads from the peer, <c>Output</c> writes to it.</param>
 /// <param name="Owner">Disposed to close the connection.</param>
-public sealed record WirePipe(IDuplexPipe Pipe, IDisposable Owner) : IDisposable
+internal sealed record WirePipe(IDuplexPipe Pipe, IDisposable Owner) : IDisposable
 {
     private Stream? _stream;
 
