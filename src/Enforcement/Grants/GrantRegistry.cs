@@ -411,7 +411,10 @@ public sealed partial class GrantRegistry : IAsyncDisposable
         }
         ApplyChange(next, madeHere: true);
         grant = Find(next.Id) ?? next;
-        return grant.Status == next.Status ? GrantResult.Done : GrantResult.RecorderFailed;
+        // Moved on at once: revoked because the approval could not be recorded here, or by a change that came in between.
+        return grant.Status == next.Status ? GrantResult.Done
+            : grant.Note == UnrecordedApproval ? GrantResult.RecorderFailed
+            : GrantResult.Finished;
     }
 
     /// <summary>
@@ -500,9 +503,12 @@ public sealed partial class GrantRegistry : IAsyncDisposable
         {
             // Approved through another instance, but not recordable here where its recording is kept: ended at once.
             Log.RecorderFailed(_logger, next.Requester.Subject, next.Target);
-            Commit(next, next with { Status = GrantStatus.Revoked, EndedAt = _time.GetUtcNow(), Note = "wire (the approval could not be recorded)" }, out _);
+            Commit(next, next with { Status = GrantStatus.Revoked, EndedAt = _time.GetUtcNow(), Note = UnrecordedApproval }, out _);
         }
     }
+
+    /// <summary>Who revoked an approval that could not be recorded where the grant's recording is kept.</summary>
+    private const string UnrecordedApproval = "wire (the approval could not be recorded)";
 
     private static int Rank(GrantStatus status) => status switch
     {
