@@ -33,32 +33,7 @@ internal sealed partial class GatewayConfig
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         var fullPath = Path.GetFullPath(path);
-        byte[] json;
-        try
-        {
-            json = File.ReadAllBytes(fullPath);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new ConfigException($"{fullPath}: config file does not exist", e);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ConfigException($"{fullPath}: cannot read config file: {e.Message}", e);
-        }
-
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(json, DocumentOptions);
-        }
-        catch (JsonException e)
-        {
-            // As in Load: the position only, never the offending text, which could belong to a secret.
-            var where = e.LineNumber is { } line && e.BytePositionInLine is { } column ? $" at line {line + 1}, byte {column + 1}" : string.Empty;
-            throw new ConfigException($"{fullPath}: invalid JSON{where}");
-        }
-        using (document)
+        using (var document = ParseDocument(ReadFile(fullPath), fullPath))
         {
             var root = ConfigReader.Root(document.RootElement, Path.GetDirectoryName(fullPath)!, environment ?? Environment.GetEnvironmentVariable);
             if (root.GetObject("recording") is not { } recording)

@@ -82,10 +82,15 @@ internal sealed partial class GatewayConfig
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         var fullPath = Path.GetFullPath(path);
-        string json;
+        return ParseCore(ReadFile(fullPath), fullPath, Path.GetDirectoryName(fullPath)!, environment);
+    }
+
+    /// <summary>The config file's text; a file that cannot be read is a <see cref="ConfigException"/> naming it.</summary>
+    private static string ReadFile(string fullPath)
+    {
         try
         {
-            json = File.ReadAllText(fullPath);
+            return File.ReadAllText(fullPath);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -95,7 +100,23 @@ internal sealed partial class GatewayConfig
         {
             throw new ConfigException($"{fullPath}: cannot read config file: {e.Message}", e);
         }
-        return ParseCore(json, fullPath, Path.GetDirectoryName(fullPath)!, environment);
+    }
+
+    /// <summary>Config text as a document; invalid JSON is a <see cref="ConfigException"/> naming <paramref name="name"/> and the position.</summary>
+    private static JsonDocument ParseDocument(string json, string name)
+    {
+        try
+        {
+            return JsonDocument.Parse(json, DocumentOptions);
+        }
+        catch (JsonException e)
+        {
+            // The reader's own message quotes the offending character, which could belong to a secret: give the position only.
+            var where = e.LineNumber is { } line && e.BytePositionInLine is { } column
+                ? $" at line {line + 1}, byte {column + 1}"
+                : string.Empty;
+            throw new ConfigException($"{name}: invalid JSON{where}");
+        }
     }
 
     /// <summary>Parses and validates config text; relative paths resolve against <paramref name="baseDirectory"/>.</summary>
@@ -131,21 +152,7 @@ internal sealed partial class GatewayConfig
     private static GatewayConfig ParseCore(string json, string configPath, string baseDirectory, Func<string, string?>? environment,
         bool textScalars = false, Wire.Enforcement.Masking.CustomMasking? masking = null)
     {
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(json, DocumentOptions);
-        }
-        catch (JsonException e)
-        {
-            // The reader's own message quotes the offending character, which could belong to a secret: give the position only.
-            var where = e.LineNumber is { } line && e.BytePositionInLine is { } column
-                ? $" at line {line + 1}, byte {column + 1}"
-                : string.Empty;
-            throw new ConfigException($"{(configPath.Length == 0 ? "config" : configPath)}: invalid JSON{where}");
-        }
-
-        using (document)
+        using (var document = ParseDocument(json, configPath.Length == 0 ? "config" : configPath))
         {
             var config = new GatewayConfig(configPath, baseDirectory) { Masking = masking };
             config.RestartFingerprint = Fingerprint(document.RootElement);

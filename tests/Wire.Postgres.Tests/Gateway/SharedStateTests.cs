@@ -141,16 +141,7 @@ public sealed class SharedStateTests(PostgresFixture pg) : IDisposable
         {
             Assert.Equal(HttpStatusCode.OK, revoke.StatusCode);
         }
-        var ended = await Assert.ThrowsAsync<PostgresException>(async () =>
-        {
-            for (int i = 0; i < 100; i++)
-            {
-                await using var ping = new NpgsqlCommand("SELECT 1", session);
-                await ping.ExecuteScalarAsync();
-                await Task.Delay(100);
-            }
-        });
-        Assert.Equal("57P01", ended.SqlState);
+        await AssertEndedAsync(session);
         using var final = await AdminApi.SendAsync(httpA, HttpMethod.Get, $"/api/grants/{id}", ApproverToken);
         Assert.Equal("revoked", JsonDocument.Parse(await final.Content.ReadAsStringAsync()).RootElement.GetProperty("status").GetString());
     }
@@ -201,6 +192,21 @@ public sealed class SharedStateTests(PostgresFixture pg) : IDisposable
         Assert.StartsWith($"BAD postgres:{deleteSession}.jsonl: record ", output, StringComparison.Ordinal);
     }
 
+    /// <summary>The session ends within 10 s, and its client is told 57P01 (ended by an administrator or a grant's end).</summary>
+    private static async Task AssertEndedAsync(NpgsqlConnection connection)
+    {
+        var ended = await Assert.ThrowsAsync<PostgresException>(async () =>
+        {
+            for (int i = 0; i < 100; i++)
+            {
+                await using var ping = new NpgsqlCommand("SELECT 1", connection);
+                await ping.ExecuteScalarAsync();
+                await Task.Delay(100);
+            }
+        });
+        Assert.Equal("57P01", ended.SqlState);
+    }
+
     private static async Task<(int Code, string Output)> RunWireAsync(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         await using var wire = WireProcess.StartFrom(Path.Combine(AppContext.BaseDirectory, "wire.dll"), environment, args);
@@ -237,16 +243,7 @@ public sealed class SharedStateTests(PostgresFixture pg) : IDisposable
         {
             Assert.Equal(HttpStatusCode.OK, end.StatusCode);
         }
-        var ended = await Assert.ThrowsAsync<PostgresException>(async () =>
-        {
-            for (int i = 0; i < 100; i++)
-            {
-                await using var ping = new NpgsqlCommand("SELECT 1", conn);
-                await ping.ExecuteScalarAsync();
-                await Task.Delay(100);
-            }
-        });
-        Assert.Equal("57P01", ended.SqlState);
+        await AssertEndedAsync(conn);
         Assert.True(await Eventually.WaitAsync(() => ListedAsync().GetAwaiter().GetResult() is null), "the ended session is still listed");
     }
 

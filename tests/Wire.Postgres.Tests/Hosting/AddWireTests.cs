@@ -26,43 +26,25 @@ public sealed class AddWireTests(PostgresFixture pg)
 {
 
     // The gateway's config format, as appsettings.json or environment variables would give it: every value a string.
-    private Dictionary<string, string?> Settings(int port) => new()
+    private Dictionary<string, string?> Settings(int port)
     {
-        ["Wire:identity:tokens:0:token"] = "embed-token",
-        ["Wire:identity:tokens:0:subject"] = "alice",
-        ["Wire:identity:tokens:0:groups:0"] = "eng",
-        ["Wire:postgres:listen"] = $"127.0.0.1:{port}",
-        ["Wire:postgres:limits:maxConnections"] = "50",
-        ["Wire:postgres:targets:0:name"] = "app",
-        ["Wire:postgres:targets:0:host"] = "127.0.0.1",
-        ["Wire:postgres:targets:0:port"] = pg.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["Wire:postgres:targets:0:database"] = PostgresFixture.Database,
-        ["Wire:postgres:targets:0:username"] = PostgresFixture.ScramUser,
-        ["Wire:postgres:targets:0:password"] = pg.ScramPassword,
-        ["Wire:postgres:targets:0:sslMode"] = "disable",
-        ["Wire:rules:0:name"] = "no-drop",
-        ["Wire:rules:0:action"] = "deny",
-        ["Wire:rules:0:statements:0"] = "drop",
-        ["Wire:rules:1:name"] = "reviewed-truncate",
-        ["Wire:rules:1:action"] = "review",
-        ["Wire:rules:1:statements:0"] = "truncate",
-        ["Wire:rules:1:approvers:0"] = "dba",
-        ["Wire:rules:1:timeout"] = "00:00:30",
-        ["Wire:shutdownTimeout"] = "00:00:05",
-    };
-
-    private static IHost BuildHost(Dictionary<string, string?> settings, Action<IWireBuilder>? extend = null)
-    {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Configuration.AddInMemoryCollection(settings);
-        builder.Logging.ClearProviders();
-        var wire = builder.Services.AddWire(builder.Configuration.GetSection("Wire")).AddPostgres();
-        extend?.Invoke(wire);
-        return builder.Build();
+        var settings = EmbeddingHost.Settings(pg, port);
+        settings["Wire:identity:tokens:0:groups:0"] = "eng";
+        settings["Wire:postgres:limits:maxConnections"] = "50";
+        settings["Wire:rules:0:name"] = "no-drop";
+        settings["Wire:rules:0:action"] = "deny";
+        settings["Wire:rules:0:statements:0"] = "drop";
+        settings["Wire:rules:1:name"] = "reviewed-truncate";
+        settings["Wire:rules:1:action"] = "review";
+        settings["Wire:rules:1:statements:0"] = "truncate";
+        settings["Wire:rules:1:approvers:0"] = "dba";
+        settings["Wire:rules:1:timeout"] = "00:00:30";
+        return settings;
     }
 
-    private static string ConnectionString(int port) =>
-        $"Host=127.0.0.1;Port={port};Username=alice;Password=embed-token;Database=app;Pooling=false;SSL Mode=Disable;Timeout=10;Command Timeout=30";
+    private static IHost BuildHost(Dictionary<string, string?> settings, Action<IWireBuilder>? extend = null) => EmbeddingHost.Build(settings, extend);
+
+    private static string ConnectionString(int port) => EmbeddingHost.ConnectionString(port);
 
     [Fact]
     public async Task ListenerFromConfigurationEnforcesRulesWithTheHostsBrokerAndRecorder()

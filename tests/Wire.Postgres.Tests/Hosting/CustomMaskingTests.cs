@@ -18,44 +18,27 @@ namespace Wire.Postgres.Tests.Hosting;
 [Collection(PostgresCollection.Name)]
 public sealed class CustomMaskingTests(PostgresFixture pg)
 {
-    private Dictionary<string, string?> Settings(int port, string table, string style) => new()
+    private Dictionary<string, string?> Settings(int port, string table, string style)
     {
-        ["Wire:identity:tokens:0:token"] = "embed-token",
-        ["Wire:identity:tokens:0:subject"] = "alice",
-        ["Wire:postgres:listen"] = $"127.0.0.1:{port}",
-        ["Wire:postgres:targets:0:name"] = "app",
-        ["Wire:postgres:targets:0:host"] = "127.0.0.1",
-        ["Wire:postgres:targets:0:port"] = pg.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["Wire:postgres:targets:0:database"] = PostgresFixture.Database,
-        ["Wire:postgres:targets:0:username"] = PostgresFixture.ScramUser,
-        ["Wire:postgres:targets:0:password"] = pg.ScramPassword,
-        ["Wire:postgres:targets:0:sslMode"] = "disable",
+        var settings = EmbeddingHost.Settings(pg, port);
         // The host's detector on every text value (a table column no rule names, and expressions).
-        ["Wire:rules:0:name"] = "employee-ids",
-        ["Wire:rules:0:action"] = "mask",
-        ["Wire:rules:0:detectors:0"] = "employee-id",
-        ["Wire:rules:0:detectorScope"] = "all",
-        ["Wire:rules:0:style"] = style,
+        settings["Wire:rules:0:name"] = "employee-ids";
+        settings["Wire:rules:0:action"] = "mask";
+        settings["Wire:rules:0:detectors:0"] = "employee-id";
+        settings["Wire:rules:0:detectorScope"] = "all";
+        settings["Wire:rules:0:style"] = style;
         // The host's style on named columns: a text one, and an integer one (binary: what full gives, zeros).
-        ["Wire:rules:1:name"] = "badges",
-        ["Wire:rules:1:action"] = "mask",
-        ["Wire:rules:1:columns:0"] = $"public.{table}.badge",
-        ["Wire:rules:1:columns:1"] = $"public.{table}.salary",
-        ["Wire:rules:1:style"] = style,
-        ["Wire:shutdownTimeout"] = "00:00:05",
-    };
-
-    private static IHost BuildHost(Dictionary<string, string?> settings, Action<IWireBuilder> extend)
-    {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Configuration.AddInMemoryCollection(settings);
-        builder.Logging.ClearProviders();
-        extend(builder.Services.AddWire(builder.Configuration.GetSection("Wire")).AddPostgres());
-        return builder.Build();
+        settings["Wire:rules:1:name"] = "badges";
+        settings["Wire:rules:1:action"] = "mask";
+        settings["Wire:rules:1:columns:0"] = $"public.{table}.badge";
+        settings["Wire:rules:1:columns:1"] = $"public.{table}.salary";
+        settings["Wire:rules:1:style"] = style;
+        return settings;
     }
 
-    private static string ConnectionString(int port) =>
-        $"Host=127.0.0.1;Port={port};Username=alice;Password=embed-token;Database=app;Pooling=false;SSL Mode=Disable;Timeout=10;Command Timeout=30";
+    private static IHost BuildHost(Dictionary<string, string?> settings, Action<IWireBuilder> extend) => EmbeddingHost.Build(settings, extend);
+
+    private static string ConnectionString(int port) => EmbeddingHost.ConnectionString(port);
 
     private string CreateTable()
     {
